@@ -1,0 +1,4 @@
+export * from './money.ts';
+export * from './split.ts';
+export * from './token.ts';
+export * from './room.ts';

@@ -1,0 +1,404 @@
+/**
+ * The room document (DESIGN.md "Room document"): typed accessors over a Y.Doc.
+ *
+ * Writers go through these functions so that every part agrees on key names and value shapes;
+ * readers get plain JSON. Each mutating helper runs in one transaction, with an optional
+ * origin so callers (undo managers, the room-server) can tell their own changes apart.
+ */
+import * as Y from 'yjs';
+import { digest as sha256 } from 'lib0/hash/sha256';
+import { toBase64 } from 'lib0/buffer';
+import { isCurrency } from './money.ts';
+import type { SplitConfig } from './split.ts';
+
+export type RoomStatus = 'open' | 'locked' | 'settling' | 'completed';
+export const ROOM_STATUSES: readonly RoomStatus[] = ['open', 'locked', 'settling', 'completed'];
+
+/** Root names in the document. */
+export const ROOT = {
+  meta: 'meta',
+  members: 'members',
+  lines: 'lines',
+  comments: 'comments',
+  votes: 'votes',
+  settlement: 'settlement',
+} as const;
+
+export interface RoomMeta {
+  name: string;
+  currency: string;
+  organiser: string;
+  status: RoomStatus;
+  storeId?: string;
+  split: SplitConfig;
+  /** ISO timestamp. */
+  deadline?: string;
+  /** Per-member budget in minor units. */
+  budgets?: Record<string, number>;
+}
+
+export interface RoomMember {
+  name: string;
+  /** Milliseconds since the epoch. */
+  joinedAt: number;
+}
+
+export interface CartLine {
+  id: string;
+  sku: string;
+  qty: number;
+  addedBy: string;
+  note?: string;
+  sharedWith?: string[];
+}
+
+export interface RoomComment {
+  id: string;
+  by: string;
+  sku?: string;
+  text: string;
+  at: number;
+}
+
+export type PaymentStatus =
+  | 'pending'
+  | 'authorized'
+  | 'captured'
+  | 'declined'
+  | 'voided'
+  | 'refunded'
+  | 'due_at_store'
+  | 'covered';
+
+export type SettlementStatus =
+  | 'awaiting_payment'
+  | 'paid'
+  | 'packed'
+  | 'ready_for_pickup'
+  | 'completed'
+  | 'expired'
+  | 'cancelled';
+
+export interface RoomPayment {
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  method: string;
+  payUrl?: string;
+}
+
+export interface RoomSettlement {
+  id?: string;
+  status?: SettlementStatus;
+  holdExpiresAt?: string;
+  payments?: Record<string, RoomPayment>;
+  [extra: string]: unknown;
+}
+
+export const metaMap = (doc: Y.Doc) => doc.getMap<unknown>(ROOT.meta);
+export const membersMap = (doc: Y.Doc) => doc.getMap<RoomMember>(ROOT.members);
+export const linesMap = (doc: Y.Doc) => doc.getMap<Y.Map<unknown>>(ROOT.lines);
+export const commentsArray = (doc: Y.Doc) => doc.getArray<RoomComment>(ROOT.comments);
+export const votesMap = (doc: Y.Doc) => doc.getMap<number>(ROOT.votes);
+export const settlementMap = (doc: Y.Doc) => doc.getMap<unknown>(ROOT.settlement);
+
+export class RoomError extends Error {
+  constructor(
+    readonly code: 'invalid' | 'not_found' | 'locked',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RoomError';
+  }
+}
+
+let counter = 0;
+/** A short id unique enough inside one room (time + counter + random). */
+export function newId(prefix = ''): string {
+  counter = (counter + 1) % 1_679_616;
+  return (
+    prefix +
+    Date.now().toString(36) +
+    counter.toString(36).padStart(4, '0') +
+    Math.floor(Math.random() * 1_679_616)
+      .toString(36)
+      .padStart(4, '0')
+  );
+}
+
+export interface InitRoomOptions {
+  name: string;
+  currency: string;
+  organiser: string;
+  organiserName?: string;
+  split?: SplitConfig;
+  deadline?: string;
+  budgets?: Record<string, number>;
+  now?: number;
+}
+
+/** Initialises `meta` (and the organiser's member entry) once; a second call changes nothing. */
+export function initRoom(doc: Y.Doc, o: InitRoomOptions, origin?: unknown): void {
+  if (!isCurrency(o.currency)) throw new RoomError('invalid', `unknown currency ${o.currency}`);
+  doc.transact(() => {
+    const meta = metaMap(doc);
+    if (meta.has('status')) return;
+    meta.set('name', o.name);
+    meta.set('currency', o.currency);
+    meta.set('organiser', o.organiser);
+    meta.set('split', o.split ?? { mode: 'equal' });
+    if (o.deadline) meta.set('deadline', o.deadline);
+    if (o.budgets) meta.set('budgets', o.budgets);
+    meta.set('status', 'open');
+    if (o.organiserName !== undefined && !membersMap(doc).has(o.organiser)) {
+      membersMap(doc).set(o.organiser, { name: o.organiserName, joinedAt: o.now ?? Date.now() });
+    }
+  }, origin);
+}
+
+export function readMeta(doc: Y.Doc): RoomMeta | null {
+  const m = metaMap(doc).toJSON() as Partial<RoomMeta>;
+  if (!m.organiser) return null;
+  return {
+    name: m.name ?? '',
+    currency: m.currency ?? 'IDR',
+    organiser: m.organiser,
+    status: roomStatus(doc),
+    split: m.split ?? { mode: 'equal' },
+    ...(m.storeId ? { storeId: m.storeId } : {}),
+    ...(m.deadline ? { deadline: m.deadline } : {}),
+    ...(m.budgets ? { budgets: m.budgets } : {}),
+  };
+}
+
+/** A room with no `meta.status` yet counts as `open`. */
+export function roomStatus(doc: Y.Doc): RoomStatus {
+  const s = metaMap(doc).get('status');
+  return typeof s === 'string' && (ROOM_STATUSES as readonly string[]).includes(s)
+    ? (s as RoomStatus)
+    : 'open';
+}
+
+export function setMeta<K extends keyof RoomMeta>(
+  doc: Y.Doc,
+  key: K,
+  value: RoomMeta[K],
+  origin?: unknown,
+): void {
+  doc.transact(() => metaMap(doc).set(key, value), origin);
+}
+
+export function joinMember(
+  doc: Y.Doc,
+  id: string,
+  name: string,
+  now = Date.now(),
+  origin?: unknown,
+): void {
+  doc.transact(() => {
+    const existing = membersMap(doc).get(id);
+    if (existing && existing.name === name) return;
+    membersMap(doc).set(id, { name, joinedAt: existing?.joinedAt ?? now });
+  }, origin);
+}
+
+export function readMembers(doc: Y.Doc): Record<string, RoomMember> {
+  return membersMap(doc).toJSON() as Record<string, RoomMember>;
+}
+
+/** Member ids in split order: organiser first, then by join time (then id, for equal times). */
+export function memberOrder(doc: Y.Doc): string[] {
+  const organiser = metaMap(doc).get('organiser');
+  const members = readMembers(doc);
+  return Object.entries(members)
+    .sort(([a, ma], [b, mb]) =>
+      a === organiser ? -1 : b === organiser ? 1 : ma.joinedAt - mb.joinedAt || (a < b ? -1 : 1),
+    )
+    .map(([id]) => id);
+}
+
+export interface NewLine {
+  sku: string;
+  qty: number;
+  addedBy: string;
+  note?: string;
+  sharedWith?: string[];
+  id?: string;
+}
+
+function checkQty(qty: number): void {
+  if (!Number.isInteger(qty) || qty < 1 || qty > 9999) {
+    throw new RoomError('invalid', `quantity must be an integer from 1 to 9999, got ${qty}`);
+  }
+}
+
+export function addLine(doc: Y.Doc, line: NewLine, origin?: unknown): string {
+  checkQty(line.qty);
+  if (!line.sku) throw new RoomError('invalid', 'a line needs a sku');
+  const id = line.id ?? newId('l');
+  doc.transact(() => {
+    const m = new Y.Map<unknown>();
+    m.set('sku', line.sku);
+    m.set('qty', line.qty);
+    m.set('addedBy', line.addedBy);
+    if (line.note) m.set('note', line.note);
+    if (line.sharedWith?.length) m.set('sharedWith', [...line.sharedWith]);
+    linesMap(doc).set(id, m);
+  }, origin);
+  return id;
+}
+
+function lineMap(doc: Y.Doc, id: string): Y.Map<unknown> {
+  const m = linesMap(doc).get(id);
+  if (!m) throw new RoomError('not_found', `no line ${id}`);
+  return m;
+}
+
+export function setLineQty(doc: Y.Doc, id: string, qty: number, origin?: unknown): void {
+  checkQty(qty);
+  const m = lineMap(doc, id);
+  doc.transact(() => m.set('qty', qty), origin);
+}
+
+export function setLineNote(doc: Y.Doc, id: string, note: string, origin?: unknown): void {
+  const m = lineMap(doc, id);
+  doc.transact(() => (note ? m.set('note', note) : m.delete('note')), origin);
+}
+
+export function setLineSharedWith(
+  doc: Y.Doc,
+  id: string,
+  sharedWith: readonly string[],
+  origin?: unknown,
+): void {
+  const m = lineMap(doc, id);
+  doc.transact(
+    () => (sharedWith.length ? m.set('sharedWith', [...sharedWith]) : m.delete('sharedWith')),
+    origin,
+  );
+}
+
+export function removeLine(doc: Y.Doc, id: string, origin?: unknown): void {
+  doc.transact(() => linesMap(doc).delete(id), origin);
+}
+
+export function readLines(doc: Y.Doc): CartLine[] {
+  const out: CartLine[] = [];
+  linesMap(doc).forEach((m, id) => {
+    if (!(m instanceof Y.Map)) return;
+    const sku = m.get('sku');
+    const qty = m.get('qty');
+    const addedBy = m.get('addedBy');
+    if (typeof sku !== 'string' || typeof qty !== 'number' || typeof addedBy !== 'string') return;
+    const note = m.get('note');
+    const sharedWith = m.get('sharedWith');
+    out.push({
+      id,
+      sku,
+      qty,
+      addedBy,
+      ...(typeof note === 'string' && note ? { note } : {}),
+      ...(Array.isArray(sharedWith) && sharedWith.length
+        ? { sharedWith: sharedWith.filter((s): s is string => typeof s === 'string') }
+        : {}),
+    });
+  });
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export function addComment(
+  doc: Y.Doc,
+  c: { by: string; text: string; sku?: string; at?: number; id?: string },
+  origin?: unknown,
+): string {
+  const text = c.text.trim();
+  if (!text || text.length > 2000) throw new RoomError('invalid', 'a comment has 1 to 2000 characters');
+  const id = c.id ?? newId('c');
+  const comment: RoomComment = { id, by: c.by, text, at: c.at ?? Date.now(), ...(c.sku ? { sku: c.sku } : {}) };
+  doc.transact(() => commentsArray(doc).push([comment]), origin);
+  return id;
+}
+
+export function readComments(doc: Y.Doc): RoomComment[] {
+  return commentsArray(doc).toArray();
+}
+
+export const voteKey = (sku: string, memberId: string) => `${sku}:${memberId}`;
+
+/** Votes +1 / -1, or clears the vote with 0. Keys are flat so concurrent voters never conflict. */
+export function vote(doc: Y.Doc, sku: string, memberId: string, value: 1 | -1 | 0, origin?: unknown): void {
+  doc.transact(() => {
+    const k = voteKey(sku, memberId);
+    if (value === 0) votesMap(doc).delete(k);
+    else votesMap(doc).set(k, value);
+  }, origin);
+}
+
+/** Score per sku, and each member's vote: `{ sku: { score, byMember } }`. */
+export function readVotes(doc: Y.Doc): Record<string, { score: number; byMember: Record<string, number> }> {
+  const out: Record<string, { score: number; byMember: Record<string, number> }> = {};
+  votesMap(doc).forEach((v, k) => {
+    const i = k.lastIndexOf(':');
+    if (i <= 0 || (v !== 1 && v !== -1)) return;
+    const sku = k.slice(0, i);
+    const member = k.slice(i + 1);
+    const entry = (out[sku] ??= { score: 0, byMember: {} });
+    entry.score += v;
+    entry.byMember[member] = v;
+  });
+  return out;
+}
+
+export function readSettlement(doc: Y.Doc): RoomSettlement {
+  return settlementMap(doc).toJSON() as RoomSettlement;
+}
+
+export interface CartSnapshot {
+  roomId: string;
+  currency: string;
+  organiser: string;
+  storeId: string | null;
+  split: SplitConfig;
+  /** In split order (organiser first, then by join time). */
+  members: { id: string; name: string }[];
+  /** Sorted by line id. */
+  lines: CartLine[];
+  /** Stable hash of everything above but `cartVersion` itself. */
+  cartVersion: string;
+}
+
+/** Canonical JSON: object keys sorted, so equal states hash equally on every client. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function hashJson(v: unknown): string {
+  return toBase64(sha256(new TextEncoder().encode(canonicalJson(v))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+    .slice(0, 22);
+}
+
+/** The plain JSON of the cart that settlement receives, with its stable version hash. */
+export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
+  const meta = readMeta(doc);
+  const members = readMembers(doc);
+  const body = {
+    roomId,
+    currency: meta?.currency ?? 'IDR',
+    organiser: meta?.organiser ?? '',
+    storeId: meta?.storeId ?? null,
+    split: meta?.split ?? { mode: 'equal' as const },
+    members: memberOrder(doc).map((id) => ({ id, name: members[id]?.name ?? id })),
+    lines: readLines(doc),
+  };
+  return { ...body, cartVersion: hashJson(body) };
+}

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Each workspace is a vitest project; `npm test` at the root runs them all.
 export default defineConfig({
   test: {
-    projects: ['model', 'room-server', 'settlement', 'web', 'load-tests'].map((p) => `${p}/vitest.config.ts`),
+    projects: ['model', 'room-server', 'settlement', 'web', 'load-tests'].map(
+      (p) => `${p}/vitest.config.ts`,
+    ),
   },
 });

@@ -312,9 +312,16 @@ export function addComment(
   origin?: unknown,
 ): string {
   const text = c.text.trim();
-  if (!text || text.length > 2000) throw new RoomError('invalid', 'a comment has 1 to 2000 characters');
+  if (!text || text.length > 2000)
+    throw new RoomError('invalid', 'a comment has 1 to 2000 characters');
   const id = c.id ?? newId('c');
-  const comment: RoomComment = { id, by: c.by, text, at: c.at ?? Date.now(), ...(c.sku ? { sku: c.sku } : {}) };
+  const comment: RoomComment = {
+    id,
+    by: c.by,
+    text,
+    at: c.at ?? Date.now(),
+    ...(c.sku ? { sku: c.sku } : {}),
+  };
   doc.transact(() => commentsArray(doc).push([comment]), origin);
   return id;
 }
@@ -326,7 +333,13 @@ export function readComments(doc: Y.Doc): RoomComment[] {
 export const voteKey = (sku: string, memberId: string) => `${sku}:${memberId}`;
 
 /** Votes +1 / -1, or clears the vote with 0. Keys are flat so concurrent voters never conflict. */
-export function vote(doc: Y.Doc, sku: string, memberId: string, value: 1 | -1 | 0, origin?: unknown): void {
+export function vote(
+  doc: Y.Doc,
+  sku: string,
+  memberId: string,
+  value: 1 | -1 | 0,
+  origin?: unknown,
+): void {
   doc.transact(() => {
     const k = voteKey(sku, memberId);
     if (value === 0) votesMap(doc).delete(k);
@@ -335,7 +348,9 @@ export function vote(doc: Y.Doc, sku: string, memberId: string, value: 1 | -1 | 
 }
 
 /** Score per sku, and each member's vote: `{ sku: { score, byMember } }`. */
-export function readVotes(doc: Y.Doc): Record<string, { score: number; byMember: Record<string, number> }> {
+export function readVotes(
+  doc: Y.Doc,
+): Record<string, { score: number; byMember: Record<string, number> }> {
   const out: Record<string, { score: number; byMember: Record<string, number> }> = {};
   votesMap(doc).forEach((v, k) => {
     const i = k.lastIndexOf(':');

@@ -204,6 +204,9 @@ function applyAdjustments(
   }
   const neg = amounts.findIndex((a) => a < 0);
   if (neg >= 0) {
-    throw new SplitError('negative_share', `adjustments leave ${members[neg]} with a negative share`);
+    throw new SplitError(
+      'negative_share',
+      `adjustments leave ${members[neg]} with a negative share`,
+    );
   }
 }

@@ -91,7 +91,10 @@ export async function verifyToken(
     throw new TokenError('invalid', 'the token is missing claims');
   }
   if (role === 'staff' ? typeof store !== 'string' : typeof room !== 'string') {
-    throw new TokenError('invalid', role === 'staff' ? 'staff token without store' : 'token without room');
+    throw new TokenError(
+      'invalid',
+      role === 'staff' ? 'staff token without store' : 'token without room',
+    );
   }
   return {
     sub,

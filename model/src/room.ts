@@ -37,10 +37,16 @@ export interface RoomMeta {
   budgets?: Record<string, number>;
 }
 
+/** How a member pays their share (docs/architecture.md "Member payment method"). */
+export type PaymentMethod = 'local' | 'stripe' | 'midtrans' | 'store';
+export const PAYMENT_METHODS: readonly PaymentMethod[] = ['local', 'stripe', 'midtrans', 'store'];
+
 export interface RoomMember {
   name: string;
   /** Milliseconds since the epoch. */
   joinedAt: number;
+  /** Absent means `local`. */
+  method?: PaymentMethod;
 }
 
 export interface CartLine {
@@ -198,7 +204,29 @@ export function joinMember(
   doc.transact(() => {
     const existing = membersMap(doc).get(id);
     if (existing && existing.name === name) return;
-    membersMap(doc).set(id, { name, joinedAt: existing?.joinedAt ?? now });
+    // Keep the other fields (join time, payment method): a rename is not a re-join.
+    membersMap(doc).set(id, { ...existing, name, joinedAt: existing?.joinedAt ?? now });
+  }, origin);
+}
+
+/**
+ * Records how a member pays. Members write only their own entry (DESIGN.md write rules), so
+ * this rewrites that entry as a whole; a member who has not joined yet is refused.
+ */
+export function setMemberMethod(
+  doc: Y.Doc,
+  id: string,
+  method: PaymentMethod,
+  origin?: unknown,
+): void {
+  if (!(PAYMENT_METHODS as readonly string[]).includes(method)) {
+    throw new RoomError('invalid', `unknown payment method ${String(method)}`);
+  }
+  doc.transact(() => {
+    const existing = membersMap(doc).get(id);
+    if (!existing) throw new RoomError('not_found', `no member ${id}`);
+    if (existing.method === method) return;
+    membersMap(doc).set(id, { ...existing, method });
   }, origin);
 }
 

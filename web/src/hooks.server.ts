@@ -1,0 +1,33 @@
+/**
+ * Every request: who is signed in (`locals.user`) and which language (`locals.locale`).
+ * Expected errors carry their own message; anything unexpected is logged with its ids and
+ * reaches the user only as "Internal Error".
+ */
+import type { Handle, HandleServerError } from '@sveltejs/kit';
+import { getDb } from '$lib/server/app.ts';
+import { sessionUser } from '$lib/server/auth.ts';
+import { log } from '$lib/server/log.ts';
+import { LOCALE_COOKIE, SESSION_COOKIE } from '$lib/server/session.ts';
+
+export const handle: Handle = async ({ event, resolve }) => {
+  const lang = event.cookies.get(LOCALE_COOKIE);
+  event.locals.locale = lang === 'en' ? 'en' : 'id';
+  event.locals.user = null;
+  const token = event.cookies.get(SESSION_COOKIE);
+  if (token && event.url.pathname !== '/healthz') {
+    event.locals.user = await sessionUser(await getDb(), token);
+  }
+  const locale = event.locals.locale;
+  return resolve(event, {
+    transformPageChunk: ({ html }) => html.replace('%lang%', locale),
+  });
+};
+
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+  if (status === 404) return { message };
+  log.error(
+    { err: error, path: event.url.pathname, userId: event.locals.user?.id, status },
+    'unexpected error',
+  );
+  return { message: 'Internal Error' };
+};

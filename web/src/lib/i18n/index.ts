@@ -1,0 +1,38 @@
+/**
+ * i18n for components: `t('home.title')`, `t('rooms.members', { n: 3 })`, `money(m)`.
+ *
+ * The locale comes from the root layout's data (`page.data.locale`, set from the
+ * `patungan_lang` cookie by hooks.server.ts), so every call is reactive and works in SSR.
+ * Call these while rendering (templates, `$derived`) or in event handlers.
+ */
+import { page } from '$app/state';
+import type { Money } from '@patungan/model';
+import {
+  DEFAULT_LOCALE,
+  formatDateTime,
+  formatMoneyIn,
+  isLocale,
+  translate,
+  type Locale,
+  type MessageKey,
+  type Params,
+} from './translate.ts';
+
+export * from './translate.ts';
+
+export function locale(): Locale {
+  const l = (page.data as { locale?: unknown } | undefined)?.locale;
+  return isLocale(l) ? l : DEFAULT_LOCALE;
+}
+
+export function t(key: MessageKey, params?: Params): string {
+  return translate(locale(), key, params);
+}
+
+export function money(m: Money): string {
+  return formatMoneyIn(locale(), m);
+}
+
+export function dateTime(iso: string | Date): string {
+  return formatDateTime(locale(), iso);
+}

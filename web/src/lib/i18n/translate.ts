@@ -1,0 +1,55 @@
+/**
+ * The pure half of i18n (no SvelteKit imports, so tests and server code use it directly):
+ * the merged catalogues and `translate(locale, key, params)`.
+ *
+ * Messages interpolate `{name}` placeholders from `params`. A key missing in English falls
+ * back to Indonesian, then to the key itself (the catalogue test keeps that from happening).
+ */
+import { formatMoney, type Money } from '@patungan/model';
+import { messages as idShell } from './id.ts';
+import { messages as enShell } from './en.ts';
+import idRoom from './room.id.ts';
+import enRoom from './room.en.ts';
+
+export type Locale = 'id' | 'en';
+export const LOCALES: readonly Locale[] = ['id', 'en'];
+export const DEFAULT_LOCALE: Locale = 'id';
+
+export type MessageKey = keyof typeof idShell | keyof typeof idRoom;
+export type Params = Record<string, string | number>;
+
+export const catalogues: Record<Locale, Record<string, string>> = {
+  id: { ...idShell, ...idRoom },
+  en: { ...enShell, ...enRoom },
+};
+
+export function isLocale(v: unknown): v is Locale {
+  return v === 'id' || v === 'en';
+}
+
+export function translate(locale: Locale, key: MessageKey, params?: Params): string {
+  const msg = catalogues[locale][key] ?? catalogues.id[key] ?? key;
+  if (!params) return msg;
+  return msg.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}
+
+/** `Rp 12.500` / `$12.50`: model's formatMoney in the locale's number style. */
+export function formatMoneyIn(locale: Locale, m: Money): string {
+  return formatMoney(m, locale === 'en' ? 'en-US' : 'id-ID');
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+export function formatDateTime(locale: Locale, iso: string | Date): string {
+  let f = dateFormats.get(locale);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'id-ID', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+    });
+    dateFormats.set(locale, f);
+  }
+  return f.format(new Date(iso));
+}

@@ -1,0 +1,30 @@
+/**
+ * The process-wide server state: one database, opened and migrated on first use (not at
+ * import, because SvelteKit imports server modules while building).
+ */
+import { config } from './config.ts';
+import { openDb, type Db } from './db.ts';
+import { log } from './log.ts';
+import { seedDemoStaff } from './staff-seed.ts';
+
+let dbPromise: Promise<Db> | undefined;
+
+export function getDb(): Promise<Db> {
+  dbPromise ??= openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).then(
+    (db) => {
+      log.info({ kind: db.kind }, 'web database ready');
+      if (config.demoStaff) {
+        // In the background: settlement may still be starting; the seed retries until it answers.
+        void seedDemoStaff(db, config).catch((err: unknown) =>
+          log.error({ err }, 'demo staff seed failed'),
+        );
+      }
+      return db;
+    },
+    (err: unknown) => {
+      dbPromise = undefined;
+      throw err;
+    },
+  );
+  return dbPromise;
+}

@@ -1,0 +1,58 @@
+/**
+ * Form actions report expected failures as `fail(status, { error })`, where `error.key` is an
+ * i18n key the page translates and `error.field` names the input to mark invalid.
+ * Unexpected errors are rethrown and become "Internal Error".
+ */
+import { fail } from '@sveltejs/kit';
+import type { MessageKey } from '$lib/i18n/translate.ts';
+import { WebError } from './errors.ts';
+
+export interface FormError {
+  key: MessageKey;
+  field?: string;
+  params?: Record<string, string | number>;
+}
+
+const FIELD_KEYS: Record<string, MessageKey> = {
+  name: 'error.name',
+  email: 'error.email',
+  password: 'error.password',
+  current: 'error.bad_credentials',
+  roomName: 'error.roomName',
+  currency: 'error.currency',
+  deadline: 'error.deadline',
+  budget: 'error.budget',
+  friendId: 'error.friendId',
+  code: 'error.code',
+};
+
+export function formError(err: WebError): FormError {
+  const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
+  let key: MessageKey = `error.${err.code}`;
+  if (field === 'friendId') key = err.code === 'invalid' ? 'error.ownFriendId' : 'error.friendId';
+  else if (err.code === 'invalid' && field && FIELD_KEYS[field]) key = FIELD_KEYS[field];
+  const params: Record<string, string | number> = {};
+  if (typeof err.details?.retryAfter === 'number') params.seconds = err.details.retryAfter;
+  return { key, ...(field ? { field } : {}), ...(Object.keys(params).length ? { params } : {}) };
+}
+
+/** Turns a WebError into a form failure (keeping the non-secret values typed); rethrows others. */
+export function failWith(err: unknown, values: Record<string, string> = {}) {
+  if (err instanceof WebError) return fail(err.status, { error: formError(err), values });
+  throw err;
+}
+
+/** A same-site path to go to after signing in; anything else becomes `/`. */
+export function safeRedirect(v: string | null | undefined): string {
+  return v && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/';
+}
+
+export const str = (v: FormDataEntryValue | null): string => (typeof v === 'string' ? v : '');
+
+export function clientIp(event: { getClientAddress(): string; request: Request }): string {
+  try {
+    return event.getClientAddress();
+  } catch {
+    return 'unknown';
+  }
+}

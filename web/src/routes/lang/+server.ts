@@ -1,0 +1,27 @@
+/**
+ * `POST /lang` (form: `locale`, `redirect`) sets the language cookie and goes back.
+ * A form post, so it works without JavaScript; the origin check makes it same-site only.
+ */
+import { redirect } from '@sveltejs/kit';
+import { isLocale } from '$lib/i18n/translate.ts';
+import { LOCALE_COOKIE, secureCookies } from '$lib/server/session.ts';
+import type { RequestHandler } from './$types';
+
+export const POST: RequestHandler = async ({ request, cookies, url }) => {
+  const form = await request.formData();
+  const locale = form.get('locale');
+  if (isLocale(locale)) {
+    cookies.set(LOCALE_COOKIE, locale, {
+      path: '/',
+      httpOnly: false,
+      sameSite: 'lax',
+      secure: secureCookies(url),
+      maxAge: 365 * 24 * 3600,
+    });
+  }
+  const back = form.get('redirect');
+  // Only same-site paths: never an open redirect.
+  const to =
+    typeof back === 'string' && back.startsWith('/') && !back.startsWith('//') ? back : '/';
+  redirect(303, to);
+};

@@ -1,0 +1,30 @@
+import { redirect } from '@sveltejs/kit';
+import { getDb } from '$lib/server/app.ts';
+import { createSession, login } from '$lib/server/auth.ts';
+import { clientIp, failWith, safeRedirect, str } from '$lib/server/forms.ts';
+import { log } from '$lib/server/log.ts';
+import { setSessionCookie } from '$lib/server/session.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = ({ locals, url }) => {
+  if (locals.user && !locals.user.guest)
+    redirect(303, safeRedirect(url.searchParams.get('redirect')));
+  return { redirectTo: safeRedirect(url.searchParams.get('redirect')) };
+};
+
+export const actions: Actions = {
+  default: async (event) => {
+    const form = await event.request.formData();
+    const email = str(form.get('email'));
+    const db = await getDb();
+    let user;
+    try {
+      user = await login(db, { email, password: form.get('password'), ip: clientIp(event) });
+    } catch (err) {
+      return failWith(err, { email });
+    }
+    setSessionCookie(event.cookies, event.url, await createSession(db, user.id));
+    log.info({ userId: user.id }, 'logged in');
+    redirect(303, safeRedirect(str(form.get('redirect'))));
+  },
+};

@@ -1,0 +1,50 @@
+import { redirect } from '@sveltejs/kit';
+import { getDb } from '$lib/server/app.ts';
+import { changePassword, claimGuest, updateProfile } from '$lib/server/auth.ts';
+import { failWith, str } from '$lib/server/forms.ts';
+import { log } from '$lib/server/log.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = ({ locals }) => {
+  if (!locals.user) redirect(303, '/login?redirect=/profile');
+  return {};
+};
+
+export const actions: Actions = {
+  profile: async ({ request, locals }) => {
+    if (!locals.user) redirect(303, '/login');
+    const form = await request.formData();
+    const values = { name: str(form.get('name')), email: str(form.get('email')) };
+    try {
+      await updateProfile(await getDb(), locals.user.id, values);
+    } catch (err) {
+      return failWith(err, values);
+    }
+    return { saved: 'profile' as const };
+  },
+  password: async ({ request, locals }) => {
+    if (!locals.user) redirect(303, '/login');
+    const form = await request.formData();
+    try {
+      await changePassword(await getDb(), locals.user.id, form.get('current'), form.get('next'));
+    } catch (err) {
+      return failWith(err);
+    }
+    return { saved: 'password' as const };
+  },
+  claim: async ({ request, locals }) => {
+    if (!locals.user) redirect(303, '/login');
+    const form = await request.formData();
+    const values = { name: str(form.get('name')), email: str(form.get('email')) };
+    try {
+      await claimGuest(await getDb(), locals.user.id, {
+        ...values,
+        password: form.get('password'),
+      });
+    } catch (err) {
+      return failWith(err, values);
+    }
+    log.info({ userId: locals.user.id }, 'guest claimed an account');
+    return { saved: 'claim' as const };
+  },
+};

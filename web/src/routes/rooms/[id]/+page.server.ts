@@ -1,0 +1,39 @@
+/**
+ * The room page's data (contract with the room engineer, see docs/web.md):
+ * `{ room, me, token, roomServerUrl, settlementPublicUrl }`. Not signed in → `/join/<code>`;
+ * a signed-in user opening a room they are not in joins it.
+ */
+import { error, redirect } from '@sveltejs/kit';
+import { isRoomId } from '@patungan/model';
+import { getDb } from '$lib/server/app.ts';
+import { config } from '$lib/server/config.ts';
+import { joinRoom, roomById } from '$lib/server/rooms.ts';
+import { roomToken } from '$lib/server/tokens.ts';
+import type { PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async ({ params, locals }) => {
+  if (!isRoomId(params.id)) error(404, 'No such room');
+  const db = await getDb();
+  const room = await roomById(db, params.id);
+  if (!room) error(404, 'No such room');
+  const user = locals.user;
+  if (!user) redirect(303, `/join/${room.code}`);
+  const role = await joinRoom(db, room, user.id);
+  return {
+    room: {
+      id: room.id,
+      code: room.code,
+      name: room.name,
+      currency: room.currency,
+      organiserId: room.organiserId,
+      deadline: room.deadline,
+      budget: room.budget,
+      status: room.status,
+      inviteUrl: `${config.publicUrl}/join/${room.code}`,
+    },
+    me: { id: user.id, name: user.name, role, guest: user.guest },
+    token: await roomToken(user, room.id, role),
+    roomServerUrl: config.roomServerUrl,
+    settlementPublicUrl: config.settlementPublicUrl,
+  };
+};

@@ -1,0 +1,141 @@
+/**
+ * Scrapes each target's Prometheus `/metrics` during the run. Whatever the server exports is
+ * kept from the last scrape; CPU % (from `process_cpu_seconds_total`) and peak RSS are
+ * tracked over the run, because they tell the reader whether the server was the bottleneck.
+ */
+import type { ServerReport } from './report-types.ts';
+
+/** `name{labels} value` lines into a map; comments, NaN and malformed lines are skipped. */
+export function parsePrometheus(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?)\s+(\S+)(?:\s+\d+)?$/.exec(line);
+    if (!m) continue;
+    const v = m[2] === '+Inf' ? Infinity : m[2] === '-Inf' ? -Infinity : Number(m[2]);
+    if (!Number.isNaN(v)) out.set(m[1]!, v);
+  }
+  return out;
+}
+
+export function metricsUrlOf(wsUrl: string): string {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = '/metrics';
+  u.search = '';
+  return u.toString();
+}
+
+interface Target {
+  url: string;
+  metricsUrl: string;
+  scrapes: number;
+  failures: number;
+  lastError?: string;
+  last: Map<string, number>;
+  prevCpu: { at: number; cpu: number } | null;
+  firstCpu: { at: number; cpu: number } | null;
+  cpuNow: number | null;
+  maxCpu: number | null;
+  rss: number | null;
+}
+
+export class Scraper {
+  private targets: Target[];
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    urls: readonly string[],
+    private readonly intervalMs: number,
+  ) {
+    this.targets = urls.map((url) => ({
+      url,
+      metricsUrl: metricsUrlOf(url),
+      scrapes: 0,
+      failures: 0,
+      last: new Map(),
+      prevCpu: null,
+      firstCpu: null,
+      cpuNow: null,
+      maxCpu: null,
+      rss: null,
+    }));
+  }
+
+  start(): void {
+    const loop = () => {
+      this.inFlight = this.scrapeAll().finally(() => {
+        this.inFlight = null;
+      });
+      this.timer = setTimeout(loop, this.intervalMs);
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+    await this.scrapeAll();
+  }
+
+  /** Latest CPU % per target (null until two scrapes). */
+  cpuNow(): (number | null)[] {
+    return this.targets.map((t) => t.cpuNow);
+  }
+
+  private async scrapeAll(): Promise<void> {
+    await Promise.all(this.targets.map((t) => this.scrape(t)));
+  }
+
+  private async scrape(t: Target): Promise<void> {
+    try {
+      const res = await fetch(t.metricsUrl, {
+        signal: AbortSignal.timeout(Math.max(1000, this.intervalMs)),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const samples = parsePrometheus(await res.text());
+      const at = Date.now();
+      t.scrapes++;
+      t.last = samples;
+      const cpu = samples.get('process_cpu_seconds_total');
+      if (cpu !== undefined) {
+        if (t.prevCpu && at > t.prevCpu.at) {
+          t.cpuNow = ((cpu - t.prevCpu.cpu) / ((at - t.prevCpu.at) / 1000)) * 100;
+          t.maxCpu = Math.max(t.maxCpu ?? 0, t.cpuNow);
+        }
+        t.prevCpu = { at, cpu };
+        t.firstCpu ??= { at, cpu };
+      }
+      const rss = samples.get('process_resident_memory_bytes');
+      if (rss !== undefined) t.rss = Math.max(t.rss ?? 0, rss);
+    } catch (err) {
+      t.failures++;
+      t.lastError = (err as Error).message;
+    }
+  }
+
+  report(): ServerReport[] {
+    return this.targets.map((t) => {
+      const span = t.firstCpu && t.prevCpu && t.prevCpu.at > t.firstCpu.at ? t.prevCpu : null;
+      const mean =
+        span && t.firstCpu
+          ? Math.round(((span.cpu - t.firstCpu.cpu) / ((span.at - t.firstCpu.at) / 1000)) * 1000) /
+            10
+          : null;
+      return {
+        url: t.url,
+        metricsUrl: t.metricsUrl,
+        scrapes: t.scrapes,
+        failures: t.failures,
+        ...(t.lastError ? { lastError: t.lastError } : {}),
+        cpuPercent: mean,
+        maxCpuPercent: t.maxCpu === null ? null : Math.round(t.maxCpu * 10) / 10,
+        rssMiB: t.rss === null ? null : Math.round((t.rss / 1048576) * 10) / 10,
+        last: Object.fromEntries(t.last),
+      };
+    });
+  }
+}

@@ -1,0 +1,9 @@
+/** The scaled mode of the room-server (REDIS_URL set): see docs/scaling.md. */
+export { RedisScale, createRedisScale } from './redis-scale.ts';
+export type { RedisScaleOptions, CreateRedisScaleOptions } from './redis-scale.ts';
+export { RedisRoomStore, nextStreamId } from './store.ts';
+export type { LoadedRoom, CompactResult } from './store.ts';
+export { scaleKeys, parseRoomKey } from './keys.ts';
+export type { ScaleKeys } from './keys.ts';
+export type { ScaleRoomHost } from './room-sync.ts';
+export { REMOTE_ORIGIN, STORAGE_ORIGIN } from './origins.ts';

@@ -1,0 +1,444 @@
+/**
+ * The scaled mode as one room-server extension: any number of instances serve the same rooms
+ * through Redis. Fan-out over sharded pub/sub (one channel per room, subscribed while the room
+ * is loaded here), durable state in Redis streams (store.ts), per-room sequence numbers with
+ * gap detection and resync (room-sync.ts), presence leases (presence.ts).
+ *
+ * Redis clients are injected (`new RedisScale({ redis, subscriber })`) or created from a URL
+ * (`createRedisScale({ url })`). While Redis is unreachable the instance keeps serving the
+ * rooms it has loaded, `/healthz` says `degraded`, and on return it resubscribes, then
+ * resyncs every room (pull what others wrote, push what it accepted meanwhile).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis, type RedisOptions } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { scaleKeys, type ScaleKeys } from './keys.ts';
+import { decodeMessage, MSG_PRESENCE } from './messages.ts';
+import { createScaleMetrics, type ScaleMetrics } from './metrics.ts';
+import { RoomSync, type ScaleRoomHost } from './room-sync.ts';
+import { RedisRoomStore } from './store.ts';
+
+export interface RedisScaleOptions {
+  /** Connection for commands (append, load, leases). */
+  redis: Redis;
+  /** Connection in subscriber mode (SSUBSCRIBE); must not be used for anything else. */
+  subscriber: Redis;
+  /** Prefix of every key and channel (default `patungan:`). */
+  prefix?: string;
+  /** This instance's id; must be unique among live instances (default host-pid-random). */
+  instanceId?: string;
+  logger?: Logger;
+  /** Register the metrics here (default: a registry of its own, see `registerMetrics`). */
+  registry?: Registry;
+  /** Presence lease lifetime (default 2000 ms); renewed every quarter of it. */
+  leaseMs?: number;
+  /** How often other instances' leases are checked (default 1000 ms). */
+  presenceCheckMs?: number;
+  /** How often recently active rooms compare their sequence number with Redis (default 1000 ms). */
+  seqCheckMs?: number;
+  /** Compact a room once its stream holds this many entries (default 200). */
+  compactAfter?: number;
+  /** A room that cannot subscribe + load within this is refused (default 5000 ms). */
+  loadTimeoutMs?: number;
+  /** `close()` also disconnects the two clients (default false: whoever made them owns them). */
+  ownsClients?: boolean;
+}
+
+export class RedisScale {
+  readonly name = 'redis-scale';
+  /** The scale layer appends every local update itself; the core only loads from storage. */
+  readonly persistsUpdates = true;
+  readonly instanceId: string;
+  readonly keys: ScaleKeys;
+  readonly store: RedisRoomStore;
+  readonly metrics: ScaleMetrics;
+  readonly log: Logger;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #rooms = new Map<string, RoomSync>();
+  readonly #byChannel = new Map<string, RoomSync>();
+  readonly #inbox: string;
+  readonly #leaseMs: number;
+  readonly #loadTimeoutMs: number;
+  readonly #compactAfter: number;
+  readonly #ownsClients: boolean;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #compactQueue = new Set<string>();
+  #compacting = false;
+  #up = false;
+  #upSince = 0;
+  #tick = 0;
+  #closed = false;
+  /** Instances whose lease was found missing once (removed at the second miss). */
+  readonly #missing = new Set<string>();
+
+  constructor(o: RedisScaleOptions) {
+    this.#redis = o.redis;
+    this.#sub = o.subscriber;
+    this.instanceId =
+      o.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    if (/[{}\s]/.test(this.instanceId))
+      throw new Error('instance id must not contain { } or spaces');
+    this.keys = scaleKeys(o.prefix ?? 'patungan:');
+    this.metrics = createScaleMetrics(o.registry);
+    this.log = (o.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })).child({
+      component: 'scale',
+      instance: this.instanceId,
+    });
+    this.store = new RedisRoomStore({
+      redis: o.redis,
+      keys: this.keys,
+      instanceId: this.instanceId,
+    });
+    this.#inbox = this.keys.inbox(this.instanceId);
+    this.#leaseMs = o.leaseMs ?? 2000;
+    this.#loadTimeoutMs = o.loadTimeoutMs ?? 5000;
+    this.#compactAfter = o.compactAfter ?? 200;
+    this.#ownsClients = o.ownsClients ?? false;
+
+    this.#sub.on('smessageBuffer', this.#onMessage);
+    for (const c of [this.#redis, this.#sub]) {
+      c.on('ready', this.#onStatus);
+      c.on('close', this.#onStatus);
+      c.on('end', this.#onStatus);
+      c.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis error'));
+    }
+    const every = (ms: number, f: () => Promise<void>) => {
+      const t = setInterval(() => {
+        f().catch((err: unknown) => this.log.warn({ err }, 'scale timer failed'));
+      }, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(Math.max(50, Math.floor(this.#leaseMs / 4)), () => this.#renewLease());
+    every(o.presenceCheckMs ?? 1000, () => this.#checkPresence());
+    every(o.seqCheckMs ?? 1000, () => this.#checkSequences());
+    this.#onStatus();
+  }
+
+  /** Whether both Redis connections are ready. */
+  get redisUp(): boolean {
+    return this.#redis.status === 'ready' && this.#sub.status === 'ready';
+  }
+
+  /** Resolves once Redis is reachable (or after `timeoutMs`, still degraded). */
+  async ready(timeoutMs = 5000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.#up && Date.now() < until) await sleep(20);
+    return this.#up;
+  }
+
+  // --- room lifecycle (RoomExtension hooks) -------------------------------------------------
+
+  /** Subscribe, then load and merge durable state, before the room serves its first client. */
+  async loadRoom(host: ScaleRoomHost): Promise<void> {
+    const old = this.#rooms.get(host.id);
+    if (old) this.#forget(old);
+    const room = new RoomSync(host, {
+      instanceId: this.instanceId,
+      keys: this.keys,
+      store: this.store,
+      metrics: this.metrics,
+      log: this.log,
+      publish: (channel, bytes) => this.store.publish(channel, bytes),
+      skipOrigin: () => false,
+      compactAfter: this.#compactAfter,
+      requestCompaction: (id) => this.#requestCompaction(id),
+    });
+    this.#rooms.set(room.id, room);
+    this.#byChannel.set(room.channel, room);
+    this.metrics.rooms.set(this.#rooms.size);
+    try {
+      await withTimeout(this.#sub.ssubscribe(room.channel), this.#loadTimeoutMs, 'subscribe');
+      await withTimeout(room.load(), this.#loadTimeoutMs, 'load');
+    } catch (err) {
+      this.#forget(room);
+      this.#sub.sunsubscribe(room.channel).catch(() => {});
+      this.log.warn({ err, room: room.id }, 'room could not be loaded from Redis');
+      throw new Error(`room ${room.id} is unavailable while Redis is unreachable`, { cause: err });
+    }
+  }
+
+  async unloadRoom(roomId: string): Promise<void> {
+    const room = this.#rooms.get(roomId);
+    if (!room) return;
+    await room.flush().catch(() => {});
+    this.#forget(room);
+    await this.#sub.sunsubscribe(room.channel).catch(() => {});
+    this.#requestCompaction(roomId);
+  }
+
+  /**
+   * Subscription follows the room's life in memory (load → unload), which the core ends a
+   * short while after the last local client left; see docs/scaling.md.
+   */
+  onConnections(_roomId: string, _count: number): void {}
+
+  onUpdate(roomId: string, update: Uint8Array, origin: unknown): Promise<void> | undefined {
+    const room = this.#rooms.get(roomId);
+    if (!room) {
+      this.log.error({ room: roomId }, 'update for a room that was not loaded through Redis');
+      return undefined;
+    }
+    return room.onUpdate(update, origin);
+  }
+
+  onAwareness(roomId: string, changedClients: number[], origin: unknown): void {
+    this.#rooms.get(roomId)?.onAwareness(changedClients, origin);
+  }
+
+  /** Resolves when every local update of the room is durable in Redis. */
+  async flush(roomId: string): Promise<void> {
+    await this.#rooms.get(roomId)?.flush();
+  }
+
+  health(): { status: 'ok' | 'degraded'; redis: 'up' | 'down'; instanceId: string; rooms: number } {
+    return {
+      status: this.#up ? 'ok' : 'degraded',
+      redis: this.#up ? 'up' : 'down',
+      instanceId: this.instanceId,
+      rooms: this.#rooms.size,
+    };
+  }
+
+  registerMetrics(registry: Registry): void {
+    if (registry === this.metrics.registry) return;
+    const { registry: _own, ...metrics } = this.metrics;
+    for (const m of Object.values(metrics)) registry.registerMetric(m);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    await Promise.allSettled([...this.#rooms.values()].map((r) => r.flush()));
+    if (this.#up) {
+      // Drop the lease now: other instances remove this instance's presence at their next check.
+      await this.#redis.del(this.keys.lease(this.instanceId)).catch(() => {});
+      await this.#sub.sunsubscribe().catch(() => {});
+    }
+    for (const room of [...this.#rooms.values()]) this.#forget(room);
+    this.#sub.off('smessageBuffer', this.#onMessage);
+    for (const c of [this.#redis, this.#sub]) {
+      c.off('ready', this.#onStatus);
+      c.off('close', this.#onStatus);
+      c.off('end', this.#onStatus);
+    }
+    if (this.#ownsClients) {
+      this.#sub.disconnect();
+      await this.#redis.quit().catch(() => this.#redis.disconnect());
+    }
+  }
+
+  /** Hooks for tests: simulate pub/sub loss, force a resync. Not used in production. */
+  readonly testing = {
+    dropIncomingUpdates: (roomId: string, n: number): void => {
+      const room = this.#rooms.get(roomId);
+      if (room) room.dropIncoming += n;
+    },
+    resync: async (roomId: string): Promise<void> => {
+      await this.#rooms.get(roomId)?.resync('manual');
+    },
+    lastSeq: (roomId: string): number | undefined => this.#rooms.get(roomId)?.lastSeq,
+  };
+
+  // --- internals ------------------------------------------------------------------------
+
+  #forget(room: RoomSync): void {
+    if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+    if (this.#byChannel.get(room.channel) === room) this.#byChannel.delete(room.channel);
+    this.metrics.rooms.set(this.#rooms.size);
+  }
+
+  #onMessage = (channel: Buffer, message: Buffer): void => {
+    const ch = channel.toString();
+    try {
+      const m = decodeMessage(message);
+      if (ch === this.#inbox) {
+        if (m.type === MSG_PRESENCE) this.#rooms.get(m.roomId)?.receive(m);
+        return;
+      }
+      this.#byChannel.get(ch)?.receive(m);
+    } catch (err) {
+      this.log.warn({ err, channel: ch }, 'bad message from Redis dropped');
+    }
+  };
+
+  #onStatus = (): void => {
+    const up = this.redisUp;
+    if (up === this.#up || this.#closed) return;
+    this.#up = up;
+    this.metrics.redisUp.set(up ? 1 : 0);
+    if (!up) {
+      this.metrics.redisUnavailable.inc();
+      this.log.warn('Redis unreachable: serving local clients only (degraded)');
+      return;
+    }
+    this.#upSince = Date.now();
+    this.log.info({ rooms: this.#rooms.size }, 'Redis reachable: resubscribing and resyncing');
+    void this.#recover();
+  };
+
+  /** After (re)connecting: lease, inbox, every room's channel, THEN resync (subscribe before load). */
+  async #recover(): Promise<void> {
+    try {
+      await this.#renewLease();
+      await this.#sub.ssubscribe(this.#inbox);
+      const rooms = [...this.#rooms.values()];
+      for (const room of rooms) await this.#sub.ssubscribe(room.channel);
+      await Promise.all(rooms.map((r) => r.resync('reconnect')));
+    } catch (err) {
+      this.log.warn({ err }, 'recovery after reconnect failed; the periodic check retries');
+      for (const room of this.#rooms.values()) room.needsResync = true;
+    }
+  }
+
+  async #renewLease(): Promise<void> {
+    if (!this.#up) return;
+    await this.#redis.set(this.keys.lease(this.instanceId), '1', 'PX', this.#leaseMs);
+  }
+
+  /**
+   * Removes the presence of clients whose instance's lease is gone. A lease must be missing
+   * at two checks in a row, and never right after a reconnect, so that a Redis restart
+   * (which loses every lease until its holder renews it) does not hide live clients.
+   */
+  async #checkPresence(): Promise<void> {
+    if (!this.#up || Date.now() - this.#upSince < this.#leaseMs) return;
+    const owners = new Set<string>();
+    for (const room of this.#rooms.values()) for (const i of room.remote.instances()) owners.add(i);
+    owners.delete(this.instanceId);
+    if (owners.size === 0) return;
+    const ids = [...owners];
+    const p = this.#redis.pipeline();
+    for (const id of ids) p.exists(this.keys.lease(id));
+    const res = (await p.exec()) ?? [];
+    ids.forEach((id, i) => {
+      const alive = Number(res[i]?.[1] ?? 1) === 1;
+      if (alive) {
+        this.#missing.delete(id);
+        return;
+      }
+      if (!this.#missing.has(id)) {
+        this.#missing.add(id);
+        return;
+      }
+      this.#missing.delete(id);
+      let removed = 0;
+      for (const room of this.#rooms.values()) removed += room.remote.expire(id, room.awareness);
+      this.metrics.presenceExpired.inc(removed);
+      this.log.info(
+        { deadInstance: id, clients: removed },
+        'instance lease expired: presence removed',
+      );
+    });
+  }
+
+  /**
+   * Finds rooms that missed their latest messages: a room active in the last 15 s (or any
+   * room every 10th round) compares its sequence number with Redis. A counter ahead of us at
+   * two rounds in a row (not just a message in flight) triggers a resync. Rooms whose append
+   * failed resync here too.
+   */
+  async #checkSequences(): Promise<void> {
+    if (!this.#up) return;
+    this.#tick++;
+    const now = Date.now();
+    const due: RoomSync[] = [];
+    for (const room of this.#rooms.values()) {
+      if (room.needsResync) {
+        void room.resync('append-failed');
+        continue;
+      }
+      if (this.#tick % 10 === 0 || now - room.lastActivity < 15_000 || room.suspectSeq !== null) {
+        due.push(room);
+      }
+    }
+    if (due.length === 0) return;
+    const seqs = await this.store.seqs(due.map((r) => r.id));
+    due.forEach((room, i) => {
+      const seq = seqs[i] ?? 0;
+      if (seq < room.lastSeq) {
+        void room.resync('check'); // the counter went backwards: Redis lost its data
+      } else if (seq === room.lastSeq) {
+        room.suspectSeq = null;
+      } else if (room.suspectSeq !== null && room.lastSeq < room.suspectSeq) {
+        void room.resync('check');
+      } else {
+        room.suspectSeq = seq;
+      }
+    });
+  }
+
+  #requestCompaction(roomId: string): void {
+    this.#compactQueue.add(roomId);
+    if (!this.#compacting) void this.#drainCompactions();
+  }
+
+  /** One compaction at a time per instance (CPU), one instance at a time per room (lock). */
+  async #drainCompactions(): Promise<void> {
+    this.#compacting = true;
+    try {
+      for (const roomId of this.#compactQueue) {
+        this.#compactQueue.delete(roomId);
+        if (!this.#up) continue;
+        try {
+          const result = await this.store.compact(roomId);
+          this.metrics.compactions.inc({ result });
+          if (result === 'incomplete') {
+            this.log.error({ room: roomId }, 'compaction refused: stored updates are incomplete');
+          }
+        } catch (err) {
+          this.metrics.compactions.inc({ result: 'error' });
+          this.log.warn({ err, room: roomId }, 'compaction failed');
+        }
+      }
+    } finally {
+      this.#compacting = false;
+    }
+  }
+}
+
+export interface CreateRedisScaleOptions extends Omit<RedisScaleOptions, 'redis' | 'subscriber'> {
+  /** `redis://host:port/db` (REDIS_URL). */
+  url: string;
+  /** Extra ioredis options for both connections. */
+  redisOptions?: RedisOptions;
+}
+
+/**
+ * Creates the two connections from a URL and the extension that owns them. Commands fail
+ * fast while Redis is down (no offline queue): a failed append is pushed again by the next
+ * resync, so nothing piles up in memory.
+ */
+export async function createRedisScale(o: CreateRedisScaleOptions): Promise<RedisScale> {
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    ...o.redisOptions,
+  };
+  const redis = new Redis(o.url, { ...common, commandTimeout: 5000 });
+  const subscriber = new Redis(o.url, common);
+  const scale = new RedisScale({ ...o, redis, subscriber, ownsClients: true });
+  if (!(await scale.ready(o.loadTimeoutMs ?? 5000))) {
+    scale.log.warn('Redis not reachable at start: running degraded until it is');
+  }
+  return scale;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`timeout reached while waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}

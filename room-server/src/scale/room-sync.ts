@@ -1,0 +1,287 @@
+/**
+ * One room on one instance in scaled mode: keeps the local Y.Doc and Awareness in step with
+ * every other instance through Redis.
+ *
+ * - Local updates (anything not tagged remote / storage) are appended + published in order.
+ *   A failed append marks the room for a resync, which pushes what Redis is missing.
+ * - Remote updates carry a per-room sequence number. A number that skips ahead is a gap
+ *   (pub/sub dropped something): the room resyncs from durable state. A dropped LAST message
+ *   is found by a periodic check of the room's counter (see RedisScale.#checkSequences).
+ * - Resync = pull (merge durable state into the doc) then push (append whatever the doc has
+ *   that durable state lacks: updates accepted while Redis was down). Yjs updates are
+ *   idempotent and commutative, so pulling or pushing twice is harmless.
+ */
+import type { Logger } from 'pino';
+import * as Y from 'yjs';
+import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
+import type { ScaleKeys } from './keys.ts';
+import { encodeAwareness, encodePresence, encodeQuery, type ScaleMessage } from './messages.ts';
+import type { ScaleMetrics } from './metrics.ts';
+import { cameFromRedisOrStorage, REMOTE_ORIGIN, STORAGE_ORIGIN } from './origins.ts';
+import { RemoteClients, withoutLocalRemovals } from './presence.ts';
+import type { RedisRoomStore } from './store.ts';
+
+/** What the room-server core hands the scale layer for each room it loads. */
+export interface ScaleRoomHost {
+  readonly id: string;
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+}
+
+export interface RoomSyncContext {
+  readonly instanceId: string;
+  readonly keys: ScaleKeys;
+  readonly store: RedisRoomStore;
+  readonly metrics: ScaleMetrics;
+  readonly log: Logger;
+  /** Publishes raw bytes on a sharded channel (fire and forget; failures are counted). */
+  publish(channel: string, bytes: Uint8Array): Promise<void>;
+  /** Extra origins the core uses for updates that must not be published (its storage load). */
+  skipOrigin(origin: unknown): boolean;
+  /** Compact when the stream holds more entries than this. */
+  readonly compactAfter: number;
+  /** Called when this room's stream grew past `compactAfter`. */
+  requestCompaction(roomId: string): void;
+}
+
+export type ResyncReason = 'gap' | 'check' | 'reconnect' | 'append-failed' | 'manual';
+
+export class RoomSync {
+  readonly id: string;
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+  readonly channel: string;
+  readonly remote = new RemoteClients();
+  /** Highest sequence number this instance knows to be reflected in its doc (or in flight). */
+  lastSeq = 0;
+  /** Set while subscribe → load → merge runs: messages wait here. */
+  #buffer: ScaleMessage[] | null = [];
+  /** Appends not yet acknowledged, in order (for flush()). */
+  #inflight: Promise<unknown> = Promise.resolve();
+  #resync: Promise<void> | null = null;
+  #resyncAgain = false;
+  needsResync = false;
+  /** A counter value seen by the periodic check that we had not reached yet. */
+  suspectSeq: number | null = null;
+  lastActivity = Date.now();
+  /** Test hook: drop this many incoming remote updates (simulates pub/sub loss). */
+  dropIncoming = 0;
+  readonly #ctx: RoomSyncContext;
+  readonly #log: Logger;
+
+  constructor(host: ScaleRoomHost, ctx: RoomSyncContext) {
+    this.id = host.id;
+    this.doc = host.doc;
+    this.awareness = host.awareness;
+    this.channel = ctx.keys.channel(host.id);
+    this.#ctx = ctx;
+    this.#log = ctx.log.child({ room: host.id });
+  }
+
+  /**
+   * Called once the channel subscription is confirmed. Why this order is safe: the append
+   * script stores an update and publishes it in one atomic step. An update appended before
+   * the load's MULTI is in what we load; one appended after it is published while our
+   * subscription already exists, so it is delivered to us (and waits in #buffer until the
+   * merge is done). No update falls between the two. Loading first and subscribing second
+   * would lose every update appended in between.
+   */
+  async load(): Promise<void> {
+    const loaded = await this.#ctx.store.load(this.id);
+    Y.transact(
+      this.doc,
+      () => {
+        for (const u of loaded.updates) Y.applyUpdate(this.doc, u, STORAGE_ORIGIN);
+      },
+      STORAGE_ORIGIN,
+    );
+    this.lastSeq = Math.max(this.lastSeq, loaded.seq);
+    const buffered = this.#buffer ?? [];
+    this.#buffer = null;
+    for (const m of buffered) this.receive(m);
+    if (loaded.logLength > this.#ctx.compactAfter) this.#ctx.requestCompaction(this.id);
+    // Ask the others for their clients' presence; they answer on our inbox only.
+    this.#ctx.publish(this.channel, encodeQuery(this.#ctx.instanceId)).catch(() => {});
+  }
+
+  receive(m: ScaleMessage): void {
+    if (this.#buffer) {
+      this.#buffer.push(m);
+      return;
+    }
+    const me = this.#ctx.instanceId;
+    this.lastActivity = Date.now();
+    switch (m.type) {
+      case 0: {
+        if (m.from !== me) {
+          if (this.dropIncoming > 0) {
+            this.dropIncoming--;
+            return;
+          }
+          this.#ctx.metrics.received.inc({ type: 'update' });
+          Y.applyUpdate(this.doc, m.update, REMOTE_ORIGIN);
+        }
+        this.#trackSeq(m.seq);
+        return;
+      }
+      case 1:
+      case 3:
+        if (m.from === me) return;
+        {
+          this.#ctx.metrics.received.inc({ type: m.type === 1 ? 'awareness' : 'presence' });
+          const states = this.awareness.getStates();
+          const update = withoutLocalRemovals(
+            m.update,
+            (id) => states.has(id) && !this.remote.isRemote(id),
+          );
+          if (!update) return;
+          this.remote.note(m.from, update);
+          applyAwarenessUpdate(this.awareness, update, REMOTE_ORIGIN);
+          return;
+        }
+      case 2: {
+        if (m.from === me) return;
+        this.#ctx.metrics.received.inc({ type: 'query' });
+        const local = this.remote.localClients(this.awareness);
+        if (local.length === 0) return;
+        // A reply meant for one instance goes to that instance's inbox, never to the room.
+        const update = encodeAwarenessUpdate(this.awareness, local);
+        this.#ctx
+          .publish(this.#ctx.keys.inbox(m.from), encodePresence(me, this.id, update))
+          .catch(() => {});
+        return;
+      }
+    }
+  }
+
+  #trackSeq(seq: number): void {
+    if (seq <= this.lastSeq) return;
+    if (seq > this.lastSeq + 1) {
+      this.#ctx.metrics.gaps.inc();
+      this.#log.warn({ seq, lastSeq: this.lastSeq }, 'sequence gap: resyncing from Redis');
+      this.lastSeq = seq;
+      void this.resync('gap');
+      return;
+    }
+    this.lastSeq = seq;
+  }
+
+  /** The core's after-apply hook: appends + publishes a local update; resolves when durable. */
+  onUpdate(update: Uint8Array, origin: unknown): Promise<void> | undefined {
+    if (cameFromRedisOrStorage(origin) || this.#ctx.skipOrigin(origin)) return undefined;
+    return this.#append(update);
+  }
+
+  #append(update: Uint8Array): Promise<void> {
+    const ctx = this.#ctx;
+    this.lastActivity = Date.now();
+    const end = ctx.metrics.appendSeconds.startTimer();
+    // ioredis keeps commands of one connection in order, so appends land in local order.
+    const p = ctx.store.append(this.id, update).then(
+      ({ logLength }) => {
+        end();
+        ctx.metrics.published.inc({ type: 'update' });
+        if (logLength > ctx.compactAfter) ctx.requestCompaction(this.id);
+      },
+      (err: unknown) => {
+        ctx.metrics.publishFailures.inc();
+        if (!this.needsResync) this.#log.warn({ err }, 'append failed: will push on resync');
+        this.needsResync = true;
+        throw err;
+      },
+    );
+    this.#inflight = Promise.allSettled([this.#inflight, p]);
+    return p;
+  }
+
+  /**
+   * The core's awareness hook. A state that is set by a non-remote origin belongs to a local
+   * connection (a client that moved here from another instance is claimed). A removal of a
+   * remote client (the 30 s timeout here) is not ours to announce: its own instance decides.
+   */
+  onAwareness(changed: readonly number[], origin: unknown): void {
+    if (cameFromRedisOrStorage(origin)) return;
+    const states = this.awareness.getStates();
+    const mine: number[] = [];
+    for (const id of changed) {
+      if (states.has(id)) {
+        this.remote.claim(id);
+        mine.push(id);
+      } else if (this.remote.isRemote(id)) {
+        this.remote.forget(id);
+      } else {
+        mine.push(id);
+      }
+    }
+    if (mine.length === 0) return;
+    const update = encodeAwarenessUpdate(this.awareness, mine);
+    this.#ctx.metrics.published.inc({ type: 'awareness' });
+    this.#ctx.publish(this.channel, encodeAwareness(this.#ctx.instanceId, update)).catch(() => {});
+  }
+
+  /**
+   * Resolves once every local update made so far is durable in Redis; rejects if one of them
+   * could not be appended (the room will push it on its next resync).
+   */
+  async flush(): Promise<void> {
+    await this.#inflight;
+    if (this.needsResync) {
+      await this.resync('append-failed');
+      if (this.needsResync) throw new Error(`room ${this.id}: Redis is unreachable`);
+    }
+  }
+
+  /** Pull durable state, then push what it lacks. Coalesces concurrent calls. */
+  resync(reason: ResyncReason): Promise<void> {
+    if (this.#resync) {
+      this.#resyncAgain = true;
+      return this.#resync;
+    }
+    this.#resync = this.#runResync(reason).finally(() => {
+      this.#resync = null;
+    });
+    return this.#resync;
+  }
+
+  async #runResync(reason: ResyncReason): Promise<void> {
+    do {
+      this.#resyncAgain = false;
+      this.needsResync = false;
+      this.suspectSeq = null;
+      this.#ctx.metrics.resyncs.inc({ reason });
+      try {
+        const loaded = await this.#ctx.store.load(this.id);
+        const durable = new Y.Doc();
+        try {
+          Y.transact(durable, () => {
+            for (const u of loaded.updates) Y.applyUpdate(durable, u);
+          });
+          // Pull: only what this doc lacks (its state vector is the diff base).
+          const pull = Y.encodeStateAsUpdate(durable, Y.encodeStateVector(this.doc));
+          Y.applyUpdate(this.doc, pull, STORAGE_ORIGIN);
+          // Push: the doc now contains everything durable; anything beyond that was accepted
+          // here while an append could not be made, and must not be lost.
+          const store = this.doc.store;
+          if (
+            !Y.equalSnapshots(Y.snapshot(this.doc), Y.snapshot(durable)) ||
+            store.pendingStructs !== null ||
+            store.pendingDs !== null
+          ) {
+            await this.#append(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(durable)));
+          }
+          // A counter below ours means Redis lost its data (restart without persistence) and
+          // counts again from what was pushed since: follow it, or gaps would go unnoticed.
+          this.lastSeq =
+            loaded.seq < this.lastSeq ? loaded.seq : Math.max(this.lastSeq, loaded.seq);
+          this.#log.debug({ reason, seq: loaded.seq }, 'resynced');
+        } finally {
+          durable.destroy();
+        }
+      } catch (err) {
+        this.needsResync = true;
+        this.#log.warn({ err, reason }, 'resync failed: will retry');
+        return;
+      }
+    } while (this.#resyncAgain);
+  }
+}

@@ -1,0 +1,8 @@
+/** `GET /api/stores/<id>/stock` → settlement `GET /stores/<id>/stock`. */
+import { STORE_ID, errorResponse, forwardGet } from '$lib/room/settlement-proxy.server.ts';
+import type { RequestHandler } from './$types';
+
+export const GET: RequestHandler = async ({ params, request }) => {
+  if (!STORE_ID.test(params.id)) return errorResponse(404, 'not_found', 'No such store');
+  return forwardGet(`/stores/${params.id}/stock`, request);
+};

@@ -14,7 +14,7 @@ import {
   encodeAwarenessUpdate,
   removeAwarenessStates,
 } from 'y-protocols/awareness';
-import { RedisScale } from '../src/scale/index.ts';
+import { RedisScale, type ScaleRoomHost } from '../src/scale/index.ts';
 import {
   PrivateRedis,
   REDIS_URL,
@@ -26,11 +26,8 @@ import {
 
 const CONN = Object.freeze({ kind: 'connection' });
 
-interface HostRoom {
-  id: string;
-  doc: Y.Doc;
-  awareness: Awareness;
-}
+/** The parts of the core's Room the scale layer uses, over a plain Y.Doc. */
+type HostRoom = ScaleRoomHost;
 
 /** One instance: a RedisScale plus the rooms it has loaded, wired like the core wires them. */
 class Instance {
@@ -70,7 +67,17 @@ class Instance {
       (c: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) =>
         this.scale.onAwareness(roomId, [...c.added, ...c.updated, ...c.removed], origin),
     );
-    const room = { id: roomId, doc, awareness };
+    const room: HostRoom = {
+      id: roomId,
+      doc,
+      awareness,
+      applyRemoteUpdate: (u, origin) => Y.applyUpdate(doc, u, origin),
+      applyRemoteAwareness: (u, origin) => applyAwarenessUpdate(awareness, u, origin),
+      removeRemoteAwareness: (ids, origin) => {
+        removeAwarenessStates(awareness, ids, origin);
+        for (const id of ids) awareness.meta.delete(id);
+      },
+    };
     await this.scale.loadRoom(room);
     this.rooms.set(roomId, room);
     return room;

@@ -4,8 +4,11 @@
  * clients like any other update, but the scale layer never publishes or stores them again,
  * and write rules never judge them (they were judged on the instance that received them).
  */
-export const REMOTE_ORIGIN = Object.freeze({ kind: 'remote', via: 'redis' } as const);
-export const STORAGE_ORIGIN = Object.freeze({ kind: 'storage', via: 'redis' } as const);
+export type ScaleOrigin = { readonly kind: 'remote' } | { readonly kind: 'storage' };
+
+/** Shaped like the core's `RemoteOrigin` / `StorageOrigin` (hooks.ts), so the core accepts them. */
+export const REMOTE_ORIGIN: ScaleOrigin = Object.freeze({ kind: 'remote' as const });
+export const STORAGE_ORIGIN: ScaleOrigin = Object.freeze({ kind: 'storage' as const });
 
 /** Whether an update with this origin was already durable before it was applied here. */
 export function cameFromRedisOrStorage(origin: unknown): boolean {

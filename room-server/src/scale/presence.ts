@@ -7,7 +7,8 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { removeAwarenessStates, type Awareness } from 'y-protocols/awareness';
+import type { Awareness } from 'y-protocols/awareness';
+import type { ScaleRoomHost } from './room-sync.ts';
 import { REMOTE_ORIGIN } from './origins.ts';
 
 /** The client ids in an awareness update, and whether each one is a removal (`null` state). */
@@ -88,17 +89,16 @@ export class RemoteClients {
   }
 
   /**
-   * Removes the presence of every client of a dead instance. The awareness meta is deleted
-   * too: otherwise the same client reconnecting here with the same clock would be ignored by
-   * `applyAwarenessUpdate` until its next renewal.
+   * Removes the presence of every client of a dead instance. The host deletes the awareness
+   * meta too: otherwise the same client reconnecting here with the same clock would be ignored
+   * by `applyAwarenessUpdate` until its next renewal.
    */
-  expire(instanceId: string, awareness: Awareness): number {
+  expire(instanceId: string, host: ScaleRoomHost): number {
     const gone: number[] = [];
     for (const [clientId, owner] of this.#owner) if (owner === instanceId) gone.push(clientId);
     for (const id of gone) this.#owner.delete(id);
     if (gone.length === 0) return 0;
-    removeAwarenessStates(awareness, gone, REMOTE_ORIGIN);
-    for (const id of gone) awareness.meta.delete(id);
+    host.removeRemoteAwareness(gone, REMOTE_ORIGIN);
     return gone.length;
   }
 

@@ -327,7 +327,7 @@ export class RedisScale {
       }
       this.#missing.delete(id);
       let removed = 0;
-      for (const room of this.#rooms.values()) removed += room.remote.expire(id, room.awareness);
+      for (const room of this.#rooms.values()) removed += room.remote.expire(id, room.host);
       this.metrics.presenceExpired.inc(removed);
       this.log.info(
         { deadInstance: id, clients: removed },

@@ -13,19 +13,32 @@
  */
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { applyAwarenessUpdate, encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
+import { encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
 import type { ScaleKeys } from './keys.ts';
 import { encodeAwareness, encodePresence, encodeQuery, type ScaleMessage } from './messages.ts';
 import type { ScaleMetrics } from './metrics.ts';
-import { cameFromRedisOrStorage, REMOTE_ORIGIN, STORAGE_ORIGIN } from './origins.ts';
+import {
+  cameFromRedisOrStorage,
+  REMOTE_ORIGIN,
+  STORAGE_ORIGIN,
+  type ScaleOrigin,
+} from './origins.ts';
 import { RemoteClients, withoutLocalRemovals } from './presence.ts';
 import type { RedisRoomStore } from './store.ts';
 
-/** What the room-server core hands the scale layer for each room it loads. */
+/**
+ * What the room-server core hands the scale layer for each room it loads (the core's `Room`).
+ * Updates from Redis go through `applyRemoteUpdate` so that the core broadcasts them to its
+ * local clients without checking, storing or handing them back to `onUpdate`.
+ */
 export interface ScaleRoomHost {
   readonly id: string;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
+  applyRemoteUpdate(update: Uint8Array, origin: ScaleOrigin): void;
+  applyRemoteAwareness(update: Uint8Array, origin: ScaleOrigin): void;
+  /** Removes the states and their awareness meta (so the same clock is accepted again). */
+  removeRemoteAwareness(clientIds: number[], origin: ScaleOrigin): void;
 }
 
 export interface RoomSyncContext {
@@ -48,6 +61,7 @@ export type ResyncReason = 'gap' | 'check' | 'reconnect' | 'append-failed' | 'ma
 
 export class RoomSync {
   readonly id: string;
+  readonly host: ScaleRoomHost;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
   readonly channel: string;
@@ -71,6 +85,7 @@ export class RoomSync {
 
   constructor(host: ScaleRoomHost, ctx: RoomSyncContext) {
     this.id = host.id;
+    this.host = host;
     this.doc = host.doc;
     this.awareness = host.awareness;
     this.channel = ctx.keys.channel(host.id);
@@ -88,13 +103,9 @@ export class RoomSync {
    */
   async load(): Promise<void> {
     const loaded = await this.#ctx.store.load(this.id);
-    Y.transact(
-      this.doc,
-      () => {
-        for (const u of loaded.updates) Y.applyUpdate(this.doc, u, STORAGE_ORIGIN);
-      },
-      STORAGE_ORIGIN,
-    );
+    if (loaded.updates.length > 0) {
+      this.host.applyRemoteUpdate(Y.mergeUpdates(loaded.updates), STORAGE_ORIGIN);
+    }
     this.lastSeq = Math.max(this.lastSeq, loaded.seq);
     const buffered = this.#buffer ?? [];
     this.#buffer = null;
@@ -119,7 +130,7 @@ export class RoomSync {
             return;
           }
           this.#ctx.metrics.received.inc({ type: 'update' });
-          Y.applyUpdate(this.doc, m.update, REMOTE_ORIGIN);
+          this.host.applyRemoteUpdate(m.update, REMOTE_ORIGIN);
         }
         this.#trackSeq(m.seq);
         return;
@@ -136,7 +147,7 @@ export class RoomSync {
           );
           if (!update) return;
           this.remote.note(m.from, update);
-          applyAwarenessUpdate(this.awareness, update, REMOTE_ORIGIN);
+          this.host.applyRemoteAwareness(update, REMOTE_ORIGIN);
           return;
         }
       case 2: {
@@ -258,7 +269,7 @@ export class RoomSync {
           });
           // Pull: only what this doc lacks (its state vector is the diff base).
           const pull = Y.encodeStateAsUpdate(durable, Y.encodeStateVector(this.doc));
-          Y.applyUpdate(this.doc, pull, STORAGE_ORIGIN);
+          this.host.applyRemoteUpdate(pull, STORAGE_ORIGIN);
           // Push: the doc now contains everything durable; anything beyond that was accepted
           // here while an append could not be made, and must not be lost.
           const store = this.doc.store;

@@ -3,9 +3,10 @@
  * (`{error: {code, message, details}}`) become {@link WebError}s; a network failure or a 5xx is
  * `upstream`.
  *
- * Staff order endpoints (see docs/web.md, "What web needs from settlement"):
- * - `GET /stores/<id>/orders[?pickupCode=]` (staff token) → `{items: StoreOrder[]}`
- * - `POST /stores/<id>/orders/<settlementId>/status` (staff token) body `{status}`
+ * Staff order endpoints (settlement/src/http/staff-routes.ts), all with a staff token:
+ * - `GET /stores/<id>/orders?size=` → `{items: StoreOrder[]}`
+ * - `GET /stores/<id>/orders/pickup/<code>` → one StoreOrder, 404 when none
+ * - `POST /orders/<orderId>/status` body `{status}` → the StoreOrder after the move
  */
 import { WebError } from './errors.ts';
 
@@ -18,12 +19,14 @@ export interface StockItem {
 }
 
 export interface StoreOrder {
+  /** Order id (what the status endpoint takes). */
   id: string;
+  settlementId?: string;
   status: string;
   total?: number;
   currency?: string;
   pickupCode?: string | null;
-  lines?: { sku: string; qty: number }[];
+  lines?: { sku: string; qty: number; name?: string }[];
   createdAt?: string;
   roomId?: string;
 }
@@ -123,24 +126,36 @@ export class SettlementClient {
     return out;
   }
 
-  async orders(storeId: string, token: string, pickupCode?: string): Promise<StoreOrder[]> {
-    const q = pickupCode ? `?pickupCode=${encodeURIComponent(pickupCode)}` : '';
+  async orders(storeId: string, token: string): Promise<StoreOrder[]> {
     const r = await this.call<{ items?: StoreOrder[] }>(
-      `/stores/${encodeURIComponent(storeId)}/orders${q}`,
+      `/stores/${encodeURIComponent(storeId)}/orders?size=100`,
       { token },
     );
     return r?.items ?? [];
   }
 
+  /** The order with this pickup code at this store, or null. */
+  async orderByPickupCode(storeId: string, code: string, token: string): Promise<StoreOrder | null> {
+    try {
+      return await this.call<StoreOrder>(
+        `/stores/${encodeURIComponent(storeId)}/orders/pickup/${encodeURIComponent(code)}`,
+        { token },
+      );
+    } catch (err) {
+      if (err instanceof WebError && err.code === 'not_found') return null;
+      throw err;
+    }
+  }
+
   async setOrderStatus(
-    storeId: string,
-    settlementId: string,
+    orderId: string,
     status: 'packed' | 'ready_for_pickup' | 'completed',
     token: string,
   ): Promise<StoreOrder> {
-    return this.call<StoreOrder>(
-      `/stores/${encodeURIComponent(storeId)}/orders/${encodeURIComponent(settlementId)}/status`,
-      { method: 'POST', body: JSON.stringify({ status }), token },
-    );
+    return this.call<StoreOrder>(`/orders/${encodeURIComponent(orderId)}/status`, {
+      method: 'POST',
+      body: JSON.stringify({ status }),
+      token,
+    });
   }
 }

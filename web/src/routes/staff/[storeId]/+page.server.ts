@@ -81,7 +81,6 @@ export const actions: Actions = {
     }
     try {
       const order = await settlementClient().setOrderStatus(
-        params.storeId,
         id,
         status as (typeof ORDER_STATUSES)[number],
         await tokenFor(user, params.storeId),
@@ -103,14 +102,12 @@ export const actions: Actions = {
       .toUpperCase();
     if (!code) return { lookup: { code, found: [] as StoreOrder[] } };
     try {
-      const found = await settlementClient().orders(
+      const order = await settlementClient().orderByPickupCode(
         params.storeId,
-        await tokenFor(user, params.storeId),
         code,
+        await tokenFor(user, params.storeId),
       );
-      return {
-        lookup: { code, found: found.filter((o) => (o.pickupCode ?? '').toUpperCase() === code) },
-      };
+      return { lookup: { code, found: order ? [order] : [] } };
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
       return fail(err.status, { lookup: { code, error: formError(err) } });

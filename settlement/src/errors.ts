@@ -1,0 +1,52 @@
+/**
+ * The one error type of the settlement service. Every expected refusal is a SettlementError
+ * with an HTTP status and a stable machine code; anything else reaches a client only as
+ * `500 internal` (the details go to the log, never to the caller).
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'unknown_sku'
+  | 'unknown_store'
+  | 'insufficient_stock'
+  | 'below_reserved'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_required'
+  | 'invalid_split'
+  | 'currency_mismatch'
+  | 'method_unavailable'
+  | 'invalid_state'
+  | 'bad_signature'
+  | 'provider_error'
+  | 'conflict'
+  | 'internal';
+
+export class SettlementError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 500 | 502 | 503,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'SettlementError';
+  }
+
+  toJSON(): { error: { code: string; message: string; details?: Record<string, unknown> } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details ? { details: this.details } : {}),
+      },
+    };
+  }
+}
+
+export const notFound = (what: string, code: ErrorCode = 'not_found') =>
+  new SettlementError(404, code, `${what} was not found`);
+
+export const invalidState = (message: string, details?: Record<string, unknown>) =>
+  new SettlementError(409, 'invalid_state', message, details);

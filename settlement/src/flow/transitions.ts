@@ -1,0 +1,344 @@
+/**
+ * The settlement state machine. Every function here runs inside the caller's transaction,
+ * takes its locks in one order (settlement → payments → attempts) and writes an outbox
+ * event when the room-facing state changes.
+ *
+ * Group payment is all or nothing, as a saga of undoable steps:
+ *   hold stock  ↔ release it
+ *   authorise   ↔ void
+ *   capture     ↔ refund
+ * Captures start only when every share is covered; if the hold expires first (or the
+ * settlement is cancelled), every step taken is undone by `compensate`.
+ */
+import type { Queryable } from '../db/driver.ts';
+import type { Ctx } from '../context.ts';
+import { invalidState } from '../errors.ts';
+import { pickupCode, shortId } from '../ids.ts';
+import { enqueueSettlementEvent } from '../outbox.ts';
+import type { ProviderStatus } from '../providers/provider.ts';
+import { moveHolds } from '../stock.ts';
+import {
+  COVERING,
+  lockSettlement,
+  setSettlement,
+  type AttemptRow,
+  type AttemptStatus,
+  type PaymentRow,
+  type PaymentStatus,
+  type SettlementRow,
+} from './rows.ts';
+
+type Lite = Pick<Ctx, 'log' | 'metrics'>;
+
+/**
+ * Applies what a provider (or the local pay page) says about one attempt. Idempotent and
+ * monotonic: a repeated or late report never moves an attempt backwards, and an
+ * authorisation or capture that nobody needs any more (a stale attempt, a share already
+ * covered, a settlement that ended) is queued to be voided or refunded.
+ */
+export async function applyProviderStatus(
+  ctx: Lite,
+  tx: Queryable,
+  attemptId: string,
+  ps: ProviderStatus,
+  now: Date,
+): Promise<{ settlementId: string; changed: boolean } | null> {
+  const [ref] = await tx.query<{ settlement_id: string; payment_id: string }>(
+    'SELECT settlement_id, payment_id FROM payment_attempts WHERE id = $1',
+    [attemptId],
+  );
+  if (!ref) return null;
+  const s = await lockSettlement(tx, ref.settlement_id);
+  const [p] = await tx.query<PaymentRow>('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [
+    ref.payment_id,
+  ]);
+  const [a] = await tx.query<AttemptRow>(
+    'SELECT * FROM payment_attempts WHERE id = $1 FOR UPDATE',
+    [attemptId],
+  );
+  if (!p || !a) return null;
+
+  const current = a.attempt === p.attempt && p.status !== 'covered';
+  const awaiting = s.status === 'awaiting_payment';
+  // The member's share is still open to this attempt.
+  const payable =
+    current &&
+    awaiting &&
+    s.phase === 'open' &&
+    (p.status === 'pending' || p.status === 'declined');
+  let aNext: AttemptStatus = a.status;
+  let pNext: PaymentStatus = p.status;
+  const was = (...xs: AttemptStatus[]) => xs.includes(a.status);
+
+  switch (ps) {
+    case 'pending':
+      if (was('creating')) aNext = 'pending';
+      break;
+    case 'authorized':
+      if (was('creating', 'pending', 'declined')) {
+        if (payable) [aNext, pNext] = ['authorized', 'authorized'];
+        else aNext = 'voiding';
+      }
+      break;
+    case 'captured':
+      if (was('capturing')) {
+        aNext = 'captured';
+        if (current) pNext = 'captured';
+      } else if (was('creating', 'pending', 'declined', 'authorized')) {
+        // money moved without our capture (Midtrans VA / QRIS settle at once)
+        if (payable || (current && awaiting && p.status === 'authorized'))
+          [aNext, pNext] = ['captured', 'captured'];
+        else aNext = 'refunding';
+      } else if (was('voiding')) {
+        aNext = 'refunding';
+      }
+      break;
+    case 'declined':
+    case 'voided':
+      if (was('creating', 'pending', 'authorized', 'capturing', 'declined', 'voiding')) {
+        aNext = ps === 'voided' || was('voiding') ? 'voided' : 'declined';
+        // the member's share is open again: they may retry, or a friend may cover it
+        if (current && awaiting && (p.status === 'pending' || p.status === 'authorized'))
+          pNext = 'declined';
+      }
+      break;
+    case 'refunded':
+      if (was('captured', 'refunding')) {
+        aNext = 'refunded';
+        if (a.attempt === p.attempt && (p.status === 'captured' || p.status === 'voided'))
+          pNext = 'refunded';
+      }
+      break;
+  }
+
+  const changed = aNext !== a.status || pNext !== p.status;
+  if (aNext !== a.status) {
+    await tx.query(
+      `UPDATE payment_attempts SET status = $2, updated_at = $3, tries = 0, next_try_at = NULL WHERE id = $1`,
+      [a.id, aNext, now],
+    );
+  }
+  if (pNext !== p.status) {
+    await tx.query('UPDATE payments SET status = $2, updated_at = $3 WHERE id = $1', [
+      p.id,
+      pNext,
+      now,
+    ]);
+  }
+  if (pNext !== p.status) await enqueueSettlementEvent(tx, s.id, now);
+  if (changed) {
+    ctx.log.info(
+      {
+        settlementId: s.id,
+        roomId: s.room_id,
+        memberId: p.member_id,
+        attemptId: a.id,
+        from: a.status,
+        to: aNext,
+        payment: pNext,
+      },
+      'payment attempt updated',
+    );
+    await advance(ctx, tx, s.id, now);
+  }
+  return { settlementId: s.id, changed };
+}
+
+/**
+ * Moves a settlement forward when it can: every share covered → start the captures; every
+ * capture done → commit the stock and mark it paid; a capture failed → reopen the share.
+ * Returns true when the worker has captures to run.
+ */
+export async function advance(
+  ctx: Lite,
+  tx: Queryable,
+  settlementId: string,
+  now: Date,
+): Promise<boolean> {
+  const s = await lockSettlement(tx, settlementId);
+  if (s.status !== 'awaiting_payment') return false;
+  const payments = await tx.query<Pick<PaymentRow, 'id' | 'status' | 'attempt'>>(
+    'SELECT id, status, attempt FROM payments WHERE settlement_id = $1',
+    [s.id],
+  );
+  if (s.phase === 'open') {
+    if (!payments.every((p) => COVERING.includes(p.status))) return false;
+    // Too late: the expiry sweep is about to compensate; starting captures now would only
+    // mean refunding them.
+    if (s.hold_expires_at.getTime() <= now.getTime()) return false;
+    await tx.query(
+      `UPDATE payment_attempts a SET status = 'capturing', tries = 0, next_try_at = NULL, updated_at = $2
+       FROM payments p
+       WHERE p.settlement_id = $1 AND p.status = 'authorized' AND a.payment_id = p.id
+         AND a.attempt = p.attempt AND a.status = 'authorized'`,
+      [s.id, now],
+    );
+    await setSettlement(tx, s.id, { phase: 'capturing' }, now);
+    s.phase = 'capturing';
+  }
+  if (s.phase !== 'capturing') return false;
+  const [busy] = await tx.query<{ n: number }>(
+    `SELECT count(*) AS n FROM payment_attempts WHERE settlement_id = $1 AND status = 'capturing'`,
+    [s.id],
+  );
+  if ((busy?.n ?? 0) > 0) return true;
+  const fresh = await tx.query<Pick<PaymentRow, 'status'>>(
+    'SELECT status FROM payments WHERE settlement_id = $1',
+    [s.id],
+  );
+  if (
+    fresh.every(
+      (p) => p.status === 'captured' || p.status === 'due_at_store' || p.status === 'covered',
+    )
+  ) {
+    await markPaid(ctx, tx, s, now);
+  } else {
+    // A capture failed (the authorisation lapsed, say): that share is open again.
+    await setSettlement(tx, s.id, { phase: 'open' }, now);
+    await enqueueSettlementEvent(tx, s.id, now);
+  }
+  return false;
+}
+
+async function markPaid(ctx: Lite, tx: Queryable, s: SettlementRow, now: Date): Promise<void> {
+  await moveHolds(tx, s.id, 'commit', now);
+  await tx.query(
+    `INSERT INTO orders (id, settlement_id, store_id, room_id, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'paid', $5, $5) ON CONFLICT (settlement_id) DO NOTHING`,
+    [shortId('ord'), s.id, s.store_id, s.room_id, now],
+  );
+  await setSettlement(tx, s.id, { status: 'paid', phase: 'done' }, now);
+  await enqueueSettlementEvent(tx, s.id, now);
+  ctx.metrics.settlements.inc({ outcome: 'paid' });
+  ctx.log.info({ settlementId: s.id, roomId: s.room_id }, 'settlement paid');
+}
+
+/**
+ * Undoes every payment step of a settlement: authorisations (and attempts still being
+ * created) are queued for voiding, captures for refunding. The worker makes the provider
+ * calls; each is idempotent, so a crash halfway just means doing the rest later.
+ */
+async function compensate(tx: Queryable, settlementId: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE payment_attempts SET
+       status = CASE WHEN status = 'captured' THEN 'refunding' ELSE 'voiding' END,
+       tries = 0, next_try_at = NULL, updated_at = $2
+     WHERE settlement_id = $1 AND status IN ('creating', 'pending', 'authorized', 'capturing', 'captured')`,
+    [settlementId, now],
+  );
+  await tx.query(
+    `UPDATE payments SET status = 'voided', updated_at = $2
+     WHERE settlement_id = $1 AND status IN ('pending', 'authorized', 'declined', 'due_at_store', 'covered')`,
+    [settlementId, now],
+  );
+}
+
+/** Hold expired with a share still open: stock back on the shelf, nobody stays charged. */
+export async function expire(
+  ctx: Lite,
+  tx: Queryable,
+  settlementId: string,
+  now: Date,
+): Promise<boolean> {
+  const s = await lockSettlement(tx, settlementId);
+  if (s.status !== 'awaiting_payment') return false;
+  const open = await tx.query<{ member_id: string }>(
+    `SELECT member_id FROM payments WHERE settlement_id = $1 AND status NOT IN ('authorized', 'captured', 'due_at_store', 'covered') ORDER BY position`,
+    [s.id],
+  );
+  const reason =
+    open.length > 0
+      ? `The hold expired before ${open.length === 1 ? 'one share was' : `${open.length} shares were`} paid`
+      : 'The hold expired before payment completed';
+  await moveHolds(tx, s.id, 'expire', now);
+  await compensate(tx, s.id, now);
+  await setSettlement(tx, s.id, { status: 'expired', phase: 'done', reason }, now);
+  await enqueueSettlementEvent(tx, s.id, now);
+  ctx.metrics.settlements.inc({ outcome: 'expired' });
+  ctx.log.info(
+    { settlementId: s.id, roomId: s.room_id, open: open.map((o) => o.member_id) },
+    'settlement expired',
+  );
+  return true;
+}
+
+/** Cancels before pickup: releases held or committed stock, voids or refunds payments. */
+export async function cancel(
+  ctx: Lite,
+  tx: Queryable,
+  settlementId: string,
+  reason: string,
+  now: Date,
+): Promise<SettlementRow> {
+  const s = await lockSettlement(tx, settlementId);
+  if (s.status === 'cancelled') return s;
+  if (s.status === 'completed' || s.status === 'expired') {
+    throw invalidState(`A ${s.status} settlement cannot be cancelled`, { status: s.status });
+  }
+  if (s.status === 'awaiting_payment') await moveHolds(tx, s.id, 'release', now);
+  else await moveHolds(tx, s.id, 'unreserve', now);
+  await compensate(tx, s.id, now);
+  await tx.query(
+    `UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE settlement_id = $1`,
+    [s.id, now],
+  );
+  await setSettlement(tx, s.id, { status: 'cancelled', phase: 'done', reason }, now);
+  await enqueueSettlementEvent(tx, s.id, now);
+  ctx.metrics.settlements.inc({ outcome: 'cancelled' });
+  ctx.log.info({ settlementId: s.id, roomId: s.room_id, reason }, 'settlement cancelled');
+  return { ...s, status: 'cancelled' };
+}
+
+const ORDER_NEXT: Record<string, string> = {
+  paid: 'packed',
+  packed: 'ready_for_pickup',
+  ready_for_pickup: 'completed',
+};
+
+/** Staff moves an order along: paid → packed → ready_for_pickup (pickup code) → completed (sold). */
+export async function moveOrder(
+  ctx: Lite,
+  tx: Queryable,
+  settlementId: string,
+  to: 'packed' | 'ready_for_pickup' | 'completed',
+  now: Date,
+): Promise<SettlementRow> {
+  const s = await lockSettlement(tx, settlementId);
+  if (s.status === to) return s;
+  if (ORDER_NEXT[s.status] !== to) {
+    throw invalidState(`An order that is ${s.status} cannot become ${to}`, {
+      status: s.status,
+      to,
+    });
+  }
+  let code = s.pickup_code;
+  if (to === 'ready_for_pickup' && !code) {
+    // a clash with another order of this store is rare; try a few codes
+    for (let i = 0; i < 5 && !code; i++) {
+      const candidate = pickupCode();
+      const [clash] = await tx.query(
+        'SELECT 1 FROM orders WHERE store_id = $1 AND pickup_code = $2',
+        [s.store_id, candidate],
+      );
+      if (!clash) code = candidate;
+    }
+    await tx.query('UPDATE orders SET pickup_code = $2 WHERE settlement_id = $1', [s.id, code]);
+  }
+  if (to === 'completed') {
+    await moveHolds(tx, s.id, 'sale', now);
+    // shares owed at the store are paid at the counter on pickup
+    await tx.query(
+      `UPDATE payments SET status = 'captured', updated_at = $2 WHERE settlement_id = $1 AND status = 'due_at_store'`,
+      [s.id, now],
+    );
+  }
+  await tx.query('UPDATE orders SET status = $2, updated_at = $3 WHERE settlement_id = $1', [
+    s.id,
+    to,
+    now,
+  ]);
+  await setSettlement(tx, s.id, { status: to, ...(code ? { pickup_code: code } : {}) }, now);
+  await enqueueSettlementEvent(tx, s.id, now);
+  ctx.log.info({ settlementId: s.id, roomId: s.room_id, status: to }, 'order status changed');
+  return { ...s, status: to, pickup_code: code };
+}

@@ -1,0 +1,67 @@
+/**
+ * The HTTP face of the service: a Hono app speaking web-standard Request / Response; the
+ * Node server around it is in server.ts. Expected refusals are SettlementErrors with a code;
+ * anything else is logged and answered as `500 internal` without details.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { SettlementError } from '../errors.ts';
+import { catalogRoutes } from './catalog-routes.ts';
+import { payRoutes } from './pay-routes.ts';
+import { settlementRoutes } from './settlement-routes.ts';
+import { staffRoutes } from './staff-routes.ts';
+import type { AppDeps, Env } from './support.ts';
+import { webhookRoutes } from './webhook-routes.ts';
+
+export function createApp(d: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const { ctx } = d;
+
+  // Public reads and /pay are meant for browsers on other origins (architecture.md); the
+  // rest authenticates with bearer tokens, never cookies, so a wide CORS policy is safe.
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+    }),
+  );
+
+  app.use('*', async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    ctx.metrics.http.observe(
+      { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
+      (performance.now() - t0) / 1000,
+    );
+  });
+
+  app.get('/healthz', async (c) => {
+    await ctx.db.query('SELECT 1');
+    return c.json({ status: 'ok', db: ctx.db.kind, instance: ctx.instanceId });
+  });
+  app.get('/metrics', async (c) => {
+    c.header('content-type', ctx.metrics.registry.contentType);
+    return c.body(await ctx.metrics.registry.metrics());
+  });
+
+  catalogRoutes(app, d);
+  settlementRoutes(app, d);
+  staffRoutes(app, d);
+  payRoutes(app, d);
+  webhookRoutes(app, d);
+
+  app.notFound((c) =>
+    c.json(
+      new SettlementError(404, 'not_found', `No route ${c.req.method} ${c.req.path}`).toJSON(),
+      404,
+    ),
+  );
+  app.onError((err, c) => {
+    if (err instanceof SettlementError) return c.json(err.toJSON(), err.status);
+    ctx.log.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
+    return c.json({ error: { code: 'internal', message: 'Internal error; please retry' } }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,78 @@
+/** Store staff: the store's orders, lookup by pickup code, and moving an order along. */
+import type { Hono } from 'hono';
+import { cancel, moveOrder } from '../flow/transitions.ts';
+import { ordersQuery, orderStatusBody } from '../schemas.ts';
+import { getOrder, getStore, listOrders } from '../stores.ts';
+import { notFound } from '../errors.ts';
+import {
+  authenticate,
+  forbidden,
+  jsonBody,
+  parse,
+  type AppDeps,
+  type C,
+  type Env,
+} from './support.ts';
+
+export function staffRoutes(app: Hono<Env>, d: AppDeps): void {
+  const { ctx } = d;
+
+  async function orderView(storeId: string, orderId: string) {
+    const r = await listOrders(ctx.db, { storeId, orderId, page: 1, size: 1 });
+    if (!r.items[0]) throw notFound(`Order ${orderId}`);
+    return r.items[0];
+  }
+
+  async function staffOf(c: C, storeId: string) {
+    const claims = await authenticate(c, d.secret, ['staff']);
+    if (claims.store !== storeId) throw forbidden('This staff token is for another store');
+    return claims;
+  }
+
+  app.get('/stores/:id/orders', async (c) => {
+    const storeId = c.req.param('id');
+    await staffOf(c, storeId);
+    await getStore(ctx.db, storeId);
+    const q = parse(ordersQuery, c.req.query());
+    return c.json(await listOrders(ctx.db, { storeId, ...q }));
+  });
+
+  app.get('/stores/:id/orders/pickup/:code', async (c) => {
+    const storeId = c.req.param('id');
+    await staffOf(c, storeId);
+    const r = await listOrders(ctx.db, {
+      storeId,
+      pickupCode: c.req.param('code'),
+      page: 1,
+      size: 1,
+    });
+    const order = r.items[0];
+    if (!order) throw notFound(`An order with pickup code ${c.req.param('code').toUpperCase()}`);
+    return c.json(order);
+  });
+
+  app.get('/orders/:id', async (c) => {
+    const o = await getOrder(ctx.db, c.req.param('id'));
+    await staffOf(c, o.store_id);
+    return c.json(await orderView(o.store_id, o.id));
+  });
+
+  app.post('/orders/:id/status', async (c) => {
+    const o = await getOrder(ctx.db, c.req.param('id'));
+    const claims = await staffOf(c, o.store_id);
+    const { status } = parse(orderStatusBody, await jsonBody(c));
+    await ctx.db.transaction((tx) =>
+      status === 'cancelled'
+        ? cancel(
+            ctx,
+            tx,
+            o.settlement_id,
+            `Cancelled by store staff (${claims.name})`,
+            ctx.clock.now(),
+          )
+        : moveOrder(ctx, tx, o.settlement_id, status, ctx.clock.now()),
+    );
+    ctx.kick();
+    return c.json(await orderView(o.store_id, o.id));
+  });
+}

@@ -1,0 +1,84 @@
+/** Shared HTTP helpers: the app's env type, validation, and token checks. */
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { TokenError, verifyToken, type Role, type TokenClaims } from '@patungan/model';
+import type { Ctx } from '../context.ts';
+import type { EventBus } from '../events.ts';
+import { SettlementError } from '../errors.ts';
+import type { Stripe } from 'stripe';
+
+export interface AppDeps {
+  ctx: Ctx;
+  bus: EventBus;
+  secret: string;
+  stripe: { client: Stripe; webhookSecret: string | undefined } | null;
+  midtransServerKey: string | null;
+  /** Resolves when the service is closing: long-lived streams end. */
+  closing: AbortSignal;
+}
+
+export type Env = { Variables: { claims?: TokenClaims } };
+export type C = Context<Env>;
+
+/** Parses with a zod schema; a failure is `400 invalid_request` naming every bad field. */
+export function parse<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({
+    field: i.path.join('.') || '(body)',
+    message: i.message,
+  }));
+  throw new SettlementError(
+    400,
+    'invalid_request',
+    issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+    { issues },
+  );
+}
+
+export async function jsonBody(c: C): Promise<unknown> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SettlementError(400, 'invalid_request', 'The body is not valid JSON');
+  }
+}
+
+/** Verifies the bearer token; 401 when missing or invalid, 403 for a role not in `roles`. */
+export async function authenticate(
+  c: C,
+  secret: string,
+  roles: readonly Role[],
+): Promise<TokenClaims> {
+  const header = c.req.header('authorization') ?? '';
+  const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : null;
+  let claims: TokenClaims;
+  try {
+    claims = await verifyToken(token, secret);
+  } catch (err) {
+    if (err instanceof TokenError) {
+      throw new SettlementError(
+        401,
+        'unauthorized',
+        `${err.message}: send Authorization: Bearer <token>`,
+      );
+    }
+    throw err;
+  }
+  if (!roles.includes(claims.role)) {
+    throw new SettlementError(403, 'forbidden', `A ${claims.role} token may not do this`);
+  }
+  return claims;
+}
+
+/** Member / organiser of `roomId`, or a service token for it (or for every room). */
+export function allowsRoom(claims: TokenClaims, roomId: string): boolean {
+  if (claims.role === 'service') return claims.room === '*' || claims.room === roomId;
+  return (claims.role === 'member' || claims.role === 'organiser') && claims.room === roomId;
+}
+
+export function forbidden(message: string): SettlementError {
+  return new SettlementError(403, 'forbidden', message);
+}

@@ -1,0 +1,142 @@
+/**
+ * The outbox: events written in the same transaction as the change they describe, so an
+ * event exists exactly when its change committed. The dispatcher (dispatcher.ts) publishes
+ * them and delivers settlement status to the room-server.
+ */
+import type { Queryable } from './db/driver.ts';
+
+export interface StockEvent {
+  type: 'stock';
+  storeId: string;
+  sku: string;
+  onHand: number;
+  held: number;
+  committed: number;
+  available: number;
+  reason: 'adjust' | 'hold' | 'release' | 'commit' | 'sale';
+  version: number;
+  at: string;
+}
+
+/** What the room document's `settlement` map holds (docs/architecture.md "Extensions"). */
+export interface RoomSettlementState {
+  id: string;
+  status: string;
+  holdExpiresAt: string;
+  total: number;
+  currency: string;
+  storeId: string;
+  payments: Record<
+    string,
+    {
+      amount: number;
+      currency: string;
+      status: string;
+      method: string;
+      payUrl?: string;
+      coveredBy?: string;
+    }
+  >;
+  pickupCode?: string;
+  reason?: string;
+}
+
+export interface SettlementEvent {
+  type: 'settlement';
+  roomId: string;
+  settlement: RoomSettlementState;
+}
+
+export async function enqueueStockEvents(
+  tx: Queryable,
+  events: readonly Omit<StockEvent, 'type'>[],
+  now: Date,
+): Promise<void> {
+  if (events.length === 0) return;
+  await tx.query(
+    `INSERT INTO outbox (topic, store_id, payload, created_at, delivered_at)
+     SELECT 'stock', e->>'storeId', e, $2, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
+    [JSON.stringify(events.map((e) => ({ type: 'stock', ...e }))), now],
+  );
+}
+
+interface StateRow {
+  id: string;
+  room_id: string;
+  status: string;
+  hold_expires_at: Date;
+  total: number;
+  currency: string;
+  store_id: string;
+  pickup_code: string | null;
+  reason: string | null;
+}
+
+/** Reads the room-facing state of a settlement (within the caller's transaction). */
+export async function roomState(
+  q: Queryable,
+  settlementId: string,
+): Promise<{ roomId: string; state: RoomSettlementState } | null> {
+  const [s] = await q.query<StateRow>(
+    `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, reason
+     FROM settlements WHERE id = $1`,
+    [settlementId],
+  );
+  if (!s) return null;
+  const payments = await q.query<{
+    member_id: string;
+    amount: number;
+    currency: string;
+    status: string;
+    method: string;
+    pay_url: string | null;
+    covered_by: string | null;
+  }>(
+    `SELECT member_id, amount, currency, status, method, pay_url, covered_by
+     FROM payments WHERE settlement_id = $1 ORDER BY position`,
+    [settlementId],
+  );
+  const state: RoomSettlementState = {
+    id: s.id,
+    status: s.status,
+    holdExpiresAt: s.hold_expires_at.toISOString(),
+    total: s.total,
+    currency: s.currency,
+    storeId: s.store_id,
+    payments: Object.fromEntries(
+      payments.map((p) => [
+        p.member_id,
+        {
+          amount: p.amount,
+          currency: p.currency,
+          status: p.status,
+          method: p.method,
+          ...(p.pay_url ? { payUrl: p.pay_url } : {}),
+          ...(p.covered_by ? { coveredBy: p.covered_by } : {}),
+        },
+      ]),
+    ),
+    ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
+    ...(s.reason ? { reason: s.reason } : {}),
+  };
+  return { roomId: s.room_id, state };
+}
+
+/**
+ * Records "this settlement changed" with its full room-facing state. Every event carries the
+ * whole state, so delivering only the newest one per room is enough; its outbox id is the
+ * `seq` the room-server uses to ignore anything older.
+ */
+export async function enqueueSettlementEvent(
+  tx: Queryable,
+  settlementId: string,
+  now: Date,
+): Promise<void> {
+  const r = await roomState(tx, settlementId);
+  if (!r) return;
+  const event: SettlementEvent = { type: 'settlement', roomId: r.roomId, settlement: r.state };
+  await tx.query(
+    `INSERT INTO outbox (topic, room_id, payload, created_at) VALUES ('settlement', $1, $2::text::jsonb, $3)`,
+    [r.roomId, JSON.stringify(event), now],
+  );
+}

@@ -1,0 +1,17 @@
+/**
+ * The built-in provider for embedded mode and end-to-end tests. There is nobody to call:
+ * the member authorises or declines on the hosted pay page (`/pay/<paymentId>`), which
+ * records the result directly, and capture / void / refund succeed at once.
+ */
+import type { PaymentProvider } from './provider.ts';
+
+export function localProvider(): PaymentProvider {
+  return {
+    name: 'local',
+    create: async (a) => ({ ref: a.attemptId, status: 'pending' }),
+    capture: async () => 'captured',
+    void: async () => 'voided',
+    refund: async () => 'refunded',
+    status: async () => 'pending',
+  };
+}

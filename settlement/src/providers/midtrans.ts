@@ -1,0 +1,173 @@
+/**
+ * Midtrans: one Snap transaction per attempt. Cards are pre-authorised (`type: 'authorize'`)
+ * and captured through the Core API when the group is covered; methods that settle at once
+ * (virtual accounts, QRIS, e-wallets) arrive as captured and are refunded if the group fails.
+ */
+import { createHash } from 'node:crypto';
+import midtrans from 'midtrans-client';
+import { ProviderError, type PaymentProvider, type ProviderStatus } from './provider.ts';
+
+export interface MidtransConfig {
+  serverKey: string;
+  clientKey?: string;
+  isProduction?: boolean;
+  /** Base URL overrides (tests point these at a local server). */
+  coreBaseUrl?: string;
+  snapBaseUrl?: string;
+}
+
+/** `signature_key` of a notification: SHA-512(order_id + status_code + gross_amount + server key). */
+export function midtransSignature(
+  n: { order_id: string; status_code: string; gross_amount: string },
+  serverKey: string,
+): string {
+  return createHash('sha512')
+    .update(n.order_id + n.status_code + n.gross_amount + serverKey)
+    .digest('hex');
+}
+
+/** Maps a Midtrans transaction to our status; a fraud status other than accept is not paid. */
+export function mapMidtransStatus(t: {
+  transaction_status?: unknown;
+  fraud_status?: unknown;
+}): ProviderStatus {
+  const fraud = typeof t.fraud_status === 'string' ? t.fraud_status : undefined;
+  const fraudOk = fraud === undefined || fraud === 'accept';
+  switch (t.transaction_status) {
+    case 'authorize':
+      return fraudOk ? 'authorized' : fraud === 'deny' ? 'declined' : 'pending';
+    case 'capture':
+    case 'settlement':
+      return fraudOk ? 'captured' : fraud === 'deny' ? 'declined' : 'pending';
+    case 'deny':
+    case 'failure':
+      return 'declined';
+    case 'cancel':
+    case 'expire':
+      return 'voided';
+    case 'refund':
+    case 'partial_refund':
+      return 'refunded';
+    default:
+      return 'pending';
+  }
+}
+
+function wrap(err: unknown): ProviderError {
+  const code =
+    err && typeof err === 'object' && 'httpStatusCode' in err ? Number(err.httpStatusCode) : NaN;
+  const transient = !Number.isFinite(code) || code >= 500 || code === 429;
+  return new ProviderError(
+    'midtrans',
+    transient,
+    `midtrans: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
+/** Snap's expiry start time: `yyyy-MM-dd hh:mm:ss +0700` (Jakarta). */
+function jakartaTime(d: Date): string {
+  const j = new Date(d.getTime() + 7 * 3600_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${j.getUTCFullYear()}-${p(j.getUTCMonth() + 1)}-${p(j.getUTCDate())} ${p(j.getUTCHours())}:${p(j.getUTCMinutes())}:${p(j.getUTCSeconds())} +0700`;
+}
+
+export function midtransProvider(c: MidtransConfig): PaymentProvider {
+  const opts = {
+    isProduction: c.isProduction ?? false,
+    serverKey: c.serverKey,
+    clientKey: c.clientKey ?? '',
+  };
+  const snap = new midtrans.Snap(opts);
+  const core = new midtrans.CoreApi(opts);
+  // midtrans-client reads its base URLs from the instance's apiConfig on every call.
+  if (c.snapBaseUrl) snap.apiConfig.getSnapApiBaseUrl = () => c.snapBaseUrl!;
+  if (c.coreBaseUrl) core.apiConfig.getCoreApiBaseUrl = () => c.coreBaseUrl!;
+  const status = async (ref: string) => {
+    try {
+      return await core.transaction.status(ref);
+    } catch (err) {
+      throw wrap(err);
+    }
+  };
+  return {
+    name: 'midtrans',
+    async create(a, now) {
+      if (a.currency !== 'IDR') {
+        throw new ProviderError('midtrans', false, 'Midtrans takes rupiah (IDR) only');
+      }
+      const minutes = Math.max(1, Math.ceil((a.holdExpiresAt.getTime() - now.getTime()) / 60_000));
+      try {
+        const res = await snap.createTransaction({
+          // the attempt id is unique and short (order_id allows at most 50 characters)
+          transaction_details: { order_id: a.attemptId, gross_amount: a.amount },
+          item_details: [
+            {
+              id: a.settlementId.slice(0, 50),
+              price: a.amount,
+              quantity: 1,
+              name: `Patungan: ${a.memberName}`.slice(0, 50),
+            },
+          ],
+          credit_card: { secure: true, type: 'authorize' },
+          expiry: { start_time: jakartaTime(now), unit: 'minute', duration: minutes },
+          custom_field1: a.roomId,
+          custom_field2: a.settlementId,
+          custom_field3: a.memberId,
+        });
+        return { ref: a.attemptId, status: 'pending', redirectUrl: res.redirect_url };
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async capture(a) {
+      const t = await status(a.ref);
+      const s = mapMidtransStatus(t);
+      if (s !== 'authorized') return s;
+      try {
+        return mapMidtransStatus(
+          await core.capture({ transaction_id: t.transaction_id, gross_amount: a.amount }),
+        );
+      } catch (err) {
+        const e = wrap(err);
+        if (e.transient) throw e;
+        return mapMidtransStatus(await status(a.ref));
+      }
+    },
+    async void(a) {
+      let s: ProviderStatus;
+      try {
+        s = mapMidtransStatus(await status(a.ref));
+      } catch (err) {
+        // 404: the customer never opened the payment page, so nothing exists to void
+        if (err instanceof ProviderError && !err.transient) return 'voided';
+        throw err;
+      }
+      if (s !== 'pending' && s !== 'authorized') return s === 'declined' ? 'voided' : s;
+      try {
+        const res =
+          s === 'authorized'
+            ? await core.transaction.cancel(a.ref)
+            : await core.transaction.expire(a.ref);
+        const next = mapMidtransStatus(res);
+        return next === 'pending' || next === 'declined' ? 'voided' : next;
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async refund(a) {
+      try {
+        await core.transaction.refund(a.ref, {
+          refund_key: `${a.attemptId}-refund`,
+          amount: a.amount,
+          reason: 'Patungan group did not complete',
+        });
+        return 'refunded';
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async status(a) {
+      return mapMidtransStatus(await status(a.ref));
+    },
+  };
+}

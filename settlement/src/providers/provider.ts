@@ -1,0 +1,61 @@
+/**
+ * One interface, three payment providers. A provider knows nothing about settlements: it
+ * creates, captures, voids and refunds one payment attempt, and says where that attempt
+ * stands. Every call is safe to repeat (stable idempotency keys), which is what lets a
+ * restarted worker simply try again.
+ */
+export type ProviderName = 'local' | 'stripe' | 'midtrans';
+export type ProviderStatus =
+  'pending' | 'authorized' | 'captured' | 'declined' | 'voided' | 'refunded';
+
+export interface AttemptInfo {
+  attemptId: string;
+  paymentId: string;
+  settlementId: string;
+  roomId: string;
+  memberId: string;
+  memberName: string;
+  /** 1, 2, … per member: a retry or a cover makes a new attempt. */
+  attempt: number;
+  /** In Patungan's minor unit (IDR: whole rupiah). */
+  amount: number;
+  currency: string;
+  /** The provider's id once created. */
+  ref: string | null;
+  holdExpiresAt: Date;
+}
+
+export interface Created {
+  ref: string;
+  status: ProviderStatus;
+  redirectUrl?: string;
+  clientSecret?: string;
+}
+
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  create(a: AttemptInfo, now: Date): Promise<Created>;
+  capture(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
+  void(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
+  refund(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
+  status(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
+}
+
+/**
+ * `transient`: worth retrying (network, 5xx, rate limit). Otherwise the provider refused
+ * for good (a declined card, an invalid request) and retrying the same call cannot help.
+ */
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: ProviderName,
+    readonly transient: boolean,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/** The stable key of one operation on one attempt: settlement + member + attempt (+ op). */
+export const idempotencyKey = (a: AttemptInfo, op: string) =>
+  `${a.settlementId}:${a.memberId}:${a.attempt}:${op}`;

@@ -1,0 +1,293 @@
+/**
+ * startSettlement: the API (and, unless turned off, the worker and outbox dispatcher) in
+ * this process. Every setting is an option; a missing option falls back to the environment
+ * variable of DESIGN.md (read from `options.env`, default process.env), then to its default.
+ */
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Redis } from 'ioredis';
+import type { Stripe } from 'stripe';
+import { dataDir as defaultDataDir, roomTokenSecret } from '@patungan/model/node';
+import { systemClock, type Clock } from './clock.ts';
+import type { Ctx, FaultPoint } from './context.ts';
+import { openDb, type Db } from './db/driver.ts';
+import { migrate } from './db/migrations.ts';
+import {
+  deliverPending,
+  publishPending,
+  pruneOutbox,
+  type DispatcherOptions,
+} from './dispatcher.ts';
+import { localBus, redisBus, type EventBus } from './events.ts';
+import { createApp } from './http/app.ts';
+import { shortId } from './ids.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Loop } from './loop.ts';
+import { createMetrics } from './metrics.ts';
+import { localProvider } from './providers/local.ts';
+import { midtransProvider, type MidtransConfig } from './providers/midtrans.ts';
+import type { PaymentProvider, ProviderName } from './providers/provider.ts';
+import { createStripeClient, stripeProvider, type StripeConfig } from './providers/stripe.ts';
+import { seedDemo } from './seed.ts';
+import { workerTick } from './worker.ts';
+
+export interface SettlementOptions {
+  /** Default PORT, else 4000; 0 picks a free port. */
+  port?: number;
+  /** Default HOST, else 127.0.0.1. */
+  host?: string;
+  /** Serve HTTP (default true). `false` runs only the worker (worker-main.ts). */
+  api?: boolean;
+  /** HS256 secret for tokens. Default ROOM_TOKEN_SECRET, else the embedded secret file. */
+  secret?: string;
+  /** An open database (the caller closes it). */
+  db?: Db;
+  /** Default DATABASE_URL; unset → PGlite. */
+  databaseUrl?: string;
+  /** PGlite directory. Default DATA_DIR/settlement; `null` → in memory. */
+  dataDir?: string | null;
+  /** Default REDIS_URL; unset → in-process events. */
+  redisUrl?: string;
+  /** Prefix of Redis channels (tests isolate with their own). */
+  redisPrefix?: string;
+  /** Default HOLD_TTL_SECONDS, else 900. Fractions allowed (tests). */
+  holdTtlSeconds?: number;
+  /** Seconds a capture may run past the hold's expiry before compensation (default 60). */
+  captureGraceSeconds?: number;
+  /** Run the worker loop here. Default: on unless SETTLEMENT_WORKER=off. */
+  worker?: boolean;
+  /** Worker poll interval, ms (default SETTLEMENT_WORKER_POLL_MS, else 1000). */
+  workerPollMs?: number;
+  /** Outbox poll interval, ms (default 250). */
+  dispatcherPollMs?: number;
+  /** Stripe: default from STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET; null disables. */
+  stripe?: StripeConfig | null;
+  /** Midtrans: default from MIDTRANS_SERVER_KEY / MIDTRANS_CLIENT_KEY / MIDTRANS_IS_PRODUCTION. */
+  midtrans?: MidtransConfig | null;
+  /** Default ROOM_SERVER_INTERNAL_URL, else http://127.0.0.1:1234; null disables delivery. */
+  roomServerUrl?: string | null;
+  /** Base of pay links. Default SETTLEMENT_PUBLIC_URL, else SETTLEMENT_URL, else this server's URL. */
+  publicUrl?: string;
+  /** Load the demo catalog when the database has no products (default true). */
+  seed?: boolean;
+  clock?: Clock;
+  log?: Logger;
+  /** Crash-test hooks (see context.ts FaultPoint). */
+  faults?: Partial<Record<FaultPoint, () => void | Promise<void>>>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SettlementService {
+  url: string;
+  port: number;
+  db: Db;
+  ctx: Ctx;
+  bus: EventBus;
+  /** Runs one pass of the worker sweeps and the outbox now (tests, benchmarks). */
+  tick(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function num(v: string | undefined): number | undefined {
+  return v === undefined || v === '' ? undefined : Number(v);
+}
+
+export async function startSettlement(o: SettlementOptions = {}): Promise<SettlementService> {
+  const env = o.env ?? process.env;
+  const log = o.log ?? createLogger(env.LOG_LEVEL ?? 'info');
+  const clock = o.clock ?? systemClock;
+  const api = o.api ?? true;
+  const instanceId = shortId(api ? 'api' : 'wrk');
+
+  const databaseUrl = o.databaseUrl ?? env.DATABASE_URL;
+  const ownDb = !o.db;
+  const pgliteDir =
+    o.dataDir === null ? undefined : (o.dataDir ?? join(defaultDataDir(env), 'settlement'));
+  const db =
+    o.db ??
+    (await openDb(
+      databaseUrl ? { databaseUrl } : { ...(pgliteDir ? { dataDir: pgliteDir } : {}) },
+    ));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    await migrate(db);
+    if (o.seed ?? true) await seedDemo(db, { now: clock.now() });
+
+    const secret = o.secret ?? env.ROOM_TOKEN_SECRET ?? roomTokenSecret(env);
+    const stripeCfg =
+      o.stripe === undefined
+        ? env.STRIPE_SECRET_KEY
+          ? {
+              secretKey: env.STRIPE_SECRET_KEY,
+              ...(env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
+            }
+          : null
+        : o.stripe;
+    const midtransCfg =
+      o.midtrans === undefined
+        ? env.MIDTRANS_SERVER_KEY
+          ? {
+              serverKey: env.MIDTRANS_SERVER_KEY,
+              ...(env.MIDTRANS_CLIENT_KEY ? { clientKey: env.MIDTRANS_CLIENT_KEY } : {}),
+              isProduction: env.MIDTRANS_IS_PRODUCTION === 'true',
+            }
+          : null
+        : o.midtrans;
+    let stripeClient: Stripe | null = null;
+    const providers: Partial<Record<ProviderName, PaymentProvider>> = { local: localProvider() };
+    if (stripeCfg) {
+      stripeClient = createStripeClient(stripeCfg);
+      providers.stripe = stripeProvider(stripeCfg, stripeClient);
+    }
+    if (midtransCfg) providers.midtrans = midtransProvider(midtransCfg);
+
+    const redisUrl = o.redisUrl ?? env.REDIS_URL;
+    let bus: EventBus;
+    if (redisUrl) {
+      const pub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+      const sub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+      for (const r of [pub, sub])
+        r.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+      bus = redisBus({
+        pub,
+        sub,
+        prefix: o.redisPrefix ?? 'patungan:settlement:',
+        onError: (err) => log.warn({ err }, 'redis bus error'),
+      });
+      cleanups.push(async () => {
+        await bus.close();
+        pub.disconnect();
+        sub.disconnect();
+      });
+    } else {
+      bus = localBus();
+      cleanups.push(() => bus.close());
+    }
+
+    const metrics = createMetrics(!o.log && api);
+    const holdTtlSeconds = o.holdTtlSeconds ?? num(env.HOLD_TTL_SECONDS) ?? 900;
+    const port = o.port ?? num(env.PORT) ?? 4000;
+    const host = o.host ?? env.HOST ?? '127.0.0.1';
+    const runWorker = o.worker ?? env.SETTLEMENT_WORKER !== 'off';
+    const roomServerUrl =
+      o.roomServerUrl === undefined
+        ? (env.ROOM_SERVER_INTERNAL_URL ?? 'http://127.0.0.1:1234')
+        : o.roomServerUrl;
+
+    let server: Server | null = null;
+    let loops: Loop[] = [];
+    const ctx: Ctx = {
+      db,
+      clock,
+      log,
+      metrics,
+      providers,
+      publicUrl: '',
+      holdTtlMs: holdTtlSeconds * 1000,
+      captureGraceMs: (o.captureGraceSeconds ?? 60) * 1000,
+      instanceId,
+      fault: async (point) => {
+        await o.faults?.[point]?.();
+      },
+      kick: () => loops.forEach((l) => l.kick()),
+    };
+    const dispatch: DispatcherOptions = {
+      db,
+      clock,
+      log,
+      metrics,
+      // A worker-only process without Redis has nobody to publish to: the API process does it.
+      bus: api || redisUrl ? bus : null,
+      roomServerUrl: runWorker ? roomServerUrl : null,
+      secret,
+      instanceId,
+    };
+    let lastPrune = 0;
+    const drainOutbox = async () => {
+      while ((await publishPending(dispatch)) === 500);
+      while ((await deliverPending(dispatch)) === 500);
+      if (runWorker && Date.now() - lastPrune > 600_000) {
+        lastPrune = Date.now();
+        await pruneOutbox(dispatch);
+      }
+    };
+
+    const closing = new AbortController();
+    let url = '';
+    if (api) {
+      const app = createApp({
+        ctx,
+        bus,
+        secret,
+        stripe: stripeClient
+          ? { client: stripeClient, webhookSecret: stripeCfg?.webhookSecret }
+          : null,
+        midtransServerKey: midtransCfg?.serverKey ?? null,
+        closing: closing.signal,
+      });
+      const srv = createServer(getRequestListener(app.fetch));
+      server = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, host, () => resolve());
+      });
+      const addr = srv.address() as AddressInfo;
+      url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+    }
+    ctx.publicUrl = (o.publicUrl ?? env.SETTLEMENT_PUBLIC_URL ?? env.SETTLEMENT_URL ?? url).replace(
+      /\/$/,
+      '',
+    );
+
+    const pollMs = o.workerPollMs ?? num(env.SETTLEMENT_WORKER_POLL_MS) ?? 1000;
+    loops = [new Loop('outbox', drainOutbox, o.dispatcherPollMs ?? 250, log)];
+    if (runWorker) loops.push(new Loop('worker', () => workerTick(ctx), pollMs, log));
+    loops.forEach((l) => l.start());
+    log.info(
+      {
+        url,
+        db: db.kind,
+        worker: runWorker,
+        redis: Boolean(redisUrl),
+        providers: Object.keys(providers),
+        holdTtlSeconds,
+      },
+      api ? 'settlement listening' : 'settlement worker running',
+    );
+
+    let closed: Promise<void> | null = null;
+    return {
+      url,
+      port: server ? (server.address() as AddressInfo).port : 0,
+      db,
+      ctx,
+      bus,
+      async tick() {
+        await workerTick(ctx);
+        await drainOutbox();
+      },
+      close() {
+        closed ??= (async () => {
+          closing.abort();
+          await Promise.all(loops.map((l) => l.stop()));
+          if (server) {
+            const s = server;
+            await new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            });
+          }
+          for (const c of cleanups.reverse()) await c();
+          if (ownDb) await db.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    if (ownDb) await db.close().catch(() => {});
+    throw err;
+  }
+}

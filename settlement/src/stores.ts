@@ -1,0 +1,214 @@
+/** Stores: nearest with per-sku availability, and staff order listings. */
+import type { Queryable } from './db/driver.ts';
+import { SettlementError, notFound } from './errors.ts';
+
+export interface Store {
+  id: string;
+  name: string;
+  address: string;
+  city: string;
+  region: string;
+  lat: number;
+  lng: number;
+  openingHours: string;
+}
+
+interface StoreRow {
+  id: string;
+  name: string;
+  address: string;
+  city: string;
+  region: string;
+  lat: number;
+  lng: number;
+  opening_hours: string;
+}
+
+const toStore = (r: StoreRow): Store => ({
+  id: r.id,
+  name: r.name,
+  address: r.address,
+  city: r.city,
+  region: r.region,
+  lat: r.lat,
+  lng: r.lng,
+  openingHours: r.opening_hours,
+});
+
+/** Great-circle distance in km (haversine). */
+export function distanceKm(aLat: number, aLng: number, bLat: number, bLng: number): number {
+  const rad = Math.PI / 180;
+  const dLat = (bLat - aLat) * rad;
+  const dLng = (bLng - aLng) * rad;
+  const h =
+    Math.sin(dLat / 2) ** 2 + Math.cos(aLat * rad) * Math.cos(bLat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/** Parses `a,b` or `a:2,b:1` into sku → wanted quantity (repeats add up). */
+export function parseSkuList(s: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const part of (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const [sku, q] = part.split(':');
+    const qty = q === undefined ? 1 : Number(q);
+    if (!sku || !Number.isInteger(qty) || qty < 1 || qty > 9999) {
+      throw new SettlementError(
+        400,
+        'invalid_request',
+        `skus: "${part}" is not sku or sku:quantity`,
+        { field: 'skus' },
+      );
+    }
+    out.set(sku, (out.get(sku) ?? 0) + qty);
+  }
+  return out;
+}
+
+export async function getStore(db: Queryable, id: string): Promise<Store> {
+  const [r] = await db.query<StoreRow>('SELECT * FROM stores WHERE id = $1', [id]);
+  if (!r) throw notFound(`Store ${id}`, 'unknown_store');
+  return toStore(r);
+}
+
+export async function nearestStores(
+  db: Queryable,
+  o: {
+    lat?: number | undefined;
+    lng?: number | undefined;
+    skus: Map<string, number>;
+    limit: number;
+  },
+) {
+  const skus = [...o.skus.keys()];
+  if (skus.length > 0) {
+    const known = await db.query<{ sku: string }>(
+      'SELECT sku FROM products WHERE sku = ANY($1::text[])',
+      [skus],
+    );
+    const missing = skus.filter((s) => !known.some((k) => k.sku === s));
+    if (missing.length > 0) {
+      throw new SettlementError(404, 'unknown_sku', `Unknown product ${missing.join(', ')}`, {
+        skus: missing,
+      });
+    }
+  }
+  const stores = await db.query<StoreRow>('SELECT * FROM stores');
+  const stock = skus.length
+    ? await db.query<{ store_id: string; sku: string; available: number }>(
+        `SELECT store_id, sku, on_hand - held - committed AS available FROM stock WHERE sku = ANY($1::text[])`,
+        [skus],
+      )
+    : [];
+  const avail = new Map(stock.map((r) => [`${r.store_id}\u0000${r.sku}`, r.available]));
+  const hasPoint = o.lat !== undefined && o.lng !== undefined;
+  const items = stores.map((r) => {
+    const availability = skus.map((sku) => ({
+      sku,
+      wanted: o.skus.get(sku)!,
+      available: avail.get(`${r.id}\u0000${sku}`) ?? 0,
+    }));
+    return {
+      ...toStore(r),
+      distanceKm: hasPoint ? Math.round(distanceKm(o.lat!, o.lng!, r.lat, r.lng) * 10) / 10 : null,
+      availability,
+      canFulfil: availability.every((a) => a.available >= a.wanted),
+    };
+  });
+  items.sort((a, b) => (a.distanceKm ?? 0) - (b.distanceKm ?? 0) || a.name.localeCompare(b.name));
+  return { items: items.slice(0, o.limit), total: items.length };
+}
+
+export async function listOrders(
+  db: Queryable,
+  o: {
+    storeId: string;
+    status?: string | undefined;
+    page: number;
+    size: number;
+    pickupCode?: string;
+    orderId?: string;
+  },
+) {
+  const params: unknown[] = [o.storeId];
+  let where = 'o.store_id = $1';
+  if (o.status) {
+    params.push(o.status);
+    where += ` AND o.status = $${params.length}`;
+  }
+  if (o.orderId) {
+    params.push(o.orderId);
+    where += ` AND o.id = $${params.length}`;
+  }
+  if (o.pickupCode) {
+    params.push(o.pickupCode.toUpperCase());
+    where += ` AND o.pickup_code = $${params.length}`;
+  }
+  params.push(o.size, (o.page - 1) * o.size);
+  const rows = await db.query<{
+    id: string;
+    settlement_id: string;
+    room_id: string;
+    status: string;
+    pickup_code: string | null;
+    created_at: Date;
+    updated_at: Date;
+    total: number;
+    currency: string;
+    n: number;
+  }>(
+    `SELECT o.id, o.settlement_id, o.room_id, o.status, o.pickup_code, o.created_at, o.updated_at,
+       s.total, s.currency, count(*) OVER () AS n
+     FROM orders o JOIN settlements s ON s.id = o.settlement_id
+     WHERE ${where} ORDER BY o.created_at DESC, o.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  const ids = rows.map((r) => r.settlement_id);
+  const lines = ids.length
+    ? await db.query<{ settlement_id: string; sku: string; name: string; qty: number }>(
+        'SELECT settlement_id, sku, name, qty FROM settlement_lines WHERE settlement_id = ANY($1::text[]) ORDER BY sku',
+        [ids],
+      )
+    : [];
+  const due = ids.length
+    ? await db.query<{
+        settlement_id: string;
+        member_id: string;
+        member_name: string;
+        amount: number;
+      }>(
+        `SELECT settlement_id, member_id, member_name, amount FROM payments
+         WHERE settlement_id = ANY($1::text[]) AND status = 'due_at_store' ORDER BY position`,
+        [ids],
+      )
+    : [];
+  const items = rows.map((r) => ({
+    id: r.id,
+    settlementId: r.settlement_id,
+    roomId: r.room_id,
+    status: r.status,
+    ...(r.pickup_code ? { pickupCode: r.pickup_code } : {}),
+    total: r.total,
+    currency: r.currency,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    lines: lines
+      .filter((l) => l.settlement_id === r.settlement_id)
+      .map(({ settlement_id: _s, ...l }) => l),
+    dueAtStore: due
+      .filter((d) => d.settlement_id === r.settlement_id)
+      .map((d) => ({ memberId: d.member_id, name: d.member_name, amount: d.amount })),
+  }));
+  return { items, total: rows[0]?.n ?? 0, page: o.page, size: o.size };
+}
+
+export async function getOrder(db: Queryable, id: string) {
+  const [o] = await db.query<{ id: string; store_id: string; settlement_id: string }>(
+    'SELECT id, store_id, settlement_id FROM orders WHERE id = $1',
+    [id],
+  );
+  if (!o) throw notFound(`Order ${id}`);
+  return o;
+}

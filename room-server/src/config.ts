@@ -1,0 +1,41 @@
+/**
+ * Environment → options for `npm start -w room-server` (see README.md for the table).
+ * Every other setting has a default in `startRoomServer`.
+ */
+import { dataDir, roomTokenSecret } from '@patungan/model/node';
+import type { RoomServerOptions } from './server.ts';
+
+function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerOptions {
+  const limits: RoomServerOptions['limits'] = {};
+  const maxMessageBytes = int(env, 'MAX_MESSAGE_BYTES');
+  if (maxMessageBytes !== undefined) limits.maxMessageBytes = maxMessageBytes;
+  const maxBufferedBytes = int(env, 'MAX_BUFFERED_BYTES');
+  if (maxBufferedBytes !== undefined) limits.maxBufferedBytes = maxBufferedBytes;
+  const rate = int(env, 'MESSAGES_PER_SECOND');
+  if (rate !== undefined) limits.messagesPerSecond = rate;
+  const burst = int(env, 'MESSAGE_BURST');
+  if (burst !== undefined) limits.messageBurst = burst;
+  const opts: RoomServerOptions = {
+    port: int(env, 'PORT') ?? 1234,
+    host: env.HOST || '127.0.0.1',
+    secret: roomTokenSecret(env),
+    dataDir: dataDir(env),
+    settlementUrl: env.SETTLEMENT_URL || 'http://127.0.0.1:4000',
+    logLevel: env.LOG_LEVEL || 'info',
+    limits,
+  };
+  const unload = int(env, 'UNLOAD_DELAY_MS');
+  if (unload !== undefined) opts.unloadDelayMs = unload;
+  const ping = int(env, 'PING_INTERVAL_MS');
+  if (ping !== undefined) opts.pingIntervalMs = ping;
+  return opts;
+}

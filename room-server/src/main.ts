@@ -1,0 +1,22 @@
+/** `npm start -w room-server`: environment → startRoomServer, and a clean exit on signals. */
+import { configFromEnv } from './config.ts';
+import { startRoomServer } from './server.ts';
+
+const server = await startRoomServer(configFromEnv());
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // A second signal while flushing means "now": exit without waiting.
+  process.once(signal, () => process.exit(1));
+  try {
+    await server.close();
+    process.exit(0);
+  } catch (err) {
+    console.error(err);
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,569 @@
+/**
+ * The room core: one Y.Doc and one Awareness per room, driven by protocol bytes from
+ * connections and by in-process service writes. It knows nothing of sockets: a connection is
+ * a `Transport` with `send(bytes)`.
+ *
+ * Every change of the document goes through `capture → apply → revert → publish`:
+ * 1. the `update` events of every transaction of the step are captured;
+ * 2. a connection's update is applied with the connection as origin; `afterTransaction` runs
+ *    the write rules on exactly what that transaction changed (write-rules.ts) and, when
+ *    something is refused, prepares the revert while the deleted content still exists;
+ * 3. the revert runs right after the apply (writing old values back, and a `Y.UndoManager`
+ *    fed only that transaction for nested types);
+ * 4. the captured updates are merged into one and broadcast as one frame, encoded once.
+ * So no client ever sees a refused write take effect, the sender's own document snaps back,
+ * and the sender's next updates still integrate (Yjs needs each client's updates unbroken).
+ */
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import {
+  Awareness,
+  applyAwarenessUpdate,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from 'y-protocols/awareness';
+import type { Logger } from 'pino';
+import { ROOT } from '@patungan/model';
+import { Connection } from './connection.ts';
+import type { Origin, RoomExtension, ServiceOrigin } from './hooks.ts';
+import { REMOTE_ORIGIN, RefusedUpdate, serviceOrigin } from './hooks.ts';
+import type { Stats } from './metrics.ts';
+import {
+  CLOSE,
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+  ProtocolError,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+  encodeAwareness,
+  encodePermissionDenied,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+} from './protocol.ts';
+import type { RoomStorage } from './storage/types.ts';
+import { checkWrites } from './write-rules.ts';
+import type { WriteCheck } from './write-rules.ts';
+
+export interface RoomLimits {
+  /** Updates + awareness messages per second per connection (token bucket rate). */
+  messagesPerSecond: number;
+  /** Token bucket size: how many may arrive at once. */
+  messageBurst: number;
+  /** Compact the stored log once it holds this many bytes since the last compaction. */
+  compactBytes: number;
+}
+
+/** What all rooms of one server share. */
+export interface RoomContext {
+  log: Logger;
+  stats: Stats;
+  extensions: readonly RoomExtension[];
+  storage: RoomStorage;
+  /** False when an extension stores updates itself. */
+  persist: boolean;
+  limits: RoomLimits;
+  /** Called when a room has no connections and no service work left. */
+  idle(room: Room): void;
+  /** Persistence timing, for metrics. */
+  observePersist(op: string, seconds: number): void;
+}
+
+const REVERT_ORIGIN = serviceOrigin('write-rules');
+
+interface Revert {
+  check: WriteCheck;
+  undo: Y.UndoManager | null;
+}
+
+const isConnection = (o: unknown): o is Connection => o instanceof Connection;
+
+export class Room {
+  readonly doc = new Y.Doc({ gc: true });
+  readonly awareness: Awareness;
+  readonly conns = new Set<Connection>();
+  /** Yjs client id → the live connection writing with it. */
+  private readonly owners = new Map<number, Connection>();
+  /** Update events of the step in progress (null outside a step). */
+  private capture: Uint8Array[] | null = null;
+  private revert: Revert | null = null;
+  /** Service operations in progress (finalise, settlement PUT): keep the room loaded. */
+  private holds = 0;
+  private compacting = false;
+  /** Set by the registry. */
+  state: 'loading' | 'ready' | 'unloading' | 'gone' = 'loading';
+  ready: Promise<void> = Promise.resolve();
+  unloadTimer: NodeJS.Timeout | null = null;
+  unloaded: Promise<void> | null = null;
+
+  constructor(
+    readonly id: string,
+    private readonly ctx: RoomContext,
+  ) {
+    // Typed roots up front: write rules read YMapEvents, which only typed roots produce.
+    this.doc.getMap(ROOT.meta);
+    this.doc.getMap(ROOT.members);
+    this.doc.getMap(ROOT.lines);
+    this.doc.getMap(ROOT.votes);
+    this.doc.getMap(ROOT.settlement);
+    this.doc.getArray(ROOT.comments);
+    this.awareness = new Awareness(this.doc);
+    this.awareness.setLocalState(null);
+    this.doc.on('update', (update: Uint8Array) => this.capture?.push(update));
+    this.doc.on('afterTransaction', (tr: Y.Transaction) => this.afterTransaction(tr));
+    this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) =>
+      this.onAwarenessUpdate(changes, origin),
+    );
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  connect(conn: Connection): void {
+    this.cancelUnload();
+    this.conns.add(conn);
+    conn.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const states = this.awareness.getStates();
+    if (states.size > 0) {
+      conn.send(encodeAwareness(encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+    }
+    for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
+  }
+
+  disconnect(conn: Connection): void {
+    if (!this.conns.delete(conn)) return;
+    conn.closed = true;
+    if (conn.clientIds) {
+      for (const c of conn.clientIds) if (this.owners.get(c) === conn) this.owners.delete(c);
+    }
+    const ids = conn.awarenessIds;
+    if (ids && ids.size > 0) {
+      const list = [...ids];
+      removeAwarenessStates(this.awareness, list, conn);
+      // Forget their clocks too, so the same client reconnecting is not ignored as stale.
+      for (const c of list) this.awareness.meta.delete(c);
+    }
+    for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
+    if (this.conns.size === 0 && this.holds === 0) this.ctx.idle(this);
+  }
+
+  /** Handles one binary frame from a connection. Never throws: a bad frame closes `conn`. */
+  receive(conn: Connection, data: Uint8Array): void {
+    if (conn.closed) return;
+    if (conn.backlog) {
+      conn.backlog.push(data);
+      return;
+    }
+    let pending: Promise<void> | void;
+    try {
+      pending = this.handle(conn, data);
+    } catch (err) {
+      this.fail(conn, err);
+      return;
+    }
+    if (pending) this.waitFor(conn, pending);
+  }
+
+  /** An async hook is running for `conn`: queue its next frames until it is done. */
+  private waitFor(conn: Connection, p: Promise<void>): void {
+    conn.backlog = [];
+    p.then(
+      () => {
+        const queued = conn.backlog ?? [];
+        conn.backlog = null;
+        for (let i = 0; i < queued.length; i++) {
+          if (conn.backlog) {
+            // another async step started: keep the rest in order behind it
+            (conn.backlog as Uint8Array[]).push(...queued.slice(i));
+            return;
+          }
+          this.receive(conn, queued[i]!);
+        }
+      },
+      (err: unknown) => {
+        conn.backlog = null;
+        this.fail(conn, err);
+      },
+    );
+  }
+
+  private fail(conn: Connection, err: unknown): void {
+    const code =
+      err instanceof ProtocolError || err instanceof RefusedUpdate
+        ? err instanceof ProtocolError
+          ? err.code
+          : err.closeCode
+        : CLOSE.invalidPayload;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.ctx.log.warn(
+      { roomId: this.id, memberId: conn.principal.id, connId: conn.id, code, err: reason },
+      'closing connection',
+    );
+    if (err instanceof RefusedUpdate) conn.send(encodePermissionDenied(reason));
+    this.ctx.stats.countClose(code);
+    conn.close(code, reason.slice(0, 120));
+  }
+
+  private handle(conn: Connection, data: Uint8Array): Promise<void> | void {
+    const stats = this.ctx.stats;
+    stats.messagesIn++;
+    stats.bytesIn += data.byteLength;
+    const decoder = decoding.createDecoder(data);
+    const type = decoding.readVarUint(decoder);
+    switch (type) {
+      case MESSAGE_SYNC: {
+        const sub = decoding.readVarUint(decoder);
+        if (sub === SYNC_STEP1) {
+          const sv = decoding.readVarUint8Array(decoder);
+          conn.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, sv)));
+          return;
+        }
+        if (sub !== SYNC_STEP2 && sub !== SYNC_UPDATE) {
+          throw new ProtocolError(CLOSE.unsupportedData, `unknown sync message ${sub}`);
+        }
+        this.rateLimit(conn);
+        return this.receiveUpdate(conn, decoding.readVarUint8Array(decoder));
+      }
+      case MESSAGE_AWARENESS:
+        this.rateLimit(conn);
+        this.receiveAwareness(conn, decoding.readVarUint8Array(decoder));
+        return;
+      case MESSAGE_QUERY_AWARENESS: {
+        const states = this.awareness.getStates();
+        conn.send(encodeAwareness(encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+        return;
+      }
+      case MESSAGE_AUTH:
+        return; // clients have nothing to say here
+      default:
+        throw new ProtocolError(CLOSE.unsupportedData, `unknown message type ${type}`);
+    }
+  }
+
+  private rateLimit(conn: Connection): void {
+    const { messagesPerSecond, messageBurst } = this.ctx.limits;
+    if (!conn.take(performance.now(), messagesPerSecond, messageBurst)) {
+      throw new ProtocolError(CLOSE.policyViolation, 'too many messages, slow down');
+    }
+  }
+
+  // ---------------------------------------------------------------- document updates
+
+  private receiveUpdate(conn: Connection, update: Uint8Array): Promise<void> | void {
+    // Which Yjs clients does this update write new content for? One of them in use by
+    // another member's live connection would let this member occupy that member's next
+    // clocks, and every later update of theirs would be ignored as already known.
+    const meta = Y.parseUpdateMeta(update);
+    const fresh: number[] = [];
+    for (const [client, to] of meta.to) {
+      if (to <= Y.getState(this.doc.store, client)) continue;
+      const owner = this.owners.get(client);
+      if (owner !== undefined && owner !== conn && !owner.closed) {
+        if (owner.principal.id !== conn.principal.id) {
+          throw new RefusedUpdate(`client id ${client} is in use by another connection`);
+        }
+        // The same member on a new connection with the same document: the old connection is
+        // a dead socket not reaped yet. The new one takes the id over.
+      }
+      fresh.push(client);
+    }
+    let async: Promise<void> | null = null;
+    for (const ext of this.ctx.extensions) {
+      if (!ext.beforeApply) continue;
+      const r: void | Promise<void> = async
+        ? async.then(() => ext.beforeApply!(this, conn, update))
+        : ext.beforeApply(this, conn, update);
+      if (r) async = r;
+    }
+    if (async) return async.then(() => this.applyFromConnection(conn, update, fresh));
+    this.applyFromConnection(conn, update, fresh);
+  }
+
+  private applyFromConnection(conn: Connection, update: Uint8Array, fresh: number[]): void {
+    if (conn.closed) return;
+    for (const c of fresh) {
+      if (this.owners.get(c) === conn) continue;
+      this.owners.set(c, conn);
+      (conn.clientIds ??= []).push(c);
+    }
+    const store = this.doc.store;
+    const hadPending = store.pendingStructs !== null || store.pendingDs !== null;
+    let revert: Revert | null = null;
+    this.capture = [];
+    let updates: Uint8Array[];
+    try {
+      Y.applyUpdate(this.doc, update, conn);
+    } finally {
+      revert = this.revert;
+      this.revert = null;
+      try {
+        if (revert) this.runRevert(revert);
+      } finally {
+        updates = this.capture;
+        this.capture = null;
+      }
+    }
+    const leftPending = !hadPending && (store.pendingStructs !== null || store.pendingDs !== null);
+    // The sender already has its own update; it needs the broadcast only when it carries
+    // something else too (a revert, or structs that were waiting for this update).
+    this.publish(updates, conn, revert !== null || hadPending ? null : conn);
+    if (revert) {
+      const reasons = [...revert.check.reasons].join('; ');
+      this.ctx.stats.refusedWrites++;
+      this.ctx.log.info(
+        { roomId: this.id, memberId: conn.principal.id, role: conn.principal.role, reasons },
+        'write refused and reverted',
+      );
+      conn.send(encodePermissionDenied(reasons));
+    }
+    if (leftPending) {
+      // A client's updates only ever depend on what the server sent it, so an update that
+      // cannot integrate is forged or corrupt. Drop what it left waiting: integrated later by
+      // someone else's transaction it would be judged as that sender's write.
+      store.pendingStructs = null;
+      store.pendingDs = null;
+      throw new RefusedUpdate('update depends on changes the server does not have');
+    }
+  }
+
+  private afterTransaction(tr: Y.Transaction): void {
+    const origin: unknown = tr.origin;
+    if (!isConnection(origin)) return;
+    const check = checkWrites(tr, origin.principal);
+    if (!check) return;
+    let undo: Y.UndoManager | null = null;
+    const scope = [...check.undo, ...[...check.restore].filter((t) => !check.undo.has(t))];
+    if (scope.length > 0) {
+      const restoreOnly = [...check.restore].filter((t) => !check.undo.has(t));
+      // The undo manager must capture THIS transaction, and now: Yjs garbage-collects what the
+      // transaction deleted right after `afterTransaction`, unless an undo manager keeps it.
+      for (const t of scope) if (!tr.changedParentTypes.has(t)) tr.changedParentTypes.set(t, []);
+      undo = new Y.UndoManager(scope, {
+        trackedOrigins: new Set([origin]),
+        captureTimeout: 0,
+        deleteFilter:
+          restoreOnly.length === 0
+            ? () => true
+            : (item) => !restoreOnly.some((t) => Y.isParentOf(t, item)),
+      });
+      undo.afterTransactionHandler(tr);
+    }
+    this.revert = { check, undo };
+  }
+
+  private runRevert({ check, undo }: Revert): void {
+    if (check.writeBacks.length > 0) {
+      this.doc.transact(() => {
+        for (const w of check.writeBacks) {
+          if (w.had) w.map.set(w.key, w.value);
+          else w.map.delete(w.key);
+        }
+      }, REVERT_ORIGIN);
+    }
+    if (undo) {
+      undo.undo();
+      undo.destroy();
+    }
+  }
+
+  /**
+   * Broadcasts what a step changed as one update, then stores it and hands it to the
+   * extensions. Returns a promise for the durability of service writes.
+   */
+  private publish(
+    updates: Uint8Array[],
+    origin: Origin,
+    except: Connection | null,
+  ): Promise<unknown> | null {
+    if (updates.length === 0) return null;
+    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+    const message = encodeSyncUpdate(update);
+    let sent = 0;
+    for (const c of this.conns) {
+      if (c !== except) {
+        c.send(message);
+        sent++;
+      }
+    }
+    this.ctx.stats.messagesOut += sent;
+    this.ctx.stats.bytesOut += sent * message.byteLength;
+    const kind = origin.kind;
+    if (kind === 'remote' || kind === 'storage') return null;
+    if (this.ctx.persist) {
+      this.ctx.storage.append(this.id, update);
+      if (this.ctx.storage.pendingBytes(this.id) > this.ctx.limits.compactBytes) this.compact();
+    }
+    let waits: Promise<unknown>[] | null = null;
+    for (const ext of this.ctx.extensions) {
+      if (!ext.onUpdate) continue;
+      try {
+        const r = ext.onUpdate(this.id, update, origin);
+        if (r) (waits ??= []).push(r);
+      } catch (err) {
+        this.ctx.log.error({ roomId: this.id, err, extension: ext.name }, 'onUpdate hook failed');
+      }
+    }
+    if (kind !== 'service') {
+      // nobody awaits a connection's update: report hook failures instead of leaving them unhandled
+      if (waits)
+        Promise.all(waits).catch((err: unknown) =>
+          this.ctx.log.error({ roomId: this.id, err }, 'onUpdate hook failed'),
+        );
+      return null;
+    }
+    const durable: Promise<unknown>[] = waits ?? [];
+    if (this.ctx.persist) durable.push(this.flush());
+    return Promise.all(durable);
+  }
+
+  /** Rewrites the stored log as one snapshot of the current state. */
+  compact(): Promise<void> {
+    if (this.compacting || !this.ctx.persist) return Promise.resolve();
+    this.compacting = true;
+    const started = performance.now();
+    return this.ctx.storage
+      .compact(this.id, Y.encodeStateAsUpdate(this.doc))
+      .then(
+        () => this.ctx.observePersist('compact', (performance.now() - started) / 1000),
+        (err: unknown) => this.ctx.log.error({ roomId: this.id, err }, 'compaction failed'),
+      )
+      .finally(() => {
+        this.compacting = false;
+      });
+  }
+
+  /** Resolves when everything this room stored so far is durable. */
+  flush(): Promise<void> {
+    const started = performance.now();
+    return this.ctx.storage.flush(this.id).then(() => {
+      this.ctx.observePersist('flush', (performance.now() - started) / 1000);
+    });
+  }
+
+  // ---------------------------------------------------------------- in-process writers
+
+  /**
+   * A server-side write (finalise, settlement status): runs `fn` in one transaction with a
+   * `service` origin, broadcasts it, and resolves once it is durable (stored and accepted by
+   * every extension's `onUpdate`).
+   */
+  async transact(
+    fn: (doc: Y.Doc) => void,
+    origin: ServiceOrigin = serviceOrigin('service'),
+  ): Promise<void> {
+    if (this.capture) throw new Error('room.transact called inside another room step');
+    this.capture = [];
+    let updates: Uint8Array[];
+    try {
+      this.doc.transact(() => fn(this.doc), origin);
+    } finally {
+      updates = this.capture;
+      this.capture = null;
+    }
+    await this.publish(updates, origin, null);
+  }
+
+  /** Applies an update from another instance: broadcast locally, not checked, not stored. */
+  applyRemoteUpdate(update: Uint8Array, origin: Origin = REMOTE_ORIGIN): void {
+    this.capture = [];
+    let updates: Uint8Array[];
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } finally {
+      updates = this.capture;
+      this.capture = null;
+    }
+    this.publish(updates, origin, null);
+  }
+
+  /** Applies awareness from another instance (broadcast locally like any awareness change). */
+  applyRemoteAwareness(update: Uint8Array, origin: Origin = REMOTE_ORIGIN): void {
+    applyAwarenessUpdate(this.awareness, update, origin);
+  }
+
+  /** Removes awareness states of clients elsewhere (e.g. a dead instance's clients). */
+  removeRemoteAwareness(clientIds: number[], origin: Origin = REMOTE_ORIGIN): void {
+    removeAwarenessStates(this.awareness, clientIds, origin);
+    for (const c of clientIds) this.awareness.meta.delete(c);
+  }
+
+  /** Keeps the room loaded while a service operation runs. */
+  hold(): void {
+    this.holds++;
+    this.cancelUnload();
+  }
+
+  release(): void {
+    this.holds--;
+    if (this.holds === 0 && this.conns.size === 0) this.ctx.idle(this);
+  }
+
+  get busy(): boolean {
+    return this.conns.size > 0 || this.holds > 0;
+  }
+
+  cancelUnload(): void {
+    if (this.unloadTimer) clearTimeout(this.unloadTimer);
+    this.unloadTimer = null;
+  }
+
+  // ---------------------------------------------------------------- awareness
+
+  private receiveAwareness(conn: Connection, update: Uint8Array): void {
+    // An awareness entry for a client id another member's connection controls would let
+    // this member impersonate (or hide) that member's presence.
+    const d = decoding.createDecoder(update);
+    const n = decoding.readVarUint(d);
+    for (let i = 0; i < n; i++) {
+      const client = decoding.readVarUint(d);
+      decoding.readVarUint(d); // clock
+      decoding.readVarString(d); // state
+      const owner = this.owners.get(client);
+      if (owner && owner !== conn && owner.principal.id !== conn.principal.id) {
+        throw new ProtocolError(
+          CLOSE.policyViolation,
+          `awareness for client ${client} of another member`,
+        );
+      }
+    }
+    applyAwarenessUpdate(this.awareness, update, conn);
+  }
+
+  private onAwarenessUpdate({ added, updated, removed }: AwarenessChanges, origin: unknown): void {
+    const conn = isConnection(origin) ? origin : null;
+    if (conn) {
+      const ids = (conn.awarenessIds ??= new Set());
+      for (const c of added) ids.add(c);
+      for (const c of updated) ids.add(c);
+      for (const c of removed) ids.delete(c);
+    }
+    const changed = added.concat(updated, removed);
+    const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
+    let sent = 0;
+    for (const c of this.conns) {
+      if (c !== conn) {
+        c.send(message);
+        sent++;
+      }
+    }
+    this.ctx.stats.messagesOut += sent;
+    this.ctx.stats.bytesOut += sent * message.byteLength;
+    const o = origin as Origin | null;
+    if (o && (o.kind === 'remote' || o.kind === 'storage')) return;
+    for (const ext of this.ctx.extensions) ext.onAwareness?.(this.id, changed, o);
+  }
+
+  destroy(): void {
+    this.cancelUnload();
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+}
+
+interface AwarenessChanges {
+  added: number[];
+  updated: number[];
+  removed: number[];
+}

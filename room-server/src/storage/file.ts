@@ -1,0 +1,187 @@
+/**
+ * Embedded-mode storage: per room, a snapshot file and an append-only update log under `dir`
+ * (DATA_DIR/rooms).
+ *
+ *   <roomId>.snapshot   the whole document state at the last compaction (written to a temp
+ *                       file, fsynced, then renamed over the old one: never half-written)
+ *   <roomId>.log        updates since then, each as [u32 little-endian length][update bytes]
+ *
+ * Appends are buffered for `flushIntervalMs` and written with one append per room, so a
+ * burst of updates costs one write. A crash loses at most that window (a clean exit flushes
+ * first); a record cut short by a crash is ignored on load. Compaction runs on the room's
+ * own promise chain, after every log write issued before it: the snapshot is in place before
+ * the log is emptied, and a crash between the two only replays updates the snapshot already
+ * holds (applying a Yjs update twice is harmless).
+ */
+import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RoomStorage } from './types.ts';
+
+export interface FileStorageOptions {
+  /** Directory holding the room files (created if missing). */
+  dir: string;
+  /** How long appends are buffered before they are written (default 20 ms). */
+  flushIntervalMs?: number;
+  /** Called when a background write fails (it is also reported by the next `flush`). */
+  onError?: (err: unknown, roomId: string) => void;
+}
+
+interface FileRoom {
+  pending: Uint8Array[];
+  /** Bytes in the log since the last compaction, including what is still buffered. */
+  logBytes: number;
+  /** Every write of this room runs on this chain, in order. */
+  chain: Promise<void>;
+  /** The last background write error, reported by the next flush. */
+  error: unknown;
+}
+
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class FileStorage implements RoomStorage {
+  private readonly rooms = new Map<string, FileRoom>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ready: Promise<unknown>;
+  private readonly flushIntervalMs: number;
+
+  constructor(private readonly opts: FileStorageOptions) {
+    this.flushIntervalMs = opts.flushIntervalMs ?? 20;
+    this.ready = mkdir(opts.dir, { recursive: true });
+  }
+
+  private path(roomId: string, ext: 'snapshot' | 'log' | 'tmp'): string {
+    if (!SAFE_ID.test(roomId)) throw new Error(`invalid room id ${JSON.stringify(roomId)}`);
+    return join(this.opts.dir, `${roomId}.${ext}`);
+  }
+
+  private room(roomId: string): FileRoom {
+    let r = this.rooms.get(roomId);
+    if (!r) {
+      r = { pending: [], logBytes: 0, chain: this.ready.then(() => {}), error: null };
+      this.rooms.set(roomId, r);
+    }
+    return r;
+  }
+
+  async load(roomId: string): Promise<Uint8Array[]> {
+    const r = this.room(roomId);
+    await this.flushRoom(roomId, r);
+    const out: Uint8Array[] = [];
+    const snapshot = await readIfExists(this.path(roomId, 'snapshot'));
+    if (snapshot && snapshot.byteLength > 0) out.push(snapshot);
+    const log = await readIfExists(this.path(roomId, 'log'));
+    r.logBytes = log?.byteLength ?? 0;
+    if (log) {
+      let off = 0;
+      while (off + 4 <= log.byteLength) {
+        const len = log.readUInt32LE(off);
+        if (off + 4 + len > log.byteLength) break; // cut short by a crash: ignore the tail
+        out.push(log.subarray(off + 4, off + 4 + len));
+        off += 4 + len;
+      }
+    }
+    return out;
+  }
+
+  append(roomId: string, update: Uint8Array): void {
+    const r = this.room(roomId);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32LE(update.byteLength, 0);
+    r.pending.push(header, update);
+    r.logBytes += 4 + update.byteLength;
+    this.dirty.add(roomId);
+    this.timer ??= setTimeout(() => this.flushDirty(), this.flushIntervalMs);
+  }
+
+  private flushDirty(): void {
+    this.timer = null;
+    for (const id of this.dirty) {
+      const r = this.rooms.get(id);
+      if (r) this.flushRoom(id, r).catch((err) => this.opts.onError?.(err, id));
+    }
+    this.dirty.clear();
+  }
+
+  private flushRoom(roomId: string, r: FileRoom): Promise<void> {
+    if (r.pending.length > 0) {
+      const data = Buffer.concat(r.pending);
+      r.pending = [];
+      const logPath = this.path(roomId, 'log');
+      r.chain = r.chain.then(() =>
+        appendFile(logPath, data).catch((err: unknown) => {
+          r.error = err;
+        }),
+      );
+    }
+    return r.chain.then(() => {
+      const err = r.error;
+      if (err) {
+        r.error = null;
+        throw err;
+      }
+    });
+  }
+
+  async compact(roomId: string, state: Uint8Array): Promise<void> {
+    const r = this.room(roomId);
+    // Buffered appends are covered by `state`: drop them rather than write them twice.
+    r.pending = [];
+    r.logBytes = 0;
+    const tmp = this.path(roomId, 'tmp');
+    const snapshot = this.path(roomId, 'snapshot');
+    const log = this.path(roomId, 'log');
+    const done = r.chain.then(async () => {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(state);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, snapshot);
+      await writeFile(log, new Uint8Array(0));
+    });
+    r.chain = done.catch(() => {});
+    return done;
+  }
+
+  async flush(roomId?: string): Promise<void> {
+    if (roomId !== undefined) {
+      const r = this.rooms.get(roomId);
+      if (r) await this.flushRoom(roomId, r);
+      return;
+    }
+    await Promise.all([...this.rooms].map(([id, r]) => this.flushRoom(id, r)));
+  }
+
+  pendingBytes(roomId: string): number {
+    return this.rooms.get(roomId)?.logBytes ?? 0;
+  }
+
+  /** Forgets a room's bookkeeping once it is flushed (the files stay). */
+  async release(roomId: string): Promise<void> {
+    const r = this.rooms.get(roomId);
+    if (!r) return;
+    await this.flushRoom(roomId, r);
+    if (r.pending.length === 0 && this.rooms.get(roomId) === r) this.rooms.delete(roomId);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.dirty.clear();
+    await this.flush();
+  }
+}
+
+async function readIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export const createFileStorage = (opts: FileStorageOptions): RoomStorage => new FileStorage(opts);

@@ -1,0 +1,31 @@
+/** In-memory storage: for tests and for a server that need not survive a restart. */
+import type { RoomStorage } from './types.ts';
+
+export class MemoryStorage implements RoomStorage {
+  private readonly rooms = new Map<string, { updates: Uint8Array[]; bytes: number }>();
+
+  async load(roomId: string): Promise<Uint8Array[]> {
+    return [...(this.rooms.get(roomId)?.updates ?? [])];
+  }
+
+  append(roomId: string, update: Uint8Array): void {
+    let r = this.rooms.get(roomId);
+    if (!r) this.rooms.set(roomId, (r = { updates: [], bytes: 0 }));
+    r.updates.push(update.slice());
+    r.bytes += update.byteLength;
+  }
+
+  async compact(roomId: string, state: Uint8Array): Promise<void> {
+    this.rooms.set(roomId, { updates: [state.slice()], bytes: 0 });
+  }
+
+  async flush(): Promise<void> {}
+
+  pendingBytes(roomId: string): number {
+    return this.rooms.get(roomId)?.bytes ?? 0;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const createMemoryStorage = (): RoomStorage => new MemoryStorage();

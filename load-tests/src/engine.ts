@@ -168,6 +168,8 @@ export class Engine {
 
   private async open(m: SimMember): Promise<void> {
     if (this.closing) return;
+    // Every attempt after a member's first is a reconnect: churn, a retry or the settle phase.
+    if (m.attempts++ > 0) this.stats.counters.reconnects++;
     try {
       const token =
         m.token ??
@@ -197,10 +199,7 @@ export class Engine {
 
   private retryLater(m: SimMember): void {
     if (this.closing || m.refused || m.failures >= MAX_FAILURES) return;
-    this.later(Math.min(5000, 250 * 2 ** m.failures), () => {
-      this.stats.counters.reconnects++;
-      void this.open(m);
-    });
+    this.later(Math.min(5000, 250 * 2 ** m.failures), () => void this.open(m));
   }
 
   private onClosed(m: SimMember, planned: boolean): void {
@@ -247,11 +246,7 @@ export class Engine {
       m.presence(presenceState(rng, m, this.config.skus));
     } else if (what === 'churn') {
       m.disconnect();
-      this.later(rng.int(500, 3000), () => {
-        if (this.closing) return;
-        this.stats.counters.reconnects++;
-        void this.open(m);
-      });
+      this.later(rng.int(500, 3000), () => void this.open(m));
     } else if (this.config.scenario === 'checkout') {
       this.stats.counters.edits[chatEdit(rng, m)]++;
     } else {

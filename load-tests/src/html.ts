@@ -240,7 +240,7 @@ ${
     ? `<h2>Servers</h2>${kv(
         r.servers.map((s) => [
           s.url,
-          `${s.scrapes} scrapes, cpu ${s.cpuPercent ?? '–'}% (max ${s.maxCpuPercent ?? '–'}%), rss ${s.rssMiB ?? '–'} MiB`,
+          `${s.scrapes} scrapes, cpu ${s.cpuPercent ?? '–'}% (max ${s.maxCpuPercent ?? '–'}%), rss ${s.rssMiB ?? '–'} MiB, event-loop lag p99 ${s.eventLoopLagP99Ms ?? '–'} ms`,
         ]),
       )}`
     : ''

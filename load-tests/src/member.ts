@@ -94,6 +94,8 @@ export class SimMember {
   token: string | null = null;
   /** Connections that reached sync, this member's whole life. */
   syncs = 0;
+  /** Connection attempts, this member's whole life. */
+  attempts = 0;
   /** Consecutive failed attempts, for back-off. */
   failures = 0;
   /** Set when the server refused the token: never retry. */

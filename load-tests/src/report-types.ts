@@ -35,6 +35,8 @@ export interface ServerReport {
   maxCpuPercent: number | null;
   /** Peak resident memory (process_resident_memory_bytes) in MiB. */
   rssMiB: number | null;
+  /** Worst event-loop lag p99 the server reported (`*event_loop_lag_seconds{quantile="0.99"}`). */
+  eventLoopLagP99Ms: number | null;
   /** Every sample of the last scrape (name{labels} → value), for the reader. */
   last: Record<string, number>;
 }

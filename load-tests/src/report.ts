@@ -140,9 +140,10 @@ export function formatReport(r: LoadReport): string {
           fmt(s.cpuPercent),
           fmt(s.maxCpuPercent),
           fmt(s.rssMiB),
+          fmt(s.eventLoopLagP99Ms),
           s.failures ? `${s.failures} failed${s.lastError ? ` (${s.lastError})` : ''}` : '',
         ]),
-        ['', 'scrapes', 'cpu %', 'max cpu %', 'rss MiB', ''],
+        ['', 'scrapes', 'cpu %', 'max cpu %', 'rss MiB', 'loop p99 ms', ''],
       ),
     );
   }

@@ -27,6 +27,14 @@ export function metricsUrlOf(wsUrl: string): string {
   return u.toString();
 }
 
+/** The sample named `exact`, else the first whose name ends with `suffix` (servers prefix their own). */
+function pick(samples: Map<string, number>, exact: string, suffix: string): number | undefined {
+  const v = exact ? samples.get(exact) : undefined;
+  if (v !== undefined) return v;
+  for (const [k, x] of samples) if (k.endsWith(suffix)) return x;
+  return undefined;
+}
+
 interface Target {
   url: string;
   metricsUrl: string;
@@ -39,6 +47,7 @@ interface Target {
   cpuNow: number | null;
   maxCpu: number | null;
   rss: number | null;
+  loopP99: number | null;
 }
 
 export class Scraper {
@@ -61,6 +70,7 @@ export class Scraper {
       cpuNow: null,
       maxCpu: null,
       rss: null,
+      loopP99: null,
     }));
   }
 
@@ -100,7 +110,7 @@ export class Scraper {
       const at = Date.now();
       t.scrapes++;
       t.last = samples;
-      const cpu = samples.get('process_cpu_seconds_total');
+      const cpu = pick(samples, 'process_cpu_seconds_total', 'cpu_seconds_total');
       if (cpu !== undefined) {
         if (t.prevCpu && at > t.prevCpu.at) {
           t.cpuNow = ((cpu - t.prevCpu.cpu) / ((at - t.prevCpu.at) / 1000)) * 100;
@@ -109,7 +119,11 @@ export class Scraper {
         t.prevCpu = { at, cpu };
         t.firstCpu ??= { at, cpu };
       }
-      const rss = samples.get('process_resident_memory_bytes');
+      const rss = pick(samples, 'process_resident_memory_bytes', 'resident_memory_bytes');
+      const lag =
+        pick(samples, '', 'event_loop_lag_seconds{quantile="0.99"}') ??
+        samples.get('nodejs_eventloop_lag_p99_seconds');
+      if (lag !== undefined) t.loopP99 = Math.max(t.loopP99 ?? 0, lag * 1000);
       if (rss !== undefined) t.rss = Math.max(t.rss ?? 0, rss);
     } catch (err) {
       t.failures++;
@@ -134,7 +148,8 @@ export class Scraper {
         cpuPercent: mean,
         maxCpuPercent: t.maxCpu === null ? null : Math.round(t.maxCpu * 10) / 10,
         rssMiB: t.rss === null ? null : Math.round((t.rss / 1048576) * 10) / 10,
-        last: Object.fromEntries(t.last),
+        eventLoopLagP99Ms: t.loopP99 === null ? null : Math.round(t.loopP99 * 10) / 10,
+        last: Object.fromEntries([...t.last].filter(([k]) => !k.includes('_bucket{'))),
       };
     });
   }

@@ -43,17 +43,8 @@ export function localEngine(config: EngineConfig): EngineHandle {
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-/** The worker needs a TypeScript loader; tsx's CLI passes it on, vitest and plain node do not. */
-function workerExecArgv(): string[] {
-  const argv = process.execArgv;
-  return argv.some((a) => a.includes('tsx')) ? argv : [...argv, '--import', 'tsx'];
-}
-
 export function workerEngine(config: EngineConfig): EngineHandle {
-  const worker = new Worker(new URL('./worker-main.ts', import.meta.url), {
-    workerData: config,
-    execArgv: workerExecArgv(),
-  });
+  const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: config });
   let seq = 0;
   const pending = new Map<number, Pending>();
   let dead: Error | null = null;

@@ -2,6 +2,8 @@
 export { RedisScale, createRedisScale } from './redis-scale.ts';
 export type { RedisScaleOptions, CreateRedisScaleOptions } from './redis-scale.ts';
 export { RedisRoomStore, nextStreamId } from './store.ts';
+export { RedisRoomStorage } from './storage.ts';
+export { scaleFromEnv } from './config.ts';
 export type { LoadedRoom, CompactResult } from './store.ts';
 export { scaleKeys, parseRoomKey } from './keys.ts';
 export type { ScaleKeys } from './keys.ts';

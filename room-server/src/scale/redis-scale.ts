@@ -14,10 +14,12 @@ import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RoomExtension } from '../hooks.ts';
 import { scaleKeys, type ScaleKeys } from './keys.ts';
 import { decodeMessage, MSG_PRESENCE } from './messages.ts';
 import { createScaleMetrics, type ScaleMetrics } from './metrics.ts';
 import { RoomSync, type ScaleRoomHost } from './room-sync.ts';
+import { RedisRoomStorage } from './storage.ts';
 import { RedisRoomStore } from './store.ts';
 
 export interface RedisScaleOptions {
@@ -46,13 +48,15 @@ export interface RedisScaleOptions {
   ownsClients?: boolean;
 }
 
-export class RedisScale {
+export class RedisScale implements RoomExtension {
   readonly name = 'redis-scale';
   /** The scale layer appends every local update itself; the core only loads from storage. */
   readonly persistsUpdates = true;
   readonly instanceId: string;
   readonly keys: ScaleKeys;
   readonly store: RedisRoomStore;
+  /** The core's `RoomStorage` for scaled mode (pass as `storage`). */
+  readonly storage: RedisRoomStorage;
   readonly metrics: ScaleMetrics;
   readonly log: Logger;
   readonly #redis: Redis;
@@ -92,6 +96,7 @@ export class RedisScale {
       keys: this.keys,
       instanceId: this.instanceId,
     });
+    this.storage = new RedisRoomStorage(this.store);
     this.#inbox = this.keys.inbox(this.instanceId);
     this.#leaseMs = o.leaseMs ?? 2000;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 5000;

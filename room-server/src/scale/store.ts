@@ -170,8 +170,9 @@ export class RedisRoomStore {
    * Folds the stream into the snapshot. Refuses (`incomplete`) to write a document that has
    * pending structs or deletes, i.e. references to inserts it does not have: that would be a
    * document "with deletes but no inserts", and storing it would make the loss permanent.
+   * `extra` (a full document state from the caller) is merged in as well.
    */
-  async compact(roomId: string): Promise<CompactResult> {
+  async compact(roomId: string, extra?: Uint8Array): Promise<CompactResult> {
     const k = this.#keys;
     const me = this.#instanceId;
     const got = await this.#redis.set(k.lock(roomId), me, 'PX', this.#lockMs, 'NX');
@@ -188,18 +189,20 @@ export class RedisRoomStore {
       const [snapDoc, snapLastId] = (res[0]?.[1] ?? [null, null]) as (Buffer | null)[];
       const entries = (res[1]?.[1] ?? []) as [Buffer, Buffer[]][];
       const last = entries[entries.length - 1];
-      if (!last) return 'empty';
+      if (!last && !extra) return 'empty';
       const doc = new Y.Doc();
       try {
         Y.transact(doc, () => {
           if (snapDoc) Y.applyUpdate(doc, snapDoc);
+          if (extra) Y.applyUpdate(doc, extra);
           for (const [, fields] of entries) {
             const u = fieldValue(fields, 'u');
             if (u) Y.applyUpdate(doc, u);
           }
         });
         if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return 'incomplete';
-        const lastId = last[0].toString();
+        // With no stream entries (only `extra`), keep the snapshot's own position.
+        const lastId = last ? last[0].toString() : (snapLastId?.toString() ?? '0-0');
         const ok = await this.#redis.patunganCommitSnapshot(
           k.lock(roomId),
           k.snap(roomId),

@@ -43,6 +43,8 @@ export interface LoadOptions {
   intervalS: number;
   scrape: boolean;
   scrapeIntervalS: number;
+  /** Local server processes to sample CPU / RSS from /proc (with their children). */
+  pids: number[];
   settlementUrl: string;
   store: string | null;
   sku: string | null;
@@ -101,6 +103,8 @@ Reports and gates
   --interval <t>          timeline resolution (default 1s)
   --no-scrape             do not scrape the servers' /metrics
   --scrape-interval <t>   /metrics scrape period (default 2s)
+  --pid <pid>             also sample this local process (and its children) from /proc for
+                          CPU and memory; repeatable (for servers without process metrics)
   --quiet                 no live progress line
 
 Generator and bounds
@@ -216,6 +220,7 @@ export function parseOptions(
         interval: { type: 'string' },
         'no-scrape': { type: 'boolean' },
         'scrape-interval': { type: 'string' },
+        pid: { type: 'string', multiple: true },
         'settlement-url': { type: 'string' },
         store: { type: 'string' },
         sku: { type: 'string' },
@@ -308,6 +313,9 @@ export function parseOptions(
     intervalS: parseDuration(s('interval') ?? '1s', 'interval'),
     scrape: !values['no-scrape'],
     scrapeIntervalS: parseDuration(s('scrape-interval') ?? '2s', 'scrape-interval'),
+    pids: ((values.pid as string[] | undefined) ?? []).map((p) =>
+      num(p, 'pid', 0, { int: true, min: 1 }),
+    ),
     settlementUrl: (s('settlement-url') ?? env.SETTLEMENT_URL ?? 'http://127.0.0.1:4000').replace(
       /\/+$/,
       '',

@@ -102,7 +102,10 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
   });
 
   const target = o.rooms * o.members;
-  const scraper = o.scrape ? new Scraper(o.urls, o.scrapeIntervalS * 1000) : null;
+  const scraper =
+    o.scrape || o.pids.length
+      ? new Scraper(o.scrape ? o.urls : [], o.scrapeIntervalS * 1000, o.pids)
+      : null;
   const totals: Counters = emptyCounters();
   const timeline: TimelinePoint[] = [];
   const errorSamples: string[] = [];

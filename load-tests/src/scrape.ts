@@ -3,7 +3,59 @@
  * kept from the last scrape; CPU % (from `process_cpu_seconds_total`) and peak RSS are
  * tracked over the run, because they tell the reader whether the server was the bottleneck.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import type { ServerReport } from './report-types.ts';
+
+/** Linux clock ticks per second (USER_HZ); 100 on every mainstream kernel. */
+const CLK_TCK = 100;
+const PAGE = 4096;
+
+function readProc(pid: number): { cpuS: number; rss: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { cpuS: (Number(f[11]) + Number(f[12])) / CLK_TCK, rss: Number(f[21]) * PAGE };
+  } catch {
+    return null;
+  }
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const c = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (c) out.push(...c.split(' ').map(Number));
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
+}
+
+/**
+ * CPU seconds and RSS of a local process and all its descendants, read from /proc, as a
+ * Prometheus-like sample map (for servers whose /metrics lacks process metrics, or for
+ * `tsx`/`npm` wrappers whose real work runs in a child).
+ */
+export function procSamples(pid: number): Map<string, number> | null {
+  const own = readProc(pid);
+  if (!own) return null;
+  let cpu = own.cpuS;
+  let rss = own.rss;
+  const stack = children(pid);
+  for (let i = 0; i < stack.length && i < 1000; i++) {
+    const c = readProc(stack[i]!);
+    if (!c) continue;
+    cpu += c.cpuS;
+    rss += c.rss;
+    stack.push(...children(stack[i]!));
+  }
+  return new Map([
+    ['process_cpu_seconds_total', cpu],
+    ['process_resident_memory_bytes', rss],
+  ]);
+}
 
 /** `name{labels} value` lines into a map; comments, NaN and malformed lines are skipped. */
 export function parsePrometheus(text: string): Map<string, number> {
@@ -37,6 +89,8 @@ function pick(samples: Map<string, number>, exact: string, suffix: string): numb
 
 interface Target {
   url: string;
+  /** A local process sampled through /proc instead of HTTP. */
+  pid?: number;
   metricsUrl: string;
   scrapes: number;
   failures: number;
@@ -58,10 +112,14 @@ export class Scraper {
   constructor(
     urls: readonly string[],
     private readonly intervalMs: number,
+    pids: readonly number[] = [],
   ) {
-    this.targets = urls.map((url) => ({
-      url,
-      metricsUrl: metricsUrlOf(url),
+    const targets: { url: string; metricsUrl: string; pid?: number }[] = [
+      ...urls.map((url) => ({ url, metricsUrl: metricsUrlOf(url) })),
+      ...pids.map((pid) => ({ url: `pid ${pid}`, metricsUrl: `/proc/${pid}/stat`, pid })),
+    ];
+    this.targets = targets.map((x) => ({
+      ...x,
       scrapes: 0,
       failures: 0,
       last: new Map(),
@@ -102,11 +160,18 @@ export class Scraper {
 
   private async scrape(t: Target): Promise<void> {
     try {
-      const res = await fetch(t.metricsUrl, {
-        signal: AbortSignal.timeout(Math.max(1000, this.intervalMs)),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const samples = parsePrometheus(await res.text());
+      let samples: Map<string, number>;
+      if (t.pid !== undefined) {
+        const p = procSamples(t.pid);
+        if (!p) throw new Error(`no process ${t.pid}`);
+        samples = p;
+      } else {
+        const res = await fetch(t.metricsUrl, {
+          signal: AbortSignal.timeout(Math.max(1000, this.intervalMs)),
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        samples = parsePrometheus(await res.text());
+      }
       const at = Date.now();
       t.scrapes++;
       t.last = samples;

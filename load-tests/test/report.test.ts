@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatProgress, formatReport } from '../src/report.ts';
 import { escapeHtml, lineChart, niceMax, renderHtml } from '../src/html.ts';
-import { parsePrometheus, metricsUrlOf } from '../src/scrape.ts';
+import { parsePrometheus, metricsUrlOf, procSamples } from '../src/scrape.ts';
 import { judgeCheckout } from '../src/checkout.ts';
 import { Histogram } from '../src/histogram.ts';
 import { syntheticReport } from './helpers.ts';
@@ -115,6 +115,16 @@ describe('Prometheus scraping', () => {
     expect(m.get('http_duration_bucket{le="+Inf"}')).toBe(7);
     expect(m.has('nan_metric')).toBe(false);
     expect(m.size).toBe(3);
+  });
+
+  it('samples a local process tree from /proc', () => {
+    let x = 0;
+    for (let i = 0; i < 2e6; i++) x += Math.sqrt(i); // burn a little CPU so it is non-zero
+    const m = procSamples(process.pid);
+    expect(x).toBeGreaterThan(0);
+    expect(m?.get('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(m?.get('process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(procSamples(2 ** 30)).toBeNull();
   });
 
   it('derives the metrics URL from a WebSocket URL', () => {

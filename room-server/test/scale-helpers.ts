@@ -6,6 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { canonicalJson, signToken, type Role } from '@patungan/model';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
 
@@ -110,4 +114,88 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A stock y-websocket client (the package unmodified) over the `ws` package. */
+export interface StockClient {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  url: string;
+  /** Reconnects the same document through another server (what a balancer does). */
+  moveTo(url: string): void;
+  destroy(): void;
+}
+
+export function stockClient(
+  url: string,
+  roomId: string,
+  token: string,
+  opts: { doc?: Y.Doc; awareness?: Record<string, unknown> } = {},
+): StockClient {
+  const doc = opts.doc ?? new Y.Doc();
+  const make = (u: string) => {
+    const p = new WebsocketProvider(u, roomId, doc, {
+      params: { token },
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+      maxBackoffTime: 250,
+    });
+    if (opts.awareness) p.awareness.setLocalState(opts.awareness);
+    return p;
+  };
+  const c: StockClient = {
+    doc,
+    url,
+    provider: make(url),
+    moveTo(u) {
+      const state = c.provider.awareness.getLocalState();
+      c.provider.destroy();
+      c.url = u;
+      c.provider = make(u);
+      if (state) c.provider.awareness.setLocalState(state);
+    },
+    destroy() {
+      c.provider.destroy();
+      doc.destroy();
+    },
+  };
+  return c;
+}
+
+export function whenSynced(p: WebsocketProvider, timeoutMs = 10_000): Promise<void> {
+  if (p.synced) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(new Error('timeout reached while waiting for sync')),
+      timeoutMs,
+    );
+    const on = (s: boolean) => {
+      if (!s) return;
+      clearTimeout(t);
+      p.off('sync', on);
+      resolve();
+    };
+    p.on('sync', on);
+  });
+}
+
+/** The room document as canonical JSON (key order differs between replicas of a Y.Map). */
+export function roomJson(doc: Y.Doc): string {
+  return canonicalJson({
+    meta: doc.getMap('meta').toJSON(),
+    members: doc.getMap('members').toJSON(),
+    lines: doc.getMap('lines').toJSON(),
+    votes: doc.getMap('votes').toJSON(),
+    comments: doc.getArray('comments').toJSON(),
+    settlement: doc.getMap('settlement').toJSON(),
+  });
+}
+
+export function memberToken(
+  secret: string,
+  roomId: string,
+  sub: string,
+  role: Role = 'member',
+): Promise<string> {
+  return signToken({ sub, room: roomId, name: sub, role }, secret);
 }

@@ -12,7 +12,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { WebsocketProvider } from 'y-websocket';
 import { readAuthMessage } from 'y-protocols/auth';
-import { signToken } from '@patungan/model';
+import { canonicalJson, signToken } from '@patungan/model';
 import type { Role } from '@patungan/model';
 import { startRoomServer } from '../src/index.ts';
 import type { RoomServer, RoomServerOptions } from '../src/index.ts';
@@ -173,6 +173,9 @@ export function applyFrames(doc: Y.Doc, messages: Uint8Array[]): void {
     if (sub === 1 || sub === 2) Y.applyUpdate(doc, decoding.readVarUint8Array(d));
   }
 }
+
+/** The room document as JSON with sorted keys: equal documents give equal strings. */
+export const canonical = (doc: Y.Doc): string => canonicalJson(json(doc));
 
 export const json = (doc: Y.Doc) => ({
   meta: doc.getMap('meta').toJSON(),

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
-import { addLine, addComment, initRoom, readLines } from '@patungan/model';
+import { addComment, addLine, initRoom, readLines } from '@patungan/model';
 import { client, json, startServer, tempDir, token, upgradeStatus, waitFor } from './helpers.ts';
 
 describe('stock y-websocket clients', () => {
@@ -98,5 +98,51 @@ describe('unload and reload', () => {
     expect(b.doc.getArray('comments').toJSON()).toEqual([
       { id: 'c1', by: 'alice', text: 'hi', at: 1 },
     ]);
+  });
+});
+
+describe('operations', () => {
+  test('graceful shutdown closes sockets with 1001 and flushes what just arrived', async () => {
+    const dataDir = await tempDir();
+    const first = await startServer({ dataDir, flushIntervalMs: 60_000 });
+    const a = await client(first, 'bye', await token('bye', 'alice'));
+    const b = await client(first, 'bye', await token('bye', 'bob'));
+    addComment(a.doc, { by: 'alice', text: 'last words' });
+    await waitFor(() => b.doc.getArray('comments').length === 1);
+    a.provider.shouldReconnect = () => false;
+    await first.close();
+    await waitFor(() => a.closes.includes(1001) && b.closes.includes(1001), 'close 1001');
+    a.provider.destroy();
+    b.provider.destroy();
+    const second = await startServer({ dataDir });
+    const c = await client(second, 'bye', await token('bye', 'carol'));
+    expect(c.doc.getArray('comments').toJSON()).toMatchObject([{ text: 'last words' }]);
+  });
+
+  test('healthz and metrics report rooms, connections and traffic', async () => {
+    const server = await startServer();
+    const a = await client(server, 'm1', await token('m1', 'alice'));
+    addComment(a.doc, { by: 'alice', text: 'hello' });
+    const messagesIn = async () =>
+      Number(
+        /patungan_room_messages_in_total (\d+)/.exec(
+          await fetch(`${server.httpUrl}/metrics`).then((r) => r.text()),
+        )?.[1] ?? 0,
+      );
+    await waitFor(async () => (await messagesIn()) >= 3, 'step 1, step 2 and the update counted');
+    const health = await fetch(`${server.httpUrl}/healthz`).then((r) => r.json());
+    expect(health).toEqual({ status: 'ok', rooms: 1, connections: 1 });
+    const metrics = await fetch(`${server.httpUrl}/metrics`).then((r) => r.text());
+    for (const name of [
+      'connections 1',
+      'rooms 1',
+      'bytes_in_total',
+      'bytes_out_total',
+      'refused_writes_total 0',
+      'persist_seconds',
+      'event_loop_lag_seconds',
+    ]) {
+      expect(metrics).toContain(`patungan_room_${name}`);
+    }
   });
 });

@@ -1,0 +1,280 @@
+/**
+ * Finalise and settlement status against a small local HTTP server that answers like the
+ * settlement API contract of DESIGN.md (a stand-in for the settlement part in this unit test).
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { addLine, cartSnapshot, initRoom, setMeta, verifyToken } from '@patungan/model';
+import type { RoomServer } from '../src/index.ts';
+import { SECRET, client, startServer, token, waitFor } from './helpers.ts';
+
+interface Seen {
+  key: string | undefined;
+  auth: string | undefined;
+  body: Record<string, unknown>;
+}
+
+type Mode = 'ok' | 'short' | 'flaky' | 'down';
+
+async function standIn(mode: Mode) {
+  const seen: Seen[] = [];
+  const byKey = new Map<string, string>();
+  let calls = 0;
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method === 'GET' && req.url === '/products/teh-botol') {
+        return send(200, { sku: 'teh-botol', name: 'Teh Botol', price: 5000, currency: 'IDR' });
+      }
+      if (req.method === 'GET' && req.url?.startsWith('/stores')) {
+        return send(200, { items: [{ id: 'toko-bdg', name: 'Toko Bandung' }] });
+      }
+      if (req.method !== 'POST' || req.url !== '/settlements')
+        return send(404, { error: { code: 'not_found', message: 'nope' } });
+      calls++;
+      const key = req.headers['idempotency-key'] as string | undefined;
+      seen.push({
+        key,
+        auth: req.headers.authorization,
+        body: JSON.parse(raw) as Record<string, unknown>,
+      });
+      if (mode === 'down' || (mode === 'flaky' && calls <= 2))
+        return send(503, { error: { code: 'unavailable', message: 'try later' } });
+      if (mode === 'short') {
+        return send(409, {
+          error: {
+            code: 'insufficient_stock',
+            message: 'not enough stock',
+            details: { short: [{ sku: 'teh-botol', wanted: 5, available: 3 }] },
+          },
+        });
+      }
+      const body = JSON.parse(raw) as {
+        members: { id: string; method: string }[];
+        currency: string;
+      };
+      const id = byKey.get(key!) ?? `s_${byKey.size + 1}`;
+      byKey.set(key!, id);
+      send(201, {
+        id,
+        status: 'awaiting_payment',
+        holdExpiresAt: '2030-01-01T00:15:00.000Z',
+        total: 25000,
+        payments: body.members.map((m, i) => ({
+          memberId: m.id,
+          paymentId: `p_${i}`,
+          amount: 12500,
+          currency: body.currency,
+          method: m.method,
+          status: 'pending',
+          payUrl: `http://pay.example/p_${i}`,
+        })),
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+  const a = server.address();
+  const url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  return { url, seen };
+}
+
+async function setup(mode: Mode) {
+  const settlement = await standIn(mode);
+  const server = await startServer({
+    settlementUrl: settlement.url,
+    settlement: { retryDelayMs: 10, timeoutMs: 2000 },
+  });
+  const org = await client(server, 'shop', await token('shop', 'alice', 'organiser'));
+  initRoom(org.doc, { name: 'Shop', currency: 'IDR', organiser: 'alice', organiserName: 'Alice' });
+  setMeta(org.doc, 'storeId', 'toko-bdg');
+  const bob = await client(server, 'shop', await token('shop', 'bob'));
+  bob.doc.getMap('members').set('bob', { name: 'Bob', joinedAt: Date.now(), method: 'stripe' });
+  addLine(bob.doc, { sku: 'teh-botol', qty: 5, addedBy: 'bob' });
+  await waitFor(() => org.doc.getMap('lines').size === 1 && org.doc.getMap('members').size === 2);
+  return { settlement, server, org, bob };
+}
+
+async function post(
+  server: RoomServer,
+  path: string,
+  tok: string | null,
+  body?: unknown,
+  method = 'POST',
+) {
+  const res = await fetch(`${server.httpUrl}${path}`, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('finalise', () => {
+  test('locks the room, sends the snapshot with a deterministic key and a service token, and writes the result', async () => {
+    const { settlement, server, org, bob } = await setup('ok');
+    const version = cartSnapshot(org.doc, 'shop').cartVersion;
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res).toEqual({ status: 202, body: { settlementId: 's_1' } });
+    expect(settlement.seen).toHaveLength(1);
+    const [call] = settlement.seen;
+    expect(call!.key).toBe(`shop:${version}`);
+    const claims = await verifyToken(call!.auth!.replace('Bearer ', ''), SECRET);
+    expect(claims.role).toBe('service');
+    expect(call!.body).toMatchObject({
+      roomId: 'shop',
+      cartVersion: version,
+      currency: 'IDR',
+      storeId: 'toko-bdg',
+      organiser: 'alice',
+      members: [
+        { id: 'alice', name: 'Alice', method: 'local' },
+        { id: 'bob', name: 'Bob', method: 'stripe' },
+      ],
+      lines: [{ sku: 'teh-botol', qty: 5, addedBy: 'bob' }],
+    });
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'settling');
+    expect(bob.doc.getMap('settlement').toJSON()).toMatchObject({
+      id: 's_1',
+      status: 'awaiting_payment',
+      payments: { bob: { amount: 12500, method: 'stripe', status: 'pending' } },
+    });
+    // finalising again answers the same settlement
+    expect(
+      (await post(server, '/rooms/shop/finalise', await token('shop', 'alice', 'organiser'))).body,
+    ).toEqual({ settlementId: 's_1' });
+  });
+
+  test('a stock refusal reopens the room with a readable reason', async () => {
+    const { server, org, bob } = await setup('short');
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: { code: 'insufficient_stock' } });
+    await waitFor(() => bob.doc.getMap('settlement').get('lastError') !== undefined);
+    expect(bob.doc.getMap('settlement').get('lastError')).toBe(
+      '2 × Teh Botol short at Toko Bandung',
+    );
+    expect(org.doc.getMap('meta').get('status')).toBe('open');
+  });
+
+  test('transient failures are retried with the same key', async () => {
+    const { settlement, server } = await setup('flaky');
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(202);
+    expect(settlement.seen).toHaveLength(3);
+    expect(new Set(settlement.seen.map((s) => s.key)).size).toBe(1);
+  });
+
+  test('settlement down: 503, the room is open again with a reason', async () => {
+    const { server, bob } = await setup('down');
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(503);
+    await waitFor(() => typeof bob.doc.getMap('settlement').get('lastError') === 'string');
+    expect(bob.doc.getMap('meta').get('status')).toBe('open');
+  });
+
+  test('only the organiser finalises', async () => {
+    const { server } = await setup('ok');
+    expect((await post(server, '/rooms/shop/finalise', await token('shop', 'bob'))).status).toBe(
+      403,
+    );
+    expect((await post(server, '/rooms/shop/finalise', null)).status).toBe(401);
+    expect(
+      (await post(server, '/rooms/shop/finalise', await token('other', 'alice', 'organiser')))
+        .status,
+    ).toBe(403);
+  });
+});
+
+describe('PUT /rooms/<id>/settlement', () => {
+  test('applies status changes in sequence, ignores stale ones, and derives the room status', async () => {
+    const { server, bob } = await setup('ok');
+    const svc = await token('shop', 'settlement', 'service');
+    const put = (seq: number, status: string, extra: Record<string, unknown> = {}) =>
+      post(
+        server,
+        '/rooms/shop/settlement',
+        svc,
+        { seq, settlement: { id: 's_9', status, ...extra } },
+        'PUT',
+      );
+    expect(
+      await put(2, 'paid', {
+        payments: { bob: { amount: 1, currency: 'IDR', status: 'captured', method: 'local' } },
+      }),
+    ).toEqual({
+      status: 200,
+      body: { applied: true, seq: 2 },
+    });
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'settling');
+    expect((await put(1, 'awaiting_payment')).body).toEqual({ applied: false, seq: 2 });
+    expect(bob.doc.getMap('settlement').get('status')).toBe('paid');
+    await put(3, 'completed', { pickupCode: 'K7Q2' });
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'completed');
+    expect(bob.doc.getMap('settlement').get('pickupCode')).toBe('K7Q2');
+    await put(4, 'expired');
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'open');
+    expect(bob.doc.getMap('settlement').get('lastError')).toMatch(/expired/);
+  });
+
+  test('needs a service token and a valid body', async () => {
+    const { server } = await setup('ok');
+    const body = { seq: 1, settlement: { id: 's', status: 'paid' } };
+    expect(
+      (
+        await post(
+          server,
+          '/rooms/shop/settlement',
+          await token('shop', 'alice', 'organiser'),
+          body,
+          'PUT',
+        )
+      ).status,
+    ).toBe(403);
+    const svc = await token('*', 'settlement', 'service');
+    expect((await post(server, '/rooms/shop/settlement', svc, { seq: -1 }, 'PUT')).status).toBe(
+      422,
+    );
+    expect((await post(server, '/rooms/shop/settlement', svc, body, 'PUT')).status).toBe(200);
+  });
+
+  test('works for a room nobody is connected to, and the write is stored', async () => {
+    const server = await startServer();
+    const svc = await token('*', 'settlement', 'service');
+    const res = await post(
+      server,
+      '/rooms/quiet/settlement',
+      svc,
+      { seq: 1, settlement: { id: 's1', status: 'paid' } },
+      'PUT',
+    );
+    expect(res.status).toBe(200);
+    const c = await client(server, 'quiet', await token('quiet', 'bob'));
+    expect(c.doc.getMap('settlement').get('status')).toBe('paid');
+  });
+});

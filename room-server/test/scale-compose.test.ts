@@ -1,0 +1,110 @@
+/**
+ * No Docker engine runs on this machine, so docker-compose.yml cannot be started here. This
+ * test parses it (and the haproxy config it mounts) and checks the topology the scaled mode
+ * needs: every service there, health checks, depends_on conditions that can be met, room-server
+ * replicas that can be scaled, the balancer pointed at them. (Also validated by hand with
+ * `docker-compose config -q` 1.29 and `haproxy -c`; see docs/scaling.md.)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string | number>;
+  ports?: string[];
+  container_name?: string;
+  deploy?: { replicas?: number };
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+}
+
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), {
+  merge: true,
+}) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const services = compose.services;
+
+describe('docker-compose.yml', () => {
+  it('has the whole scaled topology', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['lb', 'postgres', 'redis', 'room-server', 'settlement', 'settlement-worker', 'web'].sort(),
+    );
+  });
+
+  it('gives every service a health check, and waits only on conditions that can be met', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.healthcheck?.test.length, `${name} healthcheck`).toBeGreaterThan(0);
+      for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        expect(services[dep], `${name} depends on unknown ${dep}`).toBeDefined();
+        expect(['service_healthy', 'service_started', 'service_completed_successfully']).toContain(
+          condition,
+        );
+        if (condition === 'service_healthy') expect(services[dep]?.healthcheck).toBeDefined();
+      }
+    }
+    // No cycles: a topological order exists.
+    const done = new Set<string>();
+    for (let round = 0; round < 10 && done.size < Object.keys(services).length; round++) {
+      for (const [name, s] of Object.entries(services)) {
+        if (Object.keys(s.depends_on ?? {}).every((d) => done.has(d))) done.add(name);
+      }
+    }
+    expect(done.size).toBe(Object.keys(services).length);
+  });
+
+  it('runs at least two room-servers that can be scaled, in scaled mode', () => {
+    const rs = services['room-server']!;
+    expect(rs.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    // A fixed name or published port would make `--scale room-server=N` fail.
+    expect(rs.container_name).toBeUndefined();
+    expect(rs.ports).toBeUndefined();
+    expect(rs.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(rs.environment?.HOST).toBe('0.0.0.0');
+    expect(rs.command?.join(' ')).toContain('room-server/src/main.ts');
+    expect(rs.depends_on?.redis?.condition).toBe('service_healthy');
+  });
+
+  it('puts a WebSocket-capable balancer in front of them, and points everyone at it', () => {
+    const lb = services.lb!;
+    expect(lb.ports).toContain('1234:1234');
+    const mount = lb.volumes?.find((v) => v.includes('haproxy.cfg'));
+    expect(mount).toBeDefined();
+    const cfg = readFileSync(join(ROOT, mount!.split(':')[0]!), 'utf8');
+    expect(cfg).toMatch(/server-template \w+ \d+ room-server:1234/);
+    expect(cfg).toMatch(/timeout tunnel/);
+    expect(cfg).toMatch(/option httpchk GET \/healthz/);
+    expect(services.settlement!.environment?.ROOM_SERVER_INTERNAL_URL).toBe('http://lb:1234');
+  });
+
+  it('runs settlement API and worker on PostgreSQL, web on its own database', () => {
+    const api = services.settlement!;
+    const worker = services['settlement-worker']!;
+    expect(String(api.environment?.DATABASE_URL)).toContain('@postgres:5432/settlement');
+    expect(worker.environment?.DATABASE_URL).toBe(api.environment?.DATABASE_URL);
+    expect(api.environment?.SETTLEMENT_WORKER).toBe('off');
+    expect(worker.command?.join(' ')).toContain('settlement/src/worker-main.ts');
+    expect(String(services.web!.environment?.DATABASE_URL)).toContain('@postgres:5432/web');
+    const init = services.postgres!.volumes?.find((v) => v.includes('initdb.d'));
+    expect(readFileSync(join(ROOT, init!.split(':')[0]!), 'utf8')).toMatch(/CREATE DATABASE web/);
+  });
+
+  it('builds every app service from one Dockerfile that exists', () => {
+    for (const name of ['room-server', 'settlement', 'settlement-worker', 'web']) {
+      const b = services[name]!.build;
+      expect(b?.dockerfile, name).toBe('deploy/Dockerfile');
+      expect(existsSync(join(ROOT, b!.context, b!.dockerfile))).toBe(true);
+    }
+    for (const name of ['room-server', 'settlement', 'settlement-worker', 'web']) {
+      const entry = services[name]!.command!.find((a) => a.endsWith('.ts') || a.endsWith('.js'))!;
+      // web/build is produced by the image build; the TypeScript entries must exist.
+      if (entry.endsWith('.ts')) expect(existsSync(join(ROOT, entry)), entry).toBe(true);
+    }
+    expect(services.redis!.image).toMatch(/^redis:7/);
+  });
+});

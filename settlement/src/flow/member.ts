@@ -57,7 +57,7 @@ async function newAttempt(
 ): Promise<void> {
   await tx.query(
     `UPDATE payment_attempts SET status = 'voiding', tries = 0, next_try_at = NULL, updated_at = $3
-     WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized')`,
+     WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized', 'declined')`,
     [p.id, p.attempt, now],
   );
   if (method === 'store') {
@@ -258,7 +258,7 @@ export async function coverPayment(
     requireMethod(ctx, use, s.currency);
     await tx.query(
       `UPDATE payment_attempts SET status = 'voiding', tries = 0, next_try_at = NULL, updated_at = $3
-       WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized')`,
+       WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized', 'declined')`,
       [target.id, target.attempt, now],
     );
     await tx.query(

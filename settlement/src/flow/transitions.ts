@@ -223,7 +223,7 @@ async function compensate(tx: Queryable, settlementId: string, now: Date): Promi
     `UPDATE payment_attempts SET
        status = CASE WHEN status = 'captured' THEN 'refunding' ELSE 'voiding' END,
        tries = 0, next_try_at = NULL, updated_at = $2
-     WHERE settlement_id = $1 AND status IN ('creating', 'pending', 'authorized', 'capturing', 'captured')`,
+     WHERE settlement_id = $1 AND status IN ('creating', 'pending', 'authorized', 'declined', 'capturing', 'captured')`,
     [settlementId, now],
   );
   await tx.query(

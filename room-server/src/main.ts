@@ -1,8 +1,15 @@
 /** `npm start -w room-server`: environment → startRoomServer, and a clean exit on signals. */
 import { configFromEnv } from './config.ts';
+import { scaleFromEnv } from './scale/index.ts';
 import { startRoomServer } from './server.ts';
 
-const server = await startRoomServer(configFromEnv());
+const config = configFromEnv();
+// REDIS_URL set → scaled mode (docs/scaling.md): the Redis extension fans out, stores and
+// loads rooms; unset → null, embedded mode.
+const scale = await scaleFromEnv(process.env);
+const server = await startRoomServer(
+  scale ? { ...config, extensions: [scale], storage: scale.storage } : config,
+);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

@@ -116,6 +116,17 @@ export function midtransProvider(c: MidtransConfig): PaymentProvider {
         });
         return { ref: a.attemptId, status: 'pending', redirectUrl: res.redirect_url };
       } catch (err) {
+        // Snap has no idempotency key and refuses a second transaction with the same
+        // order_id. That means an earlier call (from a process that died before recording
+        // it) created it and its pay link is lost: call the attempt declined so the member
+        // can retry with a fresh attempt (a new order_id). Nobody holds the lost link, so
+        // nobody can pay it.
+        if (
+          err instanceof Error &&
+          /order_id has already been taken|sudah digunakan/i.test(err.message)
+        ) {
+          return { ref: a.attemptId, status: 'declined' };
+        }
         throw wrap(err);
       }
     },

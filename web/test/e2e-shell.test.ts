@@ -1,0 +1,230 @@
+/**
+ * The app shell in a real browser (Debian chromium via playwright-core) against the real
+ * stack (room-server, settlement, built web): register, log in, create a room, add a friend
+ * by ID and see their invite live, a guest joins by code and claims an account, a staff
+ * member edits stock. Screenshots go to web/test-artifacts/ (not committed).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './helpers/stack.ts';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
+const WAIT = { timeout: 15_000 };
+
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function newPage(viewport = { width: 390, height: 844 }): Promise<Page> {
+  const ctx = await browser.newContext({ viewport, baseURL: stack.webUrl });
+  contexts.push(ctx);
+  return ctx.newPage();
+}
+
+async function register(page: Page, name: string, email: string) {
+  await page.goto('/register');
+  await page.fill('#name', name);
+  await page.fill('#email', email);
+  await page.fill('#password', 'rahasia123');
+  await Promise.all([
+    page.waitForURL(`${stack.webUrl}/`),
+    page.click('main form button[type=submit]'),
+  ]);
+}
+
+async function shot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe('app shell in a browser', () => {
+  beforeAll(async () => {
+    stack = await startStack();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await stack?.close();
+  });
+
+  let roomId = '';
+  let roomCode = '';
+  let ana: Page;
+
+  it('registers, logs out and logs in again, switches language', async () => {
+    ana = await newPage();
+    await register(ana, 'Ana', 'ana@example.com');
+    await expect.poll(() => ana.locator('h1').textContent()).toBe('Halo, Ana!');
+    await ana.click('form[action="/logout"] button');
+    await ana.waitForURL(`${stack.webUrl}/`);
+    await ana.goto('/login');
+    await ana.fill('#email', 'ana@example.com');
+    await ana.fill('#password', 'salah-sekali');
+    await ana.click('main form button[type=submit]');
+    await ana.locator('[role=alert]').waitFor(WAIT);
+    expect(await ana.locator('[role=alert]').textContent()).toContain(
+      'Email atau kata sandi salah',
+    );
+    await ana.fill('#password', 'rahasia123');
+    await Promise.all([
+      ana.waitForURL(`${stack.webUrl}/`),
+      ana.click('main form button[type=submit]'),
+    ]);
+    // Language switch: a cookie, kept across pages.
+    await Promise.all([ana.waitForURL(`${stack.webUrl}/`), ana.click('form.lang button')]);
+    await expect.poll(() => ana.locator('h1').textContent()).toBe('Hi, Ana!');
+    expect(await ana.getAttribute('html', 'lang')).toBe('en');
+    await Promise.all([ana.waitForURL(`${stack.webUrl}/`), ana.click('form.lang button')]);
+    await expect.poll(() => ana.locator('h1').textContent()).toBe('Halo, Ana!');
+  });
+
+  it('creates a room with a budget and lands in it', async () => {
+    await ana.fill('#room-name', 'Belanja kos');
+    await ana.selectOption('#currency', 'IDR');
+    await ana.fill('#budget', '150000');
+    await Promise.all([
+      ana.waitForURL(/\/rooms\/[A-Za-z0-9_-]+$/),
+      ana.click('form[action="?/create"] button'),
+    ]);
+    roomId = new URL(ana.url()).pathname.split('/').pop()!;
+    const token = (await (
+      await ana.request.post(`/rooms/${roomId}/token`, { headers: { origin: stack.webUrl } })
+    ).json()) as { token: string };
+    expect(token.token.split('.')).toHaveLength(3);
+    await ana.goto(`/rooms/${roomId}/invite`);
+    roomCode = (await ana.locator('[data-testid=room-code]').textContent())!.trim();
+    expect(roomCode).toMatch(/^[A-Z2-9]{6}$/);
+    expect(await ana.locator('figure.qr svg').count()).toBe(1);
+    await shot(ana, 'shell-invite-390');
+    await ana.goto('/');
+    expect(await ana.locator(`[data-room-id="${roomId}"]`).textContent()).toContain('Belanja kos');
+  });
+
+  it('adds a friend by ID; the request and then the room invite show up live', async () => {
+    const budi = await newPage({ width: 1280, height: 800 });
+    await register(budi, 'Budi', 'budi@example.com');
+    await ana.goto('/friends');
+    const anaId = (await ana.locator('[data-testid=friend-id]').textContent())!.trim();
+    await ana.goto('/');
+
+    await budi.goto('/friends');
+    await budi.fill('#friendId', anaId.toLowerCase());
+    await budi.click('form[action="?/add"] button');
+    await budi.getByText('Permintaan terkirim ke Ana.').waitFor(WAIT);
+
+    // Ana's home polls: Budi's request appears without a reload.
+    const accept = ana.locator('form[action="?/acceptFriend"] button');
+    await accept.waitFor(WAIT);
+    await accept.click();
+    await ana.goto('/friends');
+    await ana.locator('[data-testid=friends] li', { hasText: 'Budi' }).waitFor(WAIT);
+
+    await budi.goto('/');
+    await ana.goto(`/rooms/${roomId}/invite`);
+    await ana.locator('input[name=friend]').first().check();
+    await ana.click('main form button[type=submit]:has-text("Kirim undangan")');
+    await ana.getByText('1 undangan terkirim.').waitFor(WAIT);
+
+    const invite = budi
+      .locator('[data-testid=invites]')
+      .getByText('Ana mengundangmu ke Belanja kos');
+    await invite.waitFor(WAIT);
+    await shot(budi, 'shell-home-1280');
+    await Promise.all([
+      budi.waitForURL(`${stack.webUrl}/rooms/${roomId}`),
+      budi.locator('[data-testid=invites] a').first().click(),
+    ]);
+  });
+
+  it('a guest joins by room code with a display name, then claims an account and keeps the room', async () => {
+    const citra = await newPage();
+    await citra.goto('/');
+    await citra.fill('#code', roomCode.toLowerCase());
+    await Promise.all([
+      citra.waitForURL(`${stack.webUrl}/join/${roomCode}`),
+      citra.click('form[action="/join"] button'),
+    ]);
+    await citra.fill('#name', 'Citra');
+    await Promise.all([
+      citra.waitForURL(`${stack.webUrl}/rooms/${roomId}`),
+      citra.click('main form button[type=submit]'),
+    ]);
+    await citra.goto('/');
+    await citra.locator(`[data-room-id="${roomId}"]`).waitFor(WAIT);
+    await shot(citra, 'shell-guest-home-390');
+
+    await citra.goto('/profile');
+    await citra.fill('#claim-email', 'citra@example.com');
+    await citra.fill('#claim-password', 'rahasia123');
+    await citra.click('form[action="?/claim"] button');
+    await citra.getByText('Akunmu sudah tersimpan.').waitFor(WAIT);
+    await citra.click('form[action="/logout"] button');
+    await citra.goto('/login');
+    await citra.fill('#email', 'citra@example.com');
+    await citra.fill('#password', 'rahasia123');
+    await Promise.all([
+      citra.waitForURL(`${stack.webUrl}/`),
+      citra.click('main form button[type=submit]'),
+    ]);
+    await citra.locator(`[data-room-id="${roomId}"]`).waitFor(WAIT);
+
+    // The organiser's home shows the member count go up (3: Ana, Budi, Citra).
+    await ana.goto('/');
+    await expect
+      .poll(() => ana.locator(`[data-room-id="${roomId}"]`).textContent(), { timeout: 15_000 })
+      .toContain('3 anggota');
+  });
+
+  it('store staff edit stock inline and settlement has it', async () => {
+    const login = stack.staff[0]!;
+    expect(login).toBeDefined();
+    const staff = await newPage({ width: 1280, height: 800 });
+    await staff.goto(`/login?redirect=/staff/${login.storeId}`);
+    await staff.fill('#email', login.email);
+    await staff.fill('#password', login.password);
+    await Promise.all([
+      staff.waitForURL(`${stack.webUrl}/staff/${login.storeId}`),
+      staff.click('main form button[type=submit]'),
+    ]);
+
+    const row = staff.locator('tbody tr').first();
+    await row.waitFor(WAIT);
+    const sku = (await row.getAttribute('data-sku'))!;
+    const before = (await (
+      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+    ).json()) as {
+      items: { sku: string; onHand: number }[];
+    };
+    const was = before.items.find((i) => i.sku === sku)!.onHand;
+    await row.locator('input[name=onHand]').fill(String(was + 7));
+    await row.locator('button[type=submit]').click();
+    await staff.locator('.notice.ok').waitFor(WAIT);
+    const after = (await (
+      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+    ).json()) as {
+      items: { sku: string; onHand: number }[];
+    };
+    expect(after.items.find((i) => i.sku === sku)!.onHand).toBe(was + 7);
+    await shot(staff, 'shell-staff-1280');
+
+    // Another store's page is refused.
+    const other = stack.staff.find((s) => s.storeId !== login.storeId)!;
+    const res = await staff.goto(`/staff/${other.storeId}`);
+    expect(res?.status()).toBe(403);
+  });
+});

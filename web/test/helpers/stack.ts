@@ -1,0 +1,199 @@
+/**
+ * The whole Patungan stack on free ports, for browser tests: a real room-server
+ * (`startRoomServer`), a real settlement API + worker (`startSettlement`, PGlite, demo catalog
+ * and stores) and the built web app (`node web/build/index.js`, a child process exactly as in
+ * production), sharing one token secret and one temporary DATA_DIR that `close()` removes.
+ *
+ *   const stack = await startStack();            // builds web first if stale (once per run)
+ *   await page.goto(stack.webUrl);
+ *   stack.staff[0]  // { storeId, storeName, email, password } — a demo staff login per store
+ *   await stack.close();                         // stops all three, removes DATA_DIR
+ *
+ * Options: `databaseUrl` runs web on PostgreSQL instead of PGlite; `holdTtlSeconds` shortens
+ * settlement holds; `webEnv` adds environment variables for the web process.
+ * `stack.logs()` returns the web process's output (print it when a test fails).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRoomServer, type RoomServer } from '@patungan/room-server';
+import { startSettlement, type SettlementService } from '@patungan/settlement';
+import { BUILD_ENTRY, ROOT, buildWebLocked } from '../../../scripts/build-web.ts';
+import { readDemoStaff, type DemoStaffLogin } from '../../src/lib/server/staff-seed.ts';
+
+export interface StackOptions {
+  databaseUrl?: string;
+  holdTtlSeconds?: number;
+  webEnv?: Record<string, string>;
+  logLevel?: string;
+}
+
+export interface Stack {
+  /** `http://127.0.0.1:<port>` — the app; also its ORIGIN. */
+  webUrl: string;
+  /** `ws://127.0.0.1:<port>` */
+  roomServerUrl: string;
+  roomServerHttpUrl: string;
+  settlementUrl: string;
+  dataDir: string;
+  secret: string;
+  staff: DemoStaffLogin[];
+  roomServer: RoomServer;
+  settlement: SettlementService;
+  logs(): string;
+  close(): Promise<void>;
+}
+
+/** A port that was free a moment ago (for the child process and settlement's fixed URL). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs: number,
+  isDead?: () => string | null,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const dead = isDead?.();
+    if (dead) throw new Error(`${what}: ${dead}`);
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function stopChild(proc: ChildProcess, graceMs = 5000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  buildWebLocked({ quiet: true });
+  const dataDir = await mkdtemp(join(tmpdir(), 'patungan-stack-'));
+  const secret = randomBytes(24).toString('base64url');
+  const logLevel = o.logLevel ?? 'warn';
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => rm(dataDir, { recursive: true, force: true }),
+  ];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    // Room-server and settlement name each other; settlement gets a port chosen up front.
+    const settlementPort = await freePort();
+    const settlementUrl = `http://127.0.0.1:${settlementPort}`;
+    const roomServer = await startRoomServer({
+      port: 0,
+      host: '127.0.0.1',
+      secret,
+      dataDir: join(dataDir, 'room-server'),
+      settlementUrl,
+      logLevel,
+    });
+    cleanups.push(() => roomServer.close());
+    const settlement = await startSettlement({
+      port: settlementPort,
+      host: '127.0.0.1',
+      secret,
+      dataDir: join(dataDir, 'settlement'),
+      roomServerUrl: roomServer.httpUrl,
+      publicUrl: settlementUrl,
+      ...(o.holdTtlSeconds !== undefined ? { holdTtlSeconds: o.holdTtlSeconds } : {}),
+      stripe: null,
+      midtrans: null,
+      env: { LOG_LEVEL: logLevel },
+    });
+    cleanups.push(() => settlement.close());
+
+    const webPort = await freePort();
+    const webUrl = `http://127.0.0.1:${webPort}`;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(webPort),
+      HOST: '127.0.0.1',
+      ORIGIN: webUrl,
+      DATA_DIR: dataDir,
+      ROOM_TOKEN_SECRET: secret,
+      ROOM_SERVER_URL: roomServer.url,
+      ROOM_SERVER_INTERNAL_URL: roomServer.httpUrl,
+      SETTLEMENT_URL: settlementUrl,
+      SETTLEMENT_PUBLIC_URL: settlementUrl,
+      WEB_DEMO_STAFF: '1',
+      LOG_LEVEL: logLevel,
+      ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
+      ...o.webEnv,
+    };
+    let output = '';
+    const web = spawn(process.execPath, [BUILD_ENTRY], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (b: Buffer) => {
+      output = (output + b.toString()).slice(-200_000);
+    };
+    web.stdout?.on('data', keep);
+    web.stderr?.on('data', keep);
+    cleanups.push(() => stopChild(web));
+    const dead = () =>
+      web.exitCode !== null || web.signalCode !== null
+        ? `web exited (${web.exitCode ?? web.signalCode})\n${output}`
+        : null;
+
+    await waitFor(
+      'web /healthz with demo staff',
+      async () => {
+        const res = await fetch(`${webUrl}/healthz`);
+        const body = (await res.json()) as { status?: string; demoStaff?: number | null };
+        return res.ok && typeof body.demoStaff === 'number' ? body : undefined;
+      },
+      60_000,
+      dead,
+    );
+    return {
+      webUrl,
+      roomServerUrl: roomServer.url,
+      roomServerHttpUrl: roomServer.httpUrl,
+      settlementUrl,
+      dataDir,
+      secret,
+      staff: readDemoStaff(dataDir),
+      roomServer,
+      settlement,
+      logs: () => output,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

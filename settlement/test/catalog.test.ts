@@ -1,0 +1,239 @@
+/**
+ * Catalog, stores and stock: search, nearest stores with availability, staff stock writes
+ * and the live stock stream — over PGlite and PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoProducts, demoStock, STORES } from '../src/seed.ts';
+import { DRIVERS } from './support/db.ts';
+import {
+  checkStockInvariants,
+  setStock,
+  startTestService,
+  type TestService,
+} from './support/service.ts';
+
+describe('demo data', () => {
+  it('is deterministic: ~200 products in 10 categories, 12 stores, uneven stock', () => {
+    const a = demoProducts();
+    expect(demoProducts()).toEqual(a);
+    expect(a).toHaveLength(200);
+    expect(new Set(a.map((p) => p.category)).size).toBe(10);
+    expect(new Set(a.map((p) => p.sku)).size).toBe(200);
+    for (const p of a) {
+      expect(p.currency).toBe('IDR');
+      expect(Number.isInteger(p.price) && p.price > 0).toBe(true);
+    }
+    expect(STORES).toHaveLength(12);
+    expect(new Set(STORES.map((s) => s.city)).size).toBe(8);
+    const stock = demoStock(STORES, a);
+    const zeros = stock.filter((x) => x.onHand === 0).length;
+    expect(zeros).toBeGreaterThan(stock.length * 0.08);
+    expect(zeros).toBeLessThan(stock.length * 0.3);
+    expect(demoProducts(10_000).length).toBe(10_000);
+    expect(new Set(demoProducts(10_000).map((p) => p.sku)).size).toBe(10_000);
+  });
+});
+
+describe.each(DRIVERS)('catalog and stock (%s)', (driver) => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService(driver);
+  });
+  afterAll(async () => s?.stop());
+
+  it('searches by words, category and price, paginated', async () => {
+    const r = await s.request('GET', '/products?q=TEH%20bot&size=5');
+    expect(r.status).toBe(200);
+    expect(r.body.items.length).toBeGreaterThan(0);
+    for (const p of r.body.items) expect(p.name.toLowerCase()).toContain('teh bot');
+    const all = await s.request('GET', '/products?size=100&page=2');
+    expect(all.body).toMatchObject({ total: 200, page: 2, size: 100 });
+    expect(all.body.items).toHaveLength(100);
+    const cat = await s.request(
+      'GET',
+      '/products?category=elektronik&minPrice=50000&maxPrice=150000&size=100',
+    );
+    expect(cat.body.total).toBeGreaterThan(0);
+    for (const p of cat.body.items) {
+      expect(p.category).toBe('elektronik');
+      expect(p.price).toBeGreaterThanOrEqual(50_000);
+      expect(p.price).toBeLessThanOrEqual(150_000);
+    }
+    expect((await s.request('GET', '/products?q=%25')).body.total).toBe(0); // LIKE wildcards are literal
+    const past = await s.request('GET', '/products?page=99&size=50');
+    expect(past.body).toMatchObject({ items: [], total: 200 });
+    const bad = await s.request('GET', '/products?size=1000&page=0');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.issues.map((i: { field: string }) => i.field).sort()).toEqual([
+      'page',
+      'size',
+    ]);
+    expect((await s.request('GET', '/categories')).body.items).toHaveLength(10);
+  });
+
+  it('returns a product, or 404 unknown_sku', async () => {
+    const p = await s.request('GET', '/products/MIN-0001');
+    expect(p.body).toMatchObject({ sku: 'MIN-0001', name: 'Teh Botol', currency: 'IDR' });
+    expect(p.body.image).toMatch(/^data:image\/svg\+xml,/);
+    const missing = await s.request('GET', '/products/NOPE');
+    expect(missing).toMatchObject({ status: 404, body: { error: { code: 'unknown_sku' } } });
+  });
+
+  it('lists stores by distance with per-sku availability and whether the cart fits', async () => {
+    await setStock(s, 'bdg-dago', 'ELE-0001', 3);
+    await setStock(s, 'bdg-buah-batu', 'ELE-0001', 1);
+    // from Bandung: both Bandung stores first
+    const r = await s.request('GET', '/stores?lat=-6.9&lng=107.62&skus=ELE-0001:2');
+    expect(r.status).toBe(200);
+    const [first, second] = r.body.items;
+    expect([first.city, second.city]).toEqual(['Bandung', 'Bandung']);
+    expect(first.distanceKm).toBeLessThanOrEqual(second.distanceKm);
+    const dago = r.body.items.find((x: { id: string }) => x.id === 'bdg-dago');
+    const bb = r.body.items.find((x: { id: string }) => x.id === 'bdg-buah-batu');
+    expect(dago).toMatchObject({
+      availability: [{ sku: 'ELE-0001', wanted: 2, available: 3 }],
+      canFulfil: true,
+    });
+    expect(bb).toMatchObject({
+      availability: [{ sku: 'ELE-0001', wanted: 2, available: 1 }],
+      canFulfil: false,
+    });
+    expect(r.body.total).toBe(12);
+    expect((await s.request('GET', '/stores?skus=NOPE')).status).toBe(404);
+    expect((await s.request('GET', '/stores?lat=abc')).status).toBe(400);
+    expect((await s.request('GET', '/stores?skus=ELE-0001:0')).status).toBe(400);
+    expect((await s.request('GET', '/stores/nowhere/stock')).body.error.code).toBe('unknown_store');
+  });
+
+  it('lets only staff of the store set on-hand stock, never below held + committed', async () => {
+    const path = '/stores/jkt-menteng/stock/MIN-0001';
+    expect((await s.request('PUT', path, { body: { onHand: 5 } })).status).toBe(401);
+    expect(
+      (
+        await s.request('PUT', path, {
+          token: await s.token('member', 'x', 'r'),
+          body: { onHand: 5 },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await s.request('PUT', path, {
+          token: await s.token('staff', 'x', 'bdg-dago'),
+          body: { onHand: 5 },
+        })
+      ).status,
+    ).toBe(403);
+    const staff = await s.token('staff', 'sari', 'jkt-menteng');
+    expect((await s.request('PUT', path, { token: staff, body: { onHand: -1 } })).status).toBe(400);
+    expect((await s.request('PUT', path, { token: staff, body: { onHand: 1.5 } })).status).toBe(
+      400,
+    );
+    expect(
+      (
+        await s.request('PUT', '/stores/jkt-menteng/stock/NOPE', {
+          token: staff,
+          body: { onHand: 1 },
+        })
+      ).status,
+    ).toBe(404);
+    const ok = await s.request('PUT', path, { token: staff, body: { onHand: 7 } });
+    expect(ok.body).toEqual({
+      storeId: 'jkt-menteng',
+      sku: 'MIN-0001',
+      onHand: 7,
+      held: 0,
+      committed: 0,
+      available: 7,
+    });
+    // hold 3, then try to go below
+    const service = await s.token('service', 'room-server');
+    const snap = {
+      roomId: 'stock-floor',
+      cartVersion: 'v1',
+      currency: 'IDR',
+      storeId: 'jkt-menteng',
+      organiser: 'ana',
+      split: { mode: 'equal' },
+      members: [{ id: 'ana', name: 'Ana', method: 'local' }],
+      lines: [{ id: 'l1', sku: 'MIN-0001', qty: 3, addedBy: 'ana' }],
+    };
+    expect(
+      (
+        await s.request('POST', '/settlements', {
+          token: service,
+          body: snap,
+          headers: { 'idempotency-key': 'floor' },
+        })
+      ).status,
+    ).toBe(201);
+    const refused = await s.request('PUT', path, { token: staff, body: { onHand: 2 } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'below_reserved',
+      details: { held: 3, committed: 0 },
+    });
+    expect(
+      (await s.request('PUT', path, { token: staff, body: { onHand: 3 } })).body.available,
+    ).toBe(0);
+    await checkStockInvariants(s);
+  });
+
+  it('streams every stock change as Server-Sent Events', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${s.url}/stores/sby-rungkut/stock/stream`, { signal: ac.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- event payloads
+    const events: { event: string; data: any }[] = [];
+    const next = async (event: string) => {
+      for (;;) {
+        const found = events.findIndex((e) => e.event === event);
+        if (found >= 0) return events.splice(found, 1)[0]!;
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buf += decoder.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const chunk = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = /^event: (.*)$/m.exec(chunk)?.[1];
+          const data = /^data: (.*)$/m.exec(chunk)?.[1];
+          if (ev && data) events.push({ event: ev, data: JSON.parse(data) });
+        }
+      }
+    };
+    try {
+      const snap = await next('snapshot');
+      expect(snap.data.storeId).toBe('sby-rungkut');
+      expect(snap.data.items.length).toBe(200);
+      await setStock(s, 'sby-rungkut', 'CAM-0020', 42);
+      const ev = await next('stock');
+      expect(ev.data).toMatchObject({
+        type: 'stock',
+        storeId: 'sby-rungkut',
+        sku: 'CAM-0020',
+        onHand: 42,
+        available: 42,
+        reason: 'adjust',
+      });
+      expect(ev.data.seq).toBeGreaterThan(0);
+    } finally {
+      ac.abort();
+      await reader.cancel().catch(() => {});
+    }
+  });
+
+  it('answers health, metrics, CORS and unknown routes', async () => {
+    expect((await s.request('GET', '/healthz')).body).toMatchObject({ status: 'ok', db: driver });
+    const m = await fetch(`${s.url}/metrics`).then((r) => r.text());
+    expect(m).toContain('settlement_http_request_seconds');
+    const res = await fetch(`${s.url}/products/MIN-0001`, {
+      headers: { origin: 'http://localhost:3000' },
+    });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await s.request('GET', '/nope')).body.error.code).toBe('not_found');
+  });
+});

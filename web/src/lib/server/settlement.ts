@@ -135,7 +135,11 @@ export class SettlementClient {
   }
 
   /** The order with this pickup code at this store, or null. */
-  async orderByPickupCode(storeId: string, code: string, token: string): Promise<StoreOrder | null> {
+  async orderByPickupCode(
+    storeId: string,
+    code: string,
+    token: string,
+  ): Promise<StoreOrder | null> {
     try {
       return await this.call<StoreOrder>(
         `/stores/${encodeURIComponent(storeId)}/orders/pickup/${encodeURIComponent(code)}`,

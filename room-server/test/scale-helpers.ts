@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import * as decoding from 'lib0/decoding';
 import WebSocket from 'ws';
+import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { canonicalJson, signToken, type Role } from '@patungan/model';
@@ -198,4 +200,41 @@ export function memberToken(
   role: Role = 'member',
 ): Promise<string> {
   return signToken({ sub, room: roomId, name: sub, role }, secret);
+}
+
+/**
+ * A raw protocol client that only listens: it tracks the presence (awareness) a server
+ * reports for a room, exactly as the server holds it, and never sends any awareness itself.
+ */
+export interface PresenceWatcher {
+  has(clientId: number): boolean;
+  close(): void;
+}
+
+export async function presenceWatcher(
+  url: string,
+  roomId: string,
+  token: string,
+): Promise<PresenceWatcher> {
+  const awareness = new Awareness(new Y.Doc());
+  awareness.setLocalState(null);
+  const ws = new WebSocket(`${url}/${roomId}?token=${encodeURIComponent(token)}`);
+  ws.binaryType = 'nodebuffer';
+  ws.on('message', (data: Buffer) => {
+    const d = decoding.createDecoder(new Uint8Array(data));
+    if (decoding.readVarUint(d) !== 1) return; // awareness only
+    applyAwarenessUpdate(awareness, decoding.readVarUint8Array(d), 'server');
+  });
+  ws.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return {
+    has: (id) => awareness.getStates().has(id),
+    close() {
+      ws.terminate();
+      awareness.destroy();
+    },
+  };
 }

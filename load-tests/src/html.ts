@@ -175,6 +175,7 @@ ${latencyTable([
   ['propagation, all', r.latency.all],
   ['same instance', r.latency.same],
   ['cross instance', r.latency.cross],
+  ['after the ramp', r.latency.steady],
   ['connect (handshake)', c.connect],
   ['connect → synced', c.sync],
   ...(co ? ([['finalise → status', co.finaliseToStatus]] as [string, LatencySummary][]) : []),

@@ -119,7 +119,7 @@ Generator and bounds
 
 Thresholds (metric op number[unit]; latencies in ms, s/us suffixes convert):
 ${thresholdHelp()}
-  also same.* cross.* connect.* sync.* finalise.* with p50 p90 p95 p99 p999 max mean min
+  also same.* cross.* steady.* connect.* sync.* finalise.* with p50 p90 p95 p99 p999 max mean min
 
 Exit codes: 0 all thresholds met, 1 a threshold missed, 2 bad usage or the run could not start.
 `;

@@ -111,7 +111,16 @@ export interface LoadReport {
     perSecond: number;
     updatesPerSecond: number;
   };
-  latency: { all: LatencySummary; same: LatencySummary; cross: LatencySummary };
+  /**
+   * Propagation latency (ms): all receivers, same / cross instance, and `steady` — only the
+   * intervals after the ramp, when every member is connected and no connection storm skews it.
+   */
+  latency: {
+    all: LatencySummary;
+    same: LatencySummary;
+    cross: LatencySummary;
+    steady: LatencySummary;
+  };
   /** Raw histograms (µs) so runs can be merged or re-analysed. */
   histograms: { all: HistogramJson; same: HistogramJson; cross: HistogramJson };
   convergence: {

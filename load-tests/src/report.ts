@@ -52,6 +52,7 @@ export function formatReport(r: LoadReport): string {
         latencyRow('propagation, all', r.latency.all),
         latencyRow('  same instance', r.latency.same),
         latencyRow('  cross instance', r.latency.cross),
+        latencyRow('  after the ramp', r.latency.steady),
         latencyRow('connect (handshake)', c.connect),
         latencyRow('connect → synced', c.sync),
         ...(r.checkout ? [latencyRow('finalise → status', r.checkout.finaliseToStatus)] : []),

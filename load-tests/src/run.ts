@@ -115,6 +115,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
   const loopP99s: number[] = [];
   let loopMax = 0;
   const cpus: number[] = [];
+  /** Latency of the intervals after the ramp: what the system does once every member is in. */
+  const steady = new Histogram();
 
   try {
     scraper?.start();
@@ -168,6 +170,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
           ? { serverCpu: scraper.cpuNow().map((v) => (v === null ? null : round1(v))) }
           : {}),
       };
+      if (phase === 'load') steady.add(interval);
       if (phase === 'load' || phase === 'ramp' || phase === 'checkout') {
         timeline.push(point);
         elus.push(elu);
@@ -189,6 +192,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
     const endAt = t0 + o.durationS * 1000;
     const intervalMs = o.intervalS * 1000;
     let next = t0 + intervalMs;
+    let rampEndedAt: number | null = null;
     let finaliseAt = t0 + o.durationS * 300; // checkout: 30% into the run at the latest
     while (!hooks.signal?.aborted) {
       const now = nowMs();
@@ -196,8 +200,13 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
       await sleep(Math.max(0, Math.min(next, endAt) - now), hooks.signal);
       if (nowMs() < next && nowMs() < endAt) continue;
       next += intervalMs;
-      const phase =
-        open < target && nowMs() - t0 < (target / o.ramp) * 1000 + 1000 ? 'ramp' : 'load';
+      // The interval in which the ramp completes still counts as ramp: it had a connection storm.
+      let phase: Progress['phase'] = 'load';
+      if (rampEndedAt === null) {
+        phase = 'ramp';
+        if (open >= target || nowMs() - t0 >= (target / o.ramp) * 1000 + 1000)
+          rampEndedAt = nowMs();
+      }
       await sample(checkout ? 'checkout' : phase);
       if (checkout && !checkout.results) {
         const ready = await Promise.all(engines.map((e) => e.checkoutReady()));
@@ -298,6 +307,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
       cpus,
       servers: scraper?.report() ?? [],
       checkout: checkoutReport,
+      steady,
     });
   } finally {
     await Promise.all(engines.map((e) => e.dispose().catch(() => undefined)));
@@ -343,6 +353,7 @@ interface BuildInput {
   cpus: number[];
   servers: LoadReport['servers'];
   checkout: CheckoutReport | undefined;
+  steady?: Histogram;
 }
 
 /** Thresholds whose judgement says the generator, not the server, limited the run. */
@@ -408,6 +419,7 @@ export function buildReport(b: BuildInput): LoadReport {
       all: b.hists.all.summary(1000),
       same: b.hists.same.summary(1000),
       cross: b.hists.cross.summary(1000),
+      steady: (b.steady ?? new Histogram()).summary(1000),
     },
     histograms: {
       all: b.hists.all.toJSON(),

@@ -43,6 +43,7 @@ export const METRICS: Record<string, MetricDef> = {
     'propagation latency between members on different URLs,',
     (r) => r.latency.cross,
   ),
+  ...latencyMetrics('steady.', 'propagation latency after the ramp,', (r) => r.latency.steady),
   ...latencyMetrics('connect.', 'WebSocket handshake time,', (r) => r.connections.connect),
   ...latencyMetrics(
     'sync.',
@@ -238,7 +239,7 @@ export function evaluateThresholds(
 
 export function thresholdHelp(): string {
   return Object.entries(METRICS)
-    .filter(([k]) => !/^(same|cross|connect|sync|finalise)\./.test(k) || k.endsWith('p99'))
+    .filter(([k]) => !/^(same|cross|steady|connect|sync|finalise)\./.test(k) || k.endsWith('p99'))
     .map(([k, d]) => `  ${k.padEnd(20)} ${d.help}`)
     .join('\n');
 }

@@ -84,5 +84,6 @@ export function syntheticReport(s: SyntheticRun = {}): LoadReport {
     cpus: [30],
     servers: [],
     checkout: undefined,
+    steady: same,
   });
 }

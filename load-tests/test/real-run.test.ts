@@ -131,6 +131,8 @@ describe('a short real run', () => {
     expect(r.latency.all.count).toBeGreaterThan(r.edits.sent * 2);
     expect(r.latency.all.count).toBeLessThanOrEqual(r.edits.sent * 4);
     expect(r.latency.same.count).toBe(r.latency.all.count); // one URL: all same-instance
+    expect(r.latency.steady.count).toBeGreaterThan(0); // intervals after the ramp
+    expect(r.latency.steady.count).toBeLessThan(r.latency.all.count);
     expect(r.latency.all.p50).toBeGreaterThan(0);
     expect(r.latency.all.p50!).toBeLessThanOrEqual(r.latency.all.p99!);
     expect(r.latency.all.p99!).toBeLessThanOrEqual(r.latency.all.max!);

@@ -53,6 +53,7 @@ describe('evaluateThreshold', () => {
     expect(evaluateThreshold(parseThreshold('p99<10'), report).ok).toBe(false);
     expect(evaluateThreshold(parseThreshold('p50<=3'), report).ok).toBe(true);
     expect(evaluateThreshold(parseThreshold('p99<0.01s'), report).ok).toBe(false);
+    expect(evaluateThreshold(parseThreshold('steady.p50<=3'), report).ok).toBe(true);
   });
 
   it('compares the error rate with % and the count without', () => {

@@ -38,7 +38,10 @@ export interface RedisScaleOptions {
   leaseMs?: number;
   /** How often other instances' leases are checked (default 1000 ms). */
   presenceCheckMs?: number;
-  /** How often recently active rooms compare their sequence number with Redis (default 1000 ms). */
+  /**
+   * Round of the sequence check (default 1000 ms): a room that went quiet is checked one round
+   * later, every room every 10 rounds.
+   */
   seqCheckMs?: number;
   /** Compact a room once its stream holds this many entries (default 200). */
   compactAfter?: number;
@@ -67,6 +70,7 @@ export class RedisScale implements RoomExtension {
   readonly #leaseMs: number;
   readonly #loadTimeoutMs: number;
   readonly #compactAfter: number;
+  readonly #seqCheckMs: number;
   readonly #ownsClients: boolean;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #compactQueue = new Set<string>();
@@ -101,6 +105,7 @@ export class RedisScale implements RoomExtension {
     this.#leaseMs = o.leaseMs ?? 2000;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 5000;
     this.#compactAfter = o.compactAfter ?? 200;
+    this.#seqCheckMs = o.seqCheckMs ?? 1000;
     this.#ownsClients = o.ownsClients ?? false;
 
     this.#sub.on('smessageBuffer', this.#onMessage);
@@ -119,7 +124,7 @@ export class RedisScale implements RoomExtension {
     };
     every(Math.max(50, Math.floor(this.#leaseMs / 4)), () => this.#renewLease());
     every(o.presenceCheckMs ?? 1000, () => this.#checkPresence());
-    every(o.seqCheckMs ?? 1000, () => this.#checkSequences());
+    every(this.#seqCheckMs, () => this.#checkSequences());
     this.#onStatus();
   }
 
@@ -342,24 +347,27 @@ export class RedisScale implements RoomExtension {
   }
 
   /**
-   * Finds rooms that missed their latest messages: a room active in the last 15 s (or any
-   * room every 10th round) compares its sequence number with Redis. A counter ahead of us at
-   * two rounds in a row (not just a message in flight) triggers a resync. Rooms whose append
-   * failed resync here too.
+   * Finds rooms that missed their latest messages. While messages flow, a lost one shows as a
+   * gap in the next message's sequence number; only a lost LAST message needs a look at the
+   * room's counter in Redis. So a room is checked once it has been quiet for one round after
+   * activity this instance has not verified yet, and every room once per 10 rounds (a lost
+   * message in a room that was otherwise idle). A counter ahead of us at two checks in a row
+   * (not just a message in flight) triggers a resync; rooms whose append failed resync here.
    */
   async #checkSequences(): Promise<void> {
     if (!this.#up) return;
     this.#tick++;
     const now = Date.now();
+    const sweep = this.#tick % 10 === 0;
     const due: RoomSync[] = [];
     for (const room of this.#rooms.values()) {
       if (room.needsResync) {
         void room.resync('append-failed');
         continue;
       }
-      if (this.#tick % 10 === 0 || now - room.lastActivity < 15_000 || room.suspectSeq !== null) {
-        due.push(room);
-      }
+      const quietSinceUnverified =
+        room.lastActivity > room.verifiedAt && now - room.lastActivity >= this.#seqCheckMs;
+      if (sweep || quietSinceUnverified || room.suspectSeq !== null) due.push(room);
     }
     if (due.length === 0) return;
     const seqs = await this.store.seqs(due.map((r) => r.id));
@@ -369,6 +377,7 @@ export class RedisScale implements RoomExtension {
         void room.resync('check'); // the counter went backwards: Redis lost its data
       } else if (seq === room.lastSeq) {
         room.suspectSeq = null;
+        room.verifiedAt = now;
       } else if (room.suspectSeq !== null && room.lastSeq < room.suspectSeq) {
         void room.resync('check');
       } else {

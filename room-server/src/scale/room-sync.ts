@@ -78,6 +78,8 @@ export class RoomSync {
   /** A counter value seen by the periodic check that we had not reached yet. */
   suspectSeq: number | null = null;
   lastActivity = Date.now();
+  /** When the periodic check last found this room's counter equal to `lastSeq`. */
+  verifiedAt = 0;
   /** Test hook: drop this many incoming remote updates (simulates pub/sub loss). */
   dropIncoming = 0;
   readonly #ctx: RoomSyncContext;
@@ -121,14 +123,14 @@ export class RoomSync {
       return;
     }
     const me = this.#ctx.instanceId;
+    if (m.type === 0 && m.from !== me && this.dropIncoming > 0) {
+      this.dropIncoming--; // as if pub/sub had lost it: no trace at all
+      return;
+    }
     this.lastActivity = Date.now();
     switch (m.type) {
       case 0: {
         if (m.from !== me) {
-          if (this.dropIncoming > 0) {
-            this.dropIncoming--;
-            return;
-          }
           this.#ctx.metrics.received.inc({ type: 'update' });
           this.host.applyRemoteUpdate(m.update, REMOTE_ORIGIN);
         }

@@ -1,0 +1,198 @@
+/**
+ * Scaled-mode benchmark (not a test): 2 room-server instances + a private Redis, the load tool
+ * (load-tests/) with every room's members spread over both instances, at several edit rates.
+ * Prints cross-instance propagation latency, Redis commands and CPU per edit, and whether every
+ * room converged. Bounded: each run is `--duration` plus the settle time.
+ *
+ *   npx tsx room-server/bench/scale-bench.ts [--rooms 1000] [--members 5] [--rates 1,2,4]
+ *                                           [--duration 30s] [--presence 0] [--json-dir DIR]
+ *
+ * `--rates` are edits per second per room (1,000 rooms × 1 = 1,000 edits/s). Redis is a
+ * private redis-server on a free port (the machine's shared Redis is never touched), so its
+ * command counts belong to this run alone.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { startCluster } from '../../scripts/cluster.ts';
+import { PrivateRedis } from '../test/scale-helpers.ts';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const SECRET = 'scale-bench-secret';
+
+const { values } = parseArgs({
+  options: {
+    rooms: { type: 'string', default: '1000' },
+    members: { type: 'string', default: '5' },
+    rates: { type: 'string', default: '1,2,4' },
+    duration: { type: 'string', default: '30s' },
+    presence: { type: 'string', default: '0' },
+    'json-dir': { type: 'string' },
+  },
+});
+
+interface Report {
+  durationS: number;
+  edits: { sent: number; perSecond: number };
+  latency: { cross: Lat; same: Lat; all: Lat; steady: Lat };
+  convergence: { rooms: number; checked: number; converged: number; percent: number | null };
+  connections: { opened: number; failed: number; unexpectedCloses: number; reconnects: number };
+  errors: { count: number };
+  servers: {
+    url: string;
+    cpuPercent: number | null;
+    maxCpuPercent: number | null;
+    rssMiB: number | null;
+  }[];
+  generator: { cpuPercent: { mean: number }; saturated: boolean; warnings: string[] };
+}
+interface Lat {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+async function commandStats(r: Redis): Promise<{ calls: Map<string, number>; cpu: number }> {
+  const text = await r.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+  const cpuText = await r.info('cpu');
+  const cpu =
+    Number(/used_cpu_user:([\d.]+)/.exec(cpuText)?.[1] ?? 0) +
+    Number(/used_cpu_sys:([\d.]+)/.exec(cpuText)?.[1] ?? 0);
+  return { calls, cpu };
+}
+
+function runLoad(args: string[]): Promise<number> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'load-tests/src/cli.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ROOM_TOKEN_SECRET: SECRET },
+    });
+    p.on('exit', (code) => res(code ?? 1));
+  });
+}
+
+const fmt = (n: number | null | undefined, d = 1) => (n == null ? '–' : n.toFixed(d));
+
+async function main(): Promise<void> {
+  const rooms = Number(values.rooms);
+  const members = Number(values.members);
+  const rates = values.rates!.split(',').map(Number);
+  const dir = resolve(values['json-dir'] ?? join(tmpdir(), `scale-bench-${Date.now()}`));
+  mkdirSync(dir, { recursive: true });
+  const redis = await PrivateRedis.start();
+  const r = new Redis(redis.url);
+  const cluster = await startCluster({
+    instances: 2,
+    basePort: 0,
+    settlement: false,
+    redisUrl: redis.url,
+    secret: SECRET,
+    dataDir: join(dir, 'data'),
+    output: 'ignore',
+    // Bench traffic is far above a phone's: lift the per-connection rate limit.
+    env: { LOG_LEVEL: 'warn', MESSAGES_PER_SECOND: '1000', MESSAGE_BURST: '1000' },
+  });
+  const rows: string[] = [];
+  try {
+    for (const rate of rates) {
+      const before = await commandStats(r);
+      const json = join(dir, `rate-${rate}.json`);
+      console.log(`\n=== ${rooms} rooms × ${members} members, ${rate} edit/s per room ===`);
+      const code = await runLoad([
+        ...cluster.roomServers.flatMap((s) => ['--url', s.url]),
+        ...cluster.roomServers.flatMap((s) => ['--pid', String(s.pid)]),
+        '--secret',
+        SECRET,
+        '--spread',
+        'members',
+        '--rooms',
+        String(rooms),
+        '--members',
+        String(members),
+        '--rate',
+        String(rate),
+        '--presence',
+        values.presence!,
+        '--churn',
+        '0',
+        '--ramp',
+        '1000',
+        '--duration',
+        values.duration!,
+        '--settle',
+        '20s',
+        '--max-connections',
+        String(rooms * members),
+        '--quiet',
+        '--json',
+        json,
+      ]);
+      const after = await commandStats(r);
+      const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
+      const edits = rep.edits.sent || 1;
+      let total = 0;
+      const per: string[] = [];
+      for (const [cmd, n] of after.calls) {
+        const d = n - (before.calls.get(cmd) ?? 0);
+        if (cmd === 'info' || d <= 0) continue;
+        total += d;
+        per.push(`${cmd} ${(d / edits).toFixed(2)}`);
+      }
+      const cpuMsPerEdit = rep.servers.map((s) =>
+        s.cpuPercent == null ? null : ((s.cpuPercent / 100) * rep.durationS * 1000) / edits,
+      );
+      const redisCpuMs = ((after.cpu - before.cpu) * 1000) / edits;
+      const c = rep.latency.cross;
+      const row = [
+        `${rate * rooms}`,
+        fmt(rep.edits.perSecond, 0),
+        fmt(c.p50),
+        fmt(c.p95),
+        fmt(c.p99),
+        fmt(c.max),
+        (total / edits).toFixed(2),
+        rep.servers.map((s) => fmt(s.cpuPercent, 0)).join(' / '),
+        cpuMsPerEdit.map((x) => fmt(x, 3)).join(' / '),
+        redisCpuMs.toFixed(3),
+        `${rep.convergence.converged}/${rep.convergence.checked}`,
+        fmt(rep.generator.cpuPercent.mean, 0),
+      ].join(' | ');
+      rows.push(`| ${row} |`);
+      console.log(`load exit ${code}; redis commands per edit: ${per.join(', ')}`);
+      console.log(
+        `connections opened ${rep.connections.opened}, failed ${rep.connections.failed}, ` +
+          `unexpected closes ${rep.connections.unexpectedCloses}, errors ${rep.errors.count}, ` +
+          `generator saturated: ${rep.generator.saturated} ${rep.generator.warnings.join('; ')}`,
+      );
+    }
+  } finally {
+    await cluster.stop();
+    r.disconnect();
+    await redis.stop();
+  }
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    '\n| target edits/s | achieved | cross p50 ms | p95 | p99 | max | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | rooms converged | generator CPU % |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(row);
+  console.log(`\nJSON reports: ${dir}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

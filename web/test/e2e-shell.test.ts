@@ -6,8 +6,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { signToken } from '@patungan/model';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startStack, type Stack } from './helpers/stack.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
@@ -17,10 +18,27 @@ let stack: Stack;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
+const pages: Page[] = [];
+
 async function newPage(viewport = { width: 390, height: 844 }): Promise<Page> {
   const ctx = await browser.newContext({ viewport, baseURL: stack.webUrl });
   contexts.push(ctx);
-  return ctx.newPage();
+  const page = await ctx.newPage();
+  pages.push(page);
+  return page;
+}
+
+/** On failure: every open page's screenshot and URL, and the web server's log. */
+function explainFailures() {
+  onTestFailed(async ({ task }) => {
+    const name = task.name.replace(/\W+/g, '-').slice(0, 40);
+    for (const [i, p] of pages.entries()) {
+      if (p.isClosed()) continue;
+      console.error(`page ${i}: ${p.url()}`);
+      await shot(p, `failed-${name}-${i}`, false).catch(() => undefined);
+    }
+    console.error(stack.logs().slice(-5000));
+  });
 }
 
 async function register(page: Page, name: string, email: string) {
@@ -67,6 +85,7 @@ describe('app shell in a browser', () => {
   let ana: Page;
 
   it('registers, logs out and logs in again, switches language', async () => {
+    explainFailures();
     ana = await newPage();
     await register(ana, 'Ana', 'ana@example.com');
     await expect.poll(() => ana.locator('h1').textContent()).toBe('Halo, Ana!');
@@ -94,6 +113,7 @@ describe('app shell in a browser', () => {
   });
 
   it('creates a room with a budget and lands in it', async () => {
+    explainFailures();
     await ana.fill('#room-name', 'Belanja kos');
     await ana.selectOption('#currency', 'IDR');
     await ana.fill('#budget', '150000');
@@ -116,6 +136,7 @@ describe('app shell in a browser', () => {
   });
 
   it('adds a friend by ID; the request and then the room invite show up live', async () => {
+    explainFailures();
     const budi = await newPage({ width: 1280, height: 800 });
     await register(budi, 'Budi', 'budi@example.com');
     await ana.goto('/friends');
@@ -152,6 +173,7 @@ describe('app shell in a browser', () => {
   });
 
   it('a guest joins by room code with a display name, then claims an account and keeps the room', async () => {
+    explainFailures();
     const citra = await newPage();
     await citra.goto('/');
     await citra.fill('#code', roomCode.toLowerCase());
@@ -191,6 +213,7 @@ describe('app shell in a browser', () => {
   });
 
   it('store staff edit stock inline and settlement has it', async () => {
+    explainFailures();
     const login = stack.staff[0]!;
     expect(login).toBeDefined();
     const staff = await newPage({ width: 1280, height: 800 });
@@ -226,5 +249,79 @@ describe('app shell in a browser', () => {
     const other = stack.staff.find((s) => s.storeId !== login.storeId)!;
     const res = await staff.goto(`/staff/${other.storeId}`);
     expect(res?.status()).toBe(403);
+  });
+
+  it('store staff move a paid pickup order along: packed, ready (pickup code), completed', async () => {
+    explainFailures();
+    const login = stack.staff[0]!;
+    const stock = (await (
+      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+    ).json()) as {
+      items: { sku: string; available: number }[];
+    };
+    const sku = stock.items.find((i) => i.available >= 2)!.sku;
+    const service = await signToken(
+      { sub: 'e2e', name: 'e2e', role: 'service', room: '*' },
+      stack.secret,
+    );
+    const res = await fetch(`${stack.settlementUrl}/settlements`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${service}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'e2e-staff-order:v1',
+      },
+      body: JSON.stringify({
+        roomId: 'e2e-staff-room',
+        cartVersion: 'v1',
+        currency: 'IDR',
+        storeId: login.storeId,
+        organiser: 'm1',
+        split: { mode: 'equal' },
+        members: [{ id: 'm1', name: 'Dewi', method: 'local' }],
+        lines: [{ id: 'l1', sku, qty: 2, addedBy: 'm1' }],
+      }),
+    });
+    expect(res.status).toBe(201);
+    const settlement = (await res.json()) as { id: string; payments: { paymentId: string }[] };
+    const pay = await fetch(`${stack.settlementUrl}/pay/${settlement.payments[0]!.paymentId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ action: 'authorize' }),
+    });
+    expect(pay.ok).toBe(true);
+    await stack.settlement.tick();
+
+    const staff = await newPage({ width: 390, height: 844 });
+    await staff.goto(`/login?redirect=/staff/${login.storeId}`);
+    await staff.fill('#email', login.email);
+    await staff.fill('#password', login.password);
+    await Promise.all([
+      staff.waitForURL(`${stack.webUrl}/staff/${login.storeId}`),
+      staff.click('main form button[type=submit]'),
+    ]);
+    const order = staff.locator('[data-testid=orders] > li').first();
+    const press = async (label: string, status: string) => {
+      await order.locator('button', { hasText: label }).click();
+      await order.locator(`[data-status=${status}]`).waitFor(WAIT);
+    };
+    await order.locator('[data-status=paid]').waitFor(WAIT);
+    await shot(staff, 'shell-staff-orders-390', false);
+    await press('Sudah dikemas', 'packed');
+    await press('Siap diambil', 'ready_for_pickup');
+    const code = (await order.locator('[data-testid=pickup-code]').textContent())!.trim();
+    expect(code.length).toBeGreaterThan(3);
+
+    await staff.fill('#pickup-code', code.toLowerCase());
+    await staff.click('form[action="?/lookup"] button');
+    const found = staff.locator('[data-testid=lookup] li').first();
+    await found.locator('button', { hasText: 'Sudah diambil' }).click();
+    await order.locator('[data-status=completed]').waitFor(WAIT);
+    const done = (await (
+      await fetch(`${stack.settlementUrl}/settlements/${settlement.id}`, {
+        headers: { authorization: `Bearer ${service}` },
+      })
+    ).json()) as { status: string };
+    expect(done.status).toBe('completed');
   });
 });

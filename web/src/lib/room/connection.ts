@@ -4,11 +4,12 @@
  * the connection state shown in the header. No Svelte here; `room-state.svelte.ts` wraps it.
  */
 import * as Y from 'yjs';
-import { WebsocketProvider, messageAuth } from 'y-websocket';
+import { WebsocketProvider, messageAuth, messageAwareness } from 'y-websocket';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import { readAuthMessage } from 'y-protocols/auth';
+import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import type * as decoding from 'lib0/decoding';
-import type * as encoding from 'lib0/encoding';
+import * as encoding from 'lib0/encoding';
 import { linesMap, votesMap } from '@patungan/model';
 import { tokenExpiry } from './token.ts';
 
@@ -78,6 +79,7 @@ export class RoomConnection {
       readAuthMessage(dec, this.doc, (_doc: unknown, reason: string) =>
         this.emit('denied', reason),
       );
+    this.announceOnlyOurselves();
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') this.everConnected = true;
       this.update();
@@ -105,6 +107,34 @@ export class RoomConnection {
       window.addEventListener('offline', this.onOffline);
     }
     this.scheduleRefresh();
+  }
+
+  /**
+   * The stock provider re-broadcasts every awareness change it hears, other clients' included
+   * (a relay meant for its BroadcastChannel, which we disable). The room-server treats presence
+   * sent for another member's client as impersonation and closes the connection, so we announce
+   * only our own client's state.
+   */
+  private announceOnlyOurselves(): void {
+    const p = this.provider as unknown as {
+      _awarenessUpdateHandler: (
+        changes: { added: number[]; updated: number[]; removed: number[] },
+        origin: unknown,
+      ) => void;
+    };
+    const awareness = this.provider.awareness;
+    awareness.off('update', p._awarenessUpdateHandler);
+    p._awarenessUpdateHandler = ({ added, updated, removed }) => {
+      const me = this.doc.clientID;
+      if (!added.includes(me) && !updated.includes(me) && !removed.includes(me)) return;
+      const ws = this.provider.ws;
+      if (!this.provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return;
+      const enc = encoding.createEncoder();
+      encoding.writeVarUint(enc, messageAwareness);
+      encoding.writeVarUint8Array(enc, encodeAwarenessUpdate(awareness, [me]));
+      ws.send(encoding.toUint8Array(enc));
+    };
+    awareness.on('update', p._awarenessUpdateHandler);
   }
 
   /** Connects unless the browser says it is offline (then it connects when it comes back). */

@@ -460,6 +460,47 @@ export class Room {
     }
   }
 
+  /**
+   * Settlement's member actions, called straight from the browser (settlement answers CORS and
+   * checks our join token): cover a friend's open share, or pay our own another way.
+   */
+  private async paymentAction(
+    memberId: string,
+    action: 'cover' | 'retry',
+    method: PaymentMethod | undefined,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
+    const id = this.settlement.id;
+    if (!id) return { ok: false, message: 'no settlement' };
+    const url = `${this.data.settlementPublicUrl}/settlements/${encodeURIComponent(id)}/payments/${encodeURIComponent(memberId)}/${action}`;
+    try {
+      await this.conn.refresh(false).catch(() => undefined);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.conn.token}` },
+        body: JSON.stringify(method ? { method } : {}),
+      });
+      if (res.ok) return { ok: true };
+      let message = `${res.status}`;
+      try {
+        message =
+          ((await res.json()) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // keep the status
+      }
+      return { ok: false, message };
+    } catch (err) {
+      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  cover(memberId: string): Promise<{ ok: true } | { ok: false; message: string }> {
+    return this.paymentAction(memberId, 'cover', this.members[this.me.id]?.method);
+  }
+
+  payAnotherWay(method: PaymentMethod): Promise<{ ok: true } | { ok: false; message: string }> {
+    return this.paymentAction(this.me.id, 'retry', method);
+  }
+
   // ---- presence ---------------------------------------------------------------------------------
 
   /** Navigates the catalog; a navigation of our own stops following. */

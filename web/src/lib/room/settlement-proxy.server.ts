@@ -58,6 +58,8 @@ export async function forwardStream(path: string, request: Request): Promise<Res
       headers: { accept: 'text/event-stream' },
     });
   } catch (err) {
+    // The browser went away before settlement answered: nothing to report.
+    if (request.signal.aborted) return new Response(null, { status: 499 });
     log.warn({ err: String(err), path }, 'settlement stream unreachable');
     return errorResponse(502, 'settlement_unavailable', 'Live stock is not reachable right now.');
   }
@@ -121,12 +123,13 @@ export const checks = {
     return Number.isFinite(n) && Math.abs(n) <= limit ? String(n) : null;
   },
   skus: (v: string) => {
+    // "a,b" or with quantities "a:2,b:1" (settlement's format).
     const list = v.split(',').filter(Boolean);
-    return list.length <= 200 && list.every((s) => /^[A-Za-z0-9._:-]{1,64}$/.test(s))
+    return list.length <= 200 && list.every((s) => /^[A-Za-z0-9._-]{1,64}(:\d{1,4})?$/.test(s))
       ? list.join(',')
       : null;
   },
 };
 
-export const SKU = /^[A-Za-z0-9._:-]{1,64}$/;
+export const SKU = /^[A-Za-z0-9._-]{1,64}$/;
 export const STORE_ID = /^[A-Za-z0-9_-]{1,64}$/;

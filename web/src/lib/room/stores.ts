@@ -17,7 +17,7 @@ export interface Store {
   city: string;
   lat: number;
   lng: number;
-  distanceKm?: number;
+  distanceKm?: number | null;
   availability: StoreAvailability[];
   canFulfil?: boolean;
 }

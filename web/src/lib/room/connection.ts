@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   persist?: boolean;
   /** Refresh the token this many seconds before it expires (default 120). */
   refreshMarginSeconds?: number;
+  /** WebSocket implementation (tests in Node pass `ws`); the browser's by default. */
+  WebSocketPolyfill?: typeof WebSocket;
 }
 
 export interface ConnectionEvents {
@@ -73,6 +75,7 @@ export class RoomConnection {
       // Two tabs of one browser sync through the server like everyone else, so what a tab
       // shows is always what the server accepted.
       disableBc: true,
+      ...(opts.WebSocketPolyfill ? { WebSocketPolyfill: opts.WebSocketPolyfill } : {}),
     });
     // The stock provider only logs a permission-denied auth message; we want to tell the user.
     this.provider.messageHandlers[messageAuth] = (_enc: encoding.Encoder, dec: decoding.Decoder) =>
@@ -128,7 +131,7 @@ export class RoomConnection {
       const me = this.doc.clientID;
       if (!added.includes(me) && !updated.includes(me) && !removed.includes(me)) return;
       const ws = this.provider.ws;
-      if (!this.provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return;
+      if (!this.provider.wsconnected || !ws || ws.readyState !== 1 /* OPEN */) return;
       const enc = encoding.createEncoder();
       encoding.writeVarUint(enc, messageAwareness);
       encoding.writeVarUint8Array(enc, encodeAwarenessUpdate(awareness, [me]));

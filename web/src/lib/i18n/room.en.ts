@@ -182,6 +182,8 @@ export const messages: Record<RoomKey, string> = {
   'room.checkout.pay': 'Pay {amount}',
   'room.checkout.payAtStore': 'Pay {amount} at pickup',
   'room.checkout.retry': 'Try paying again',
+  'room.checkout.otherWay': 'Pay another way',
+  'room.checkout.useMethod': 'Use this method',
   'room.checkout.cover': 'Pay for {name}',
   'room.checkout.coverDone': 'You covered {name}’s share',
   'room.checkout.coverFailed': 'Could not cover: {message}',

@@ -181,6 +181,8 @@ export const messages = {
   'room.checkout.pay': 'Bayar {amount}',
   'room.checkout.payAtStore': 'Bayar {amount} saat mengambil di toko',
   'room.checkout.retry': 'Coba bayar lagi',
+  'room.checkout.otherWay': 'Bayar dengan cara lain',
+  'room.checkout.useMethod': 'Pakai cara ini',
   'room.checkout.cover': 'Bayarkan untuk {name}',
   'room.checkout.coverDone': 'Kamu membayarkan bagian {name}',
   'room.checkout.coverFailed': 'Tidak bisa membayarkan: {message}',

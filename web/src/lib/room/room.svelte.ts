@@ -105,6 +105,8 @@ export class Room {
   view = $state<View>({ kind: 'browse', q: '', category: '', page: 1 });
   following = $state<string | null>(null);
   finalising = $state(false);
+  /** Names and addresses of stores seen so far (picker, pickup), for the feed and the outcome. */
+  storeInfo = $state<Record<string, { name: string; address: string; city: string }>>({});
 
   get me(): RoomPageData['me'] {
     return this.data.me;
@@ -527,6 +529,23 @@ export class Room {
       this.peers.find((p) => p.user.id === memberId)?.user.name ??
       memberId
     );
+  }
+
+  rememberStores(
+    stores: readonly { id: string; name: string; address: string; city: string }[],
+  ): void {
+    let changed = false;
+    const next = { ...this.storeInfo };
+    for (const s of stores) {
+      if (next[s.id]?.name === s.name) continue;
+      next[s.id] = { name: s.name, address: s.address, city: s.city };
+      changed = true;
+    }
+    if (changed) this.storeInfo = next;
+  }
+
+  storeName(id: string): string {
+    return this.storeInfo[id]?.name ?? id;
   }
 
   productName(sku: string): string {

@@ -5,7 +5,7 @@
  *
  * Starts N room-servers on consecutive ports (scaled mode: REDIS_URL), a small TCP round-robin
  * load balancer in front of them (`--lb-port`, as haproxy does in compose), the settlement
- * API and worker, and optionally web; waits for every /healthz, prints the URLs, and on
+ * API and worker (one process on PGlite, two on PostgreSQL), and optionally web; waits for every /healthz, prints the URLs, and on
  * Ctrl-C / SIGTERM stops every child (SIGTERM, a grace period, then SIGKILL). Redis and
  * PostgreSQL come from the environment: REDIS_URL (default redis://127.0.0.1:6379),
  * DATABASE_URL (unset: settlement on PGlite under DATA_DIR). See docs/scaling.md.
@@ -277,6 +277,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     SETTLEMENT_URL: settlementUrl ?? 'http://127.0.0.1:4000',
     ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
   };
+  if (!common.DATABASE_URL) delete common.DATABASE_URL;
 
   const children: Child[] = [];
   let stopping = false;
@@ -326,19 +327,25 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   try {
     await Promise.all(roomServers.map((r) => r.start()));
     if (lbPort) balancer = await startBalancer(host, lbPort, roomServers);
+    const settleEnv = {
+      ...common,
+      DATA_DIR: join(dir, 'settlement'),
+      ROOM_SERVER_INTERNAL_URL: roomInternal,
+      SETTLEMENT_PUBLIC_URL: baseEnv.SETTLEMENT_PUBLIC_URL ?? settlementUrl ?? undefined,
+    };
+    // PGlite is one process's database: without DATABASE_URL the API runs the worker itself.
+    const separateWorker = !!common.DATABASE_URL;
     if (settlementPort && settlementUrl) {
-      const settleEnv = {
-        ...common,
-        DATA_DIR: join(dir, 'settlement'),
-        ROOM_SERVER_INTERNAL_URL: roomInternal,
-        SETTLEMENT_PUBLIC_URL: baseEnv.SETTLEMENT_PUBLIC_URL ?? settlementUrl,
-      };
       const api = new Child(
         'settlement',
         settlementPort,
         settlementUrl,
         'settlement/src/main.ts',
-        () => ({ ...settleEnv, PORT: String(settlementPort), SETTLEMENT_WORKER: 'off' }),
+        () => ({
+          ...settleEnv,
+          PORT: String(settlementPort),
+          SETTLEMENT_WORKER: separateWorker ? 'off' : 'on',
+        }),
         output,
         healthTimeoutMs,
         true,
@@ -346,19 +353,21 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       );
       children.push(api);
       await api.start();
-      const worker = new Child(
-        'settle-worker',
-        0,
-        '',
-        'settlement/src/worker-main.ts',
-        () => settleEnv,
-        output,
-        healthTimeoutMs,
-        false,
-        onUnexpectedExit,
-      );
-      children.push(worker);
-      await worker.start();
+      if (separateWorker) {
+        const worker = new Child(
+          'settle-worker',
+          0,
+          '',
+          'settlement/src/worker-main.ts',
+          () => settleEnv,
+          output,
+          healthTimeoutMs,
+          false,
+          onUnexpectedExit,
+        );
+        children.push(worker);
+        await worker.start();
+      }
     }
     if (o.web) {
       const webPort = o.webPort ?? 3000;

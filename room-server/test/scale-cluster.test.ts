@@ -4,6 +4,9 @@
  * y-websocket clients, the machine's Redis under a unique prefix (or a private redis-server
  * for the Redis-restart case, so the shared one on 6379 is never touched).
  */
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -12,9 +15,12 @@ import {
   addLine,
   commentsArray,
   initRoom,
+  joinMember,
   linesMap,
   removeLine,
   setLineQty,
+  setMeta,
+  signToken,
   vote,
 } from '@patungan/model';
 import { startCluster, type Cluster } from '../../scripts/cluster.ts';
@@ -42,20 +48,32 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function cluster(n: number, redisUrl = REDIS_URL): Promise<{ c: Cluster; prefix: string }> {
+async function cluster(
+  n: number,
+  redisUrl = REDIS_URL,
+  extra: { settlement?: boolean; lbPort?: number } = {},
+): Promise<{ c: Cluster; prefix: string }> {
   const prefix = uniquePrefix('cluster');
   cleanups.push(() => dropPrefix(redisUrl, prefix).catch(() => {}));
   const c = await startCluster({
     instances: n,
     basePort: 0,
-    settlement: false,
+    settlement: extra.settlement ?? false,
+    lbPort: extra.lbPort ?? null,
     redisUrl,
     redisPrefix: prefix,
     secret: SECRET,
-    dataDir: `/tmp/patungan-scale-test-${process.pid}`,
+    dataDir: join(tmpdir(), `patungan-scale-${prefix.slice(0, -1)}`),
     output: process.env.LOG_LEVEL ? 'prefix' : 'ignore',
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', PING_INTERVAL_MS: '2000' },
+    env: {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      PING_INTERVAL_MS: '2000',
+      SETTLEMENT_WORKER_POLL_MS: '100',
+    },
   });
+  cleanups.push(() =>
+    rm(join(tmpdir(), `patungan-scale-${prefix.slice(0, -1)}`), { recursive: true, force: true }),
+  );
   cleanups.push(() => c.stop());
   return { c, prefix };
 }
@@ -285,5 +303,67 @@ describe('scaled mode with real processes', () => {
       10_000,
       'durable state to match',
     );
+  });
+
+  it('finalise on one instance, payment status from settlement on any: every client follows', async () => {
+    const { c } = await cluster(2, REDIS_URL, { settlement: true, lbPort: 0 });
+    const urls = c.roomServers.map((r) => r.url);
+    const settlement = c.settlementUrl!;
+    const { items: products } = (await (await fetch(`${settlement}/products?size=3`)).json()) as {
+      items: { sku: string }[];
+    };
+    const sku = products[0]!.sku;
+    const { items: stores } = (await (await fetch(`${settlement}/stores?skus=${sku}`)).json()) as {
+      items: { id: string; canFulfil: boolean }[];
+    };
+    const store = stores.find((s) => s.canFulfil)!;
+    const room = 'checkout';
+    const org = await connect(urls[0]!, room, 'org', 'organiser');
+    await whenSynced(org.provider);
+    initRoom(org.doc, { name: 'Belanja', currency: 'IDR', organiser: 'org', organiserName: 'Org' });
+    setMeta(org.doc, 'storeId', store.id);
+    const member = await connect(urls[1]!, room, 'budi');
+    await whenSynced(member.provider);
+    joinMember(member.doc, 'budi', 'Budi');
+    addLine(member.doc, { sku, qty: 1, addedBy: 'budi' });
+    await waitFor(() => allSame([org, member]) && linesMap(org.doc).size === 1, 10_000, 'cart');
+
+    // Finalise lands on the instance the organiser is NOT connected to.
+    const orgToken = await signToken({ sub: 'org', room, name: 'Org', role: 'organiser' }, SECRET);
+    const res = await fetch(`${c.roomServers[1]!.httpUrl}/rooms/${room}/finalise`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${orgToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ storeId: store.id }),
+    });
+    expect(res.status).toBe(202);
+    const { settlementId } = (await res.json()) as { settlementId: string };
+    await waitFor(
+      () =>
+        org.doc.getMap('settlement').get('id') === settlementId &&
+        org.doc.getMap('meta').get('status') === 'settling',
+      15_000,
+      'the organiser (other instance) to see the settlement',
+    );
+
+    // Everyone pays on the local pay page; settlement's outbox reports through the balancer.
+    const payments = org.doc.getMap('settlement').get('payments') as Record<
+      string,
+      { payUrl?: string }
+    >;
+    for (const p of Object.values(payments)) {
+      expect(p.payUrl).toBeTruthy();
+      const paid = await fetch(p.payUrl!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'authorize' }),
+      });
+      expect(paid.status).toBeLessThan(400);
+    }
+    await waitFor(
+      () => [org, member].every((cl) => cl.doc.getMap('settlement').get('status') === 'paid'),
+      20_000,
+      'paid status on both instances',
+    );
+    expect(allSame([org, member])).toBe(true);
   });
 });

@@ -8,7 +8,15 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { addComment, addLine, initRoom, signToken } from '@patungan/model';
+import {
+  addComment,
+  addLine,
+  initRoom,
+  joinMember,
+  signToken,
+  vote,
+  votesMap,
+} from '@patungan/model';
 import { startRoomServer, type RoomServer } from '../src/index.ts';
 import { RedisScale } from '../src/scale/index.ts';
 import {
@@ -34,7 +42,10 @@ interface Instance {
   scale: RedisScale;
 }
 
-async function instances(n: number): Promise<{ prefix: string; nodes: Instance[] }> {
+async function instances(
+  n: number,
+  seqCheckMs = 200,
+): Promise<{ prefix: string; nodes: Instance[] }> {
   const prefix = uniquePrefix('rooms');
   cleanups.push(() => dropPrefix(REDIS_URL, prefix));
   const nodes: Instance[] = [];
@@ -45,7 +56,7 @@ async function instances(n: number): Promise<{ prefix: string; nodes: Instance[]
       subscriber: new Redis(REDIS_URL, o),
       prefix,
       instanceId: `n${i}`,
-      seqCheckMs: 200,
+      seqCheckMs,
       presenceCheckMs: 250,
       ownsClients: true,
       logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
@@ -161,5 +172,44 @@ describe('scaled rooms with the real room core', () => {
     const metrics = await (await fetch(`${a.server.httpUrl}/metrics`)).text();
     expect(metrics).toContain('patungan_scale_redis_unavailable_total');
     expect(metrics).toContain('patungan_scale_redis_up 1');
+  });
+
+  it('a client that moves instances and relays another member’s unseen edit does not get it reverted', async () => {
+    // Sequence checks effectively off: only the relay path can save the vote here.
+    const { nodes } = await instances(2, 60_000);
+    const [a, b] = nodes as [Instance, Instance];
+    const room = 'relay';
+    const org = client(a.server.url, room, await memberToken(SECRET, room, 'org', 'organiser'));
+    await whenSynced(org.provider);
+    initRoom(org.doc, { name: 'Jajan', currency: 'IDR', organiser: 'org', organiserName: 'Org' });
+    const xavi = client(a.server.url, room, await memberToken(SECRET, room, 'xavi'));
+    const yuni = stockClient(a.server.url, room, await memberToken(SECRET, room, 'yuni'), {
+      awareness: { name: 'yuni' },
+    });
+    cleanups.push(() => yuni.destroy());
+    const onB = client(b.server.url, room, await memberToken(SECRET, room, 'zaki'));
+    await Promise.all([xavi, yuni, onB].map((c) => whenSynced(c.provider)));
+    joinMember(yuni.doc, 'yuni', 'Yuni');
+    await waitFor(
+      () =>
+        [org, xavi, onB].every((c) => c.doc.getMap('members').has('yuni')) &&
+        roomJson(onB.doc) === roomJson(org.doc),
+      10_000,
+      'initial sync',
+    );
+
+    // b loses xavi's vote; yuni (on a) sees it, then her connection moves to b.
+    b.scale.testing.dropIncomingUpdates(room, 1);
+    vote(xavi.doc, 'teh-botol', 'xavi', 1);
+    await waitFor(() => votesMap(yuni.doc).get('teh-botol:xavi') === 1, 10_000, 'yuni sees it');
+    yuni.moveTo(b.server.url);
+    await whenSynced(yuni.provider);
+    // Only xavi may write a vote ending in ":xavi": judged as yuni's write, it would be reverted
+    // for everyone. Caught up from Redis first, it is simply known.
+    await waitFor(() => votesMap(onB.doc).get('teh-botol:xavi') === 1, 10_000, 'b has the vote');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const c of [org, xavi, yuni, onB]) expect(votesMap(c.doc).get('teh-botol:xavi')).toBe(1);
+    const resyncs = (await b.scale.metrics.resyncs.get()).values;
+    expect(resyncs.some((v) => v.labels.reason === 'relay' && v.value >= 1)).toBe(true);
   });
 });

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import * as Y from 'yjs';
 import type { RoomExtension } from '../hooks.ts';
 import { scaleKeys, type ScaleKeys } from './keys.ts';
 import { decodeMessage, MSG_PRESENCE } from './messages.ts';
@@ -185,6 +186,33 @@ export class RedisScale implements RoomExtension {
    * short while after the last local client left; see docs/scaling.md.
    */
   onConnections(_roomId: string, _count: number): void {}
+
+  /**
+   * Before a connection's update is judged by the write rules: new content of a Yjs client
+   * that is not the sender's own (not among the client ids it wrote or announced presence
+   * with) is relayed content, e.g. a client that moved here from another instance re-sending
+   * what it saw there. If this instance has not received that content through Redis yet, the
+   * write rules would judge it as the sender's own write and revert whatever only its author
+   * may write (another member's vote, the organiser's meta). So catch up with Redis first.
+   * A client's own edits never wait.
+   */
+  beforeApply(room: ScaleRoomHost, conn: unknown, update: Uint8Array): Promise<void> | undefined {
+    const sync = this.#rooms.get(room.id);
+    if (!sync || !this.#up) return undefined;
+    const own = conn as { clientIds?: number[] | null; awarenessIds?: Set<number> | null };
+    let relayed = false;
+    try {
+      for (const [client, to] of Y.parseUpdateMeta(update).to) {
+        if (to <= Y.getState(room.doc.store, client)) continue;
+        if (own.clientIds?.includes(client) || own.awarenessIds?.has(client)) continue;
+        relayed = true;
+        break;
+      }
+    } catch {
+      return undefined; // malformed: the core refuses it
+    }
+    return relayed ? sync.resync('relay') : undefined;
+  }
 
   onUpdate(roomId: string, update: Uint8Array, origin: unknown): Promise<void> | undefined {
     const room = this.#rooms.get(roomId);

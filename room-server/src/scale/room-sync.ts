@@ -57,7 +57,7 @@ export interface RoomSyncContext {
   requestCompaction(roomId: string): void;
 }
 
-export type ResyncReason = 'gap' | 'check' | 'reconnect' | 'append-failed' | 'manual';
+export type ResyncReason = 'gap' | 'check' | 'reconnect' | 'append-failed' | 'relay' | 'manual';
 
 export class RoomSync {
   readonly id: string;

@@ -147,8 +147,10 @@ async function main(): Promise<void> {
         total += d;
         per.push(`${cmd} ${(d / edits).toFixed(2)}`);
       }
-      const cpuMsPerEdit = rep.servers.map((s) =>
-        s.cpuPercent == null ? null : ((s.cpuPercent / 100) * rep.durationS * 1000) / edits,
+      // The load tool reports each server twice (its /metrics scrape, our --pid sampling).
+      const servers = rep.servers.filter((s) => s.cpuPercent != null);
+      const cpuMsPerEdit = servers.map(
+        (s) => ((s.cpuPercent! / 100) * rep.durationS * 1000) / edits,
       );
       const redisCpuMs = ((after.cpu - before.cpu) * 1000) / edits;
       const c = rep.latency.cross;
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
         fmt(c.p99),
         fmt(c.max),
         (total / edits).toFixed(2),
-        rep.servers.map((s) => fmt(s.cpuPercent, 0)).join(' / '),
+        servers.map((s) => fmt(s.cpuPercent, 0)).join(' / '),
         cpuMsPerEdit.map((x) => fmt(x, 3)).join(' / '),
         redisCpuMs.toFixed(3),
         `${rep.convergence.converged}/${rep.convergence.checked}`,

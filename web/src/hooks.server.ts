@@ -4,10 +4,17 @@
  * reaches the user only as "Internal Error".
  */
 import type { Handle, HandleServerError } from '@sveltejs/kit';
-import { getDb } from '$lib/server/app.ts';
+import { closeDb, getDb } from '$lib/server/app.ts';
 import { sessionUser } from '$lib/server/auth.ts';
 import { log } from '$lib/server/log.ts';
 import { LOCALE_COOKIE, SESSION_COOKIE } from '$lib/server/session.ts';
+
+// adapter-node emits this after SIGTERM / SIGINT once the server stopped taking requests:
+// close the database so PGlite flushes and nothing keeps the process alive.
+process.once('sveltekit:shutdown', (reason: unknown) => {
+  log.info({ reason }, 'web shutting down');
+  void closeDb().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
+});
 
 export const handle: Handle = async ({ event, resolve }) => {
   const lang = event.cookies.get(LOCALE_COOKIE);

@@ -155,7 +155,7 @@ export const messages: Record<keyof typeof id, string> = {
   'profile.claimed': 'Your account is saved.',
   'profile.staffOf': 'Staff of store {store}',
 
-  'staff.title': 'Store {store}',
+  'staff.title': 'Staff · {store}',
   'staff.notStaff': 'This page is only for staff of this store.',
   'staff.stockTitle': 'Stock',
   'staff.search': 'Search products',

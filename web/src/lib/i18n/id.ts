@@ -156,7 +156,7 @@ export const messages = {
   'profile.claimed': 'Akunmu sudah tersimpan.',
   'profile.staffOf': 'Staf toko {store}',
 
-  'staff.title': 'Toko {store}',
+  'staff.title': 'Staf · {store}',
   'staff.notStaff': 'Halaman ini hanya untuk staf toko ini.',
   'staff.stockTitle': 'Stok',
   'staff.search': 'Cari produk',

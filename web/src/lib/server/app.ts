@@ -8,6 +8,7 @@ import { log } from './log.ts';
 import { seedDemoStaff } from './staff-seed.ts';
 
 let dbPromise: Promise<Db> | undefined;
+let background = new AbortController();
 
 export function getDb(): Promise<Db> {
   dbPromise ??= openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).then(
@@ -15,9 +16,9 @@ export function getDb(): Promise<Db> {
       log.info({ kind: db.kind }, 'web database ready');
       if (config.demoStaff) {
         // In the background: settlement may still be starting; the seed retries until it answers.
-        void seedDemoStaff(db, config).catch((err: unknown) =>
-          log.error({ err }, 'demo staff seed failed'),
-        );
+        void seedDemoStaff(db, config, undefined, background.signal).catch((err: unknown) => {
+          if (!background.signal.aborted) log.error({ err }, 'demo staff seed failed');
+        });
       }
       return db;
     },
@@ -27,4 +28,13 @@ export function getDb(): Promise<Db> {
     },
   );
   return dbPromise;
+}
+
+/** Closes the database (PGlite flushes to disk); the next getDb() opens it again. */
+export async function closeDb(): Promise<void> {
+  const p = dbPromise;
+  dbPromise = undefined;
+  background.abort();
+  background = new AbortController();
+  if (p) await (await p.catch(() => null))?.close();
 }

@@ -53,17 +53,21 @@ export async function seedDemoStaff(
   db: Db,
   o: { settlementUrl: string; dataDir: string },
   retry = { attempts: 120, delayMs: 1000 },
+  signal?: AbortSignal,
 ): Promise<DemoStaffLogin[]> {
   let stores: { id: string; name: string }[] | undefined;
   for (let i = 0; ; i++) {
+    signal?.throwIfAborted();
     try {
       stores = await fetchStores(o.settlementUrl);
       break;
     } catch (err) {
       if (i + 1 >= retry.attempts) throw err;
-      await new Promise((r) => setTimeout(r, retry.delayMs));
+      // Unref'd: a pending retry never keeps a stopping process alive.
+      await new Promise((r) => setTimeout(r, retry.delayMs).unref());
     }
   }
+  signal?.throwIfAborted();
   const known = new Map(readDemoStaff(o.dataDir).map((l) => [l.email, l]));
   const logins: DemoStaffLogin[] = [];
   for (const store of stores) {

@@ -7,6 +7,7 @@ import {
   removeLine,
   setLineQty,
   setMeta,
+  settlementMap,
   vote,
 } from '@patungan/model';
 import { ActivityFeed } from '../src/lib/room/activity.ts';
@@ -69,6 +70,31 @@ describe('activity feed', () => {
     expect(feed.entries.map((e) => e.kind.type)).toEqual(['qty', 'added']);
     // Unknown client: the qty change has no known author.
     expect(feed.entries[0]!.actor).toBeNull();
+    feed.destroy();
+  });
+
+  it('reports room status changes once, and the service side without an author', () => {
+    const { a, b } = pair();
+    initRoom(a, { name: 'Kos', currency: 'IDR', organiser: 'ani', organiserName: 'Ani' });
+    const clients = new Map([[a.clientID, 'ani']]);
+    const feed = new ActivityFeed(b, { me: 'budi', actorOf: (c) => clients.get(c) ?? null });
+    feed.quiet = false;
+    setMeta(a, 'status', 'locked');
+    // The service writes status and settlement together, and rewrites them on every delivery.
+    const service = new Y.Doc();
+    Y.applyUpdate(service, Y.encodeStateAsUpdate(b));
+    service.on('update', (u: Uint8Array) => Y.applyUpdate(b, u, 'service'));
+    for (let i = 0; i < 3; i++) {
+      service.transact(() => {
+        setMeta(service, 'status', 'settling');
+        settlementMap(service).set('status', 'awaiting_payment');
+      });
+    }
+    expect([...feed.entries].reverse().map((e) => [e.actor, e.kind])).toEqual([
+      ['ani', { type: 'status', status: 'locked' }],
+      [null, { type: 'status', status: 'settling' }],
+      [null, { type: 'settlement', status: 'awaiting_payment' }],
+    ]);
     feed.destroy();
   });
 });

@@ -228,6 +228,7 @@ export const messages: Record<RoomKey, string> = {
   'room.activity.unvoted': '{who} took back their vote on {product}',
   'room.activity.commented': '{who} commented: “{text}”',
   'room.activity.status': '{who} changed the room status: {status}',
+  'room.activity.statusNow': 'Room status: {status}',
   'room.activity.split': '{who} chose the split: {mode}',
   'room.activity.store': '{who} chose the store {store}',
   'room.activity.settlement': 'Order: {status}',

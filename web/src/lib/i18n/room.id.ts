@@ -228,6 +228,7 @@ export const messages = {
   'room.activity.unvoted': '{who} menarik suara untuk {product}',
   'room.activity.commented': '{who} berkomentar: “{text}”',
   'room.activity.status': '{who} mengubah status ruang: {status}',
+  'room.activity.statusNow': 'Status ruang: {status}',
   'room.activity.split': '{who} memilih pembagian: {mode}',
   'room.activity.store': '{who} memilih toko {store}',
   'room.activity.settlement': 'Pesanan: {status}',

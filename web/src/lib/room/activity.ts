@@ -72,6 +72,11 @@ export class ActivityFeed {
   entries: ActivityEntry[] = [];
   private seq = 0;
   private shadow = new Map<string, LineShadow>();
+  /**
+   * Last seen room-level values: the service side rewrites `meta.status` and `settlement.status`
+   * with every settlement delivery, and a rewrite with the same value is not news.
+   */
+  private last = { status: '', split: '', storeId: '', settlement: '' };
   private listeners = new Set<(entries: ActivityEntry[]) => void>();
   private readonly limit: number;
   private readonly now: () => number;
@@ -85,6 +90,7 @@ export class ActivityFeed {
     this.limit = opts.limit ?? 50;
     this.now = opts.now ?? Date.now;
     this.snapshotLines();
+    this.snapshotRoom();
     doc.on('afterTransaction', this.onTransaction);
   }
 
@@ -105,6 +111,19 @@ export class ActivityFeed {
       const s = this.readLine(m);
       if (s) this.shadow.set(id, s);
     });
+  }
+
+  private snapshotRoom(): typeof this.last {
+    const meta = metaMap(this.doc);
+    const prev = this.last;
+    const str = (v: unknown) => (typeof v === 'string' ? v : '');
+    this.last = {
+      status: str(meta.get('status')),
+      split: JSON.stringify(meta.get('split') ?? null),
+      storeId: str(meta.get('storeId')),
+      settlement: str(settlementMap(this.doc).get('status')),
+    };
+    return prev;
   }
 
   private readLine(m: unknown): LineShadow | null {
@@ -231,36 +250,39 @@ export class ActivityFeed {
     }
 
     const meta = metaMap(this.doc);
-    const metaKeys = changedKeys(tr, meta);
-    if (metaKeys) {
-      if (metaKeys.has('status') && typeof meta.get('status') === 'string') {
-        out.push({
-          actor: actorFor(meta, 'status'),
-          local,
-          kind: { type: 'status', status: meta.get('status') as string },
-        });
-      }
-      const split = meta.get('split') as { mode?: SplitMode } | undefined;
-      if (metaKeys.has('split') && split?.mode) {
-        out.push({
-          actor: actorFor(meta, 'split'),
-          local,
-          kind: { type: 'split', mode: split.mode },
-        });
-      }
-      const storeId = meta.get('storeId');
-      if (metaKeys.has('storeId') && typeof storeId === 'string') {
-        out.push({ actor: actorFor(meta, 'storeId'), local, kind: { type: 'store', storeId } });
-      }
+    const prev = this.snapshotRoom();
+    const now = this.last;
+    if (now.status && now.status !== prev.status) {
+      // `open ↔ locked` is the organiser's; the rest (and a reopened room) the service's.
+      const byOrganiser =
+        (prev.status === 'open' || prev.status === 'locked' || !prev.status) &&
+        (now.status === 'open' || now.status === 'locked');
+      out.push({
+        actor: byOrganiser ? actorFor(meta, 'status') : null,
+        local,
+        kind: { type: 'status', status: now.status },
+      });
     }
-
-    const settlement = settlementMap(this.doc);
-    const stKeys = changedKeys(tr, settlement);
-    if (stKeys?.has('status') && typeof settlement.get('status') === 'string') {
+    const split = meta.get('split') as { mode?: SplitMode } | undefined;
+    if (now.split !== prev.split && split?.mode) {
+      out.push({
+        actor: actorFor(meta, 'split'),
+        local,
+        kind: { type: 'split', mode: split.mode },
+      });
+    }
+    if (now.storeId && now.storeId !== prev.storeId) {
+      out.push({
+        actor: actorFor(meta, 'storeId'),
+        local,
+        kind: { type: 'store', storeId: now.storeId },
+      });
+    }
+    if (now.settlement && now.settlement !== prev.settlement) {
       out.push({
         actor: null,
         local: false,
-        kind: { type: 'settlement', status: settlement.get('status') as SettlementStatus },
+        kind: { type: 'settlement', status: now.settlement as SettlementStatus },
       });
     }
 

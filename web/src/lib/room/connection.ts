@@ -84,7 +84,13 @@ export class RoomConnection {
       );
     this.announceOnlyOurselves();
     this.provider.on('status', ({ status }) => {
-      if (status === 'connected') this.everConnected = true;
+      if (status === 'connected') {
+        this.everConnected = true;
+        // Peers still hold our last presence clock from before the drop, and ignore a state
+        // announced with the same clock again; a fresh clock makes them see us at once.
+        const state = this.provider.awareness.getLocalState();
+        if (state) this.provider.awareness.setLocalState({ ...state });
+      }
       this.update();
     });
     this.provider.on('sync', (synced: boolean) => {

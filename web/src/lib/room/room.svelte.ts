@@ -77,6 +77,8 @@ export interface Notice {
 }
 
 let noticeSeq = 0;
+/** How long a notice stays on screen unless dismissed. */
+const NOTICE_MS = 15_000;
 
 export class Room {
   readonly conn: RoomConnection;
@@ -250,10 +252,14 @@ export class Room {
 
   private onPeers(): void {
     this.peers = readPeers(this.conn.awareness);
+    // Name what friends are looking at, even products we have not seen ourselves.
+    this.products.ensure(
+      this.peers.flatMap((p) => (p.view?.kind === 'product' ? [p.view.sku] : [])),
+    );
     if (!this.following) return;
     const leader = this.peers.find((p) => p.user.id === this.following && !p.self);
     if (leader?.view && !sameView(leader.view, this.view)) {
-      this.view = structuredClone(leader.view);
+      this.view = $state.snapshot(leader.view);
       this.publishView();
     }
   }
@@ -274,6 +280,8 @@ export class Room {
     const n: Notice = { id: ++noticeSeq, tone, key, ...(params ? { params } : {}) };
     // The same message twice in a row is shown once.
     this.notices = [n, ...this.notices.filter((x) => x.key !== key)].slice(0, 4);
+    // Read out at once (role=alert); kept on screen long enough to read, then tidied away.
+    setTimeout(() => this.dismiss(n.id), NOTICE_MS);
   }
 
   dismiss(id: number): void {

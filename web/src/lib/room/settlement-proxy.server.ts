@@ -28,6 +28,7 @@ export async function forwardGet(
       headers: { accept: 'application/json' },
     });
   } catch (err) {
+    if (request.signal.aborted) return new Response(null, { status: 499 });
     log.warn({ err: String(err), path }, 'settlement unreachable');
     return errorResponse(
       502,

@@ -1,0 +1,385 @@
+/**
+ * Issue 4 acceptance, in a real browser: two friends shop in one room, split equally, pick a
+ * store, finalise, both pay on the local pay page, staff pack the order and mark it ready, both
+ * see the pickup code, and the store's stock went down. Along the way: a member edits offline
+ * and both converge; a member edits a locked cart and is told why (both when the page already
+ * knows it is locked and when only the room-server does).
+ *
+ * Everything is real: the built web app, room-server and settlement (embedded mode, PGlite,
+ * local pay provider) on free ports with a temporary DATA_DIR (the shell's `startStack`), and
+ * Debian's Chromium.
+ * No fixed sleeps: every step waits for a condition. Latencies are printed, not asserted.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, type Stack } from './helpers/stack.ts';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
+const STEP = 15_000;
+
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack({ logLevel: 'warn' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await stack?.close();
+}, 60_000);
+
+async function newContext(
+  viewport = { width: 1280, height: 800 },
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport, baseURL: stack.webUrl });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
+  return { ctx, page };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws the last failure after `timeout`). */
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeout = STEP,
+): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const roomReady = (page: Page) =>
+  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: STEP });
+
+/** The cart as one page shows it: sku → total quantity. */
+async function cartOf(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() => {
+    const out: Record<string, number> = {};
+    for (const line of document.querySelectorAll<HTMLElement>('[data-testid=cart-group]')) {
+      const sku = line.dataset.sku!;
+      for (const q of line.querySelectorAll<HTMLInputElement>('[data-testid=qty]')) {
+        out[sku] = (out[sku] ?? 0) + Number(q.value);
+      }
+    }
+    return out;
+  });
+}
+
+const lineIn = (page: Page, sku: string): Locator =>
+  page.locator(`[data-testid=cart-group][data-sku="${sku}"]`);
+const status = (page: Page) =>
+  page.locator('[data-testid=room-status]').getAttribute('data-status');
+const connection = (page: Page) =>
+  page.locator('[data-testid=connection]').getAttribute('data-state');
+
+async function search(page: Page, q: string): Promise<string> {
+  await page.fill('#catalog-q', q);
+  await page.press('#catalog-q', 'Enter');
+  const first = page.locator('[data-testid=product]').first();
+  await until(`search results for ${q}`, async () =>
+    (await first.textContent())?.toLowerCase().includes(q.toLowerCase().split(' ')[0]!),
+  );
+  return (await first.getAttribute('data-sku'))!;
+}
+
+async function addFromCatalog(page: Page, sku: string): Promise<void> {
+  await page.locator(`[data-testid=product][data-sku="${sku}"] [data-testid=add]`).click();
+}
+
+async function payOnLocalPage(ctx: BrowserContext, page: Page): Promise<void> {
+  const [pay] = await Promise.all([
+    ctx.waitForEvent('page'),
+    page.locator('[data-testid=pay]').click(),
+  ]);
+  await pay.waitForLoadState();
+  await pay.getByRole('button', { name: /Authori[sz]e/ }).click();
+  await pay
+    .locator(
+      '[data-testid=status][data-status=authorized], [data-testid=status][data-status=captured]',
+    )
+    .waitFor();
+  await pay.close();
+}
+
+describe('the room, end to end', () => {
+  it('two friends shop, split, finalise, pay and pick up', async () => {
+    onTestFailed(async () => {
+      console.error(stack.logs().slice(-4000));
+      for (const [i, c] of contexts.entries()) {
+        for (const [j, p] of c.pages().entries()) {
+          await p
+            .screenshot({ path: join(ARTIFACTS, `failure-${i}-${j}.png`), fullPage: true })
+            .catch(() => undefined);
+        }
+      }
+    });
+    // --- A registers and creates a room ---------------------------------------------------------
+    const A = await newContext();
+    await A.page.goto('/register');
+    await A.page.fill('#name', 'Ani');
+    await A.page.fill('#email', `ani-${Date.now()}@example.test`);
+    await A.page.fill('#password', 'correct horse battery staple');
+    await A.page.locator('main form button[type=submit]').click();
+    await A.page.waitForURL((u) => u.pathname === '/');
+    await A.page.fill('#room-name', 'Kos Melati');
+    await A.page.getByRole('button', { name: 'Buat ruang' }).click();
+    await A.page.waitForURL(/\/rooms\/[^/]+$/);
+    const roomUrl = A.page.url();
+
+    // Time to interactive, measured on a fresh load of the room page.
+    const t0 = Date.now();
+    await A.page.goto(roomUrl);
+    await roomReady(A.page);
+    await A.page.locator('[data-testid=product] [data-testid=add]').first().waitFor();
+    console.log(`[measure] room page interactive (synced + catalog) in ${Date.now() - t0} ms`);
+    expect(await status(A.page)).toBe('open');
+
+    // --- B joins as a guest from the invite link ------------------------------------------------
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+    expect(invite).toMatch(/\/join\/[A-Z0-9]{6}$/);
+    const B = await newContext();
+    await B.page.goto(invite);
+    await B.page.fill('#name', 'Budi');
+    await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
+    await B.page.waitForURL(roomUrl);
+    await roomReady(B.page);
+    // Presence: each sees the other.
+    await A.page.locator('[data-testid=peer]', { hasText: 'Budi' }).waitFor();
+    await B.page.locator('[data-testid=peer]', { hasText: 'Ani' }).waitFor();
+
+    // --- A adds an item, B sees it; B changes the quantity, A sees it --------------------------
+    const teh = await search(A.page, 'Teh Botol');
+
+    // Follow: B follows Ani; when she opens a product, B's view opens it too.
+    await B.page.getByRole('button', { name: 'Ikuti Ani' }).click();
+    await A.page.locator(`[data-testid=product][data-sku="${teh}"] button.open`).click();
+    await B.page.locator(`[data-testid=product-detail][data-sku="${teh}"]`).waitFor();
+    await B.page.getByRole('button', { name: /Kembali ke katalog/ }).click();
+    await B.page.getByRole('button', { name: 'Ikuti Ani' }).waitFor();
+    await A.page.getByRole('button', { name: /Kembali ke katalog/ }).click();
+    await search(A.page, 'Teh Botol');
+    const tAdd = Date.now();
+    await addFromCatalog(A.page, teh);
+    await lineIn(B.page, teh).waitFor({ timeout: STEP });
+    console.log(`[measure] A's add visible in B after ${Date.now() - tAdd} ms`);
+    await lineIn(B.page, teh).locator('[data-testid=inc]').click();
+    await until('A to see quantity 2', async () => (await cartOf(A.page))[teh] === 2);
+    await A.page.locator('[data-testid=activity]', { hasText: 'Budi' }).waitFor();
+
+    // --- B goes offline, adds an item, comes back; both converge --------------------------------
+    const kopi = await search(B.page, 'Kopi Susu');
+    await B.ctx.setOffline(true);
+    await until('B to show offline', async () => (await connection(B.page)) === 'offline');
+    await addFromCatalog(B.page, kopi);
+    await lineIn(B.page, kopi).waitFor();
+    await B.ctx.setOffline(false);
+    await until('B to reconnect', async () => (await connection(B.page)) === 'connected');
+    await lineIn(A.page, kopi).waitFor({ timeout: STEP });
+    await A.page.locator('[data-testid=peer]', { hasText: 'Budi' }).waitFor({ timeout: STEP });
+    await until('both carts to converge', async () => {
+      const [a, b] = [await cartOf(A.page), await cartOf(B.page)];
+      return JSON.stringify(a) === JSON.stringify(b) && a[kopi] === 1 && a[teh] === 2;
+    });
+
+    // --- A locks the cart: B is told why when trying to edit ------------------------------------
+    await A.page.getByRole('button', { name: 'Kunci keranjang' }).click();
+    await until('B to see the lock', async () => (await status(B.page)) === 'locked');
+    await B.page.locator('[data-testid=locked-banner]').waitFor();
+    await lineIn(B.page, teh).locator('[data-testid=inc]').click();
+    await B.page.locator('[data-testid=notice]', { hasText: 'dikunci' }).waitFor();
+    expect((await cartOf(B.page))[teh]).toBe(2);
+
+    // Only the room-server knows: B edits offline while A locks; the server refuses and says so.
+    await A.page.getByRole('button', { name: 'Buka kunci keranjang' }).click();
+    await until('B to see it open', async () => (await status(B.page)) === 'open');
+    await B.page.locator('[data-testid=notice] button').first().click();
+    await B.ctx.setOffline(true);
+    await until('B offline again', async () => (await connection(B.page)) === 'offline');
+    await A.page.getByRole('button', { name: 'Kunci keranjang' }).click();
+    await until('A to be locked', async () => (await status(A.page)) === 'locked');
+    await lineIn(B.page, kopi).locator('[data-testid=inc]').click();
+    await until('B to hold its offline edit', async () => (await cartOf(B.page))[kopi] === 2);
+    await B.ctx.setOffline(false);
+    await B.page
+      .locator('[data-testid=notice]', { hasText: 'Server menolak' })
+      .waitFor({ timeout: STEP });
+    await until('B to snap back', async () => (await cartOf(B.page))[kopi] === 1);
+    expect((await cartOf(A.page))[kopi]).toBe(1);
+    await A.page.getByRole('button', { name: 'Buka kunci keranjang' }).click();
+    await until('open again', async () => (await status(B.page)) === 'open');
+
+    // --- A chooses the split and a store --------------------------------------------------------
+    await A.page.getByLabel('Bagi rata').check();
+    const store = A.page.locator('[data-testid=store]:has([data-testid=store-ok])').first();
+    await store.waitFor({ timeout: STEP });
+    const storeId = (await store.getAttribute('data-store'))!;
+    await store.getByRole('button').click();
+    await until(
+      'B to see the store',
+      async () =>
+        (await B.page.locator('[data-testid=store].is-chosen').getAttribute('data-store')) ===
+        storeId,
+    );
+    // Both see equal shares that add up to the total.
+    const shares = async (page: Page) =>
+      page.locator('[data-testid=share-row] [data-testid=share-amount]').allTextContents();
+    await until('B to see two equal shares', async () => (await shares(B.page)).length === 2);
+    expect(await A.page.locator('[data-testid=share-sum]').textContent()).toBe(
+      await A.page.locator('[data-testid=split-total]').textContent(),
+    );
+    const stockBefore = await stockAt(storeId);
+
+    // --- A finalises; both see the hold countdown; B is told the cart is locked -----------------
+    await bridgeFinalise(A.ctx, roomUrl);
+    await A.page.locator('[data-testid=finalise]').click();
+    await A.page.locator('[data-testid=finalise-confirm]').click();
+    await A.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: 30_000 });
+    await B.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: STEP });
+    await lineIn(B.page, teh).locator('[data-testid=inc]').click();
+    await B.page.locator('[data-testid=notice]', { hasText: 'difinalisasi' }).waitFor();
+
+    await shoot(A.page, 'room-awaiting-payment');
+
+    // --- both pay on the local pay page; both see the order paid ---------------------------------
+    await payOnLocalPage(A.ctx, A.page);
+    await payOnLocalPage(B.ctx, B.page);
+    for (const p of [A.page, B.page]) {
+      await p
+        .locator('[data-testid=settlement-status][data-status=paid]')
+        .waitFor({ timeout: 30_000 });
+    }
+
+    // --- staff pack the order and mark it ready --------------------------------------------------
+    const login = stack.staff.find((s) => s.storeId === storeId)!;
+    const S = await newContext();
+    await S.page.goto('/login');
+    await S.page.fill('#email', login.email);
+    await S.page.fill('#password', login.password);
+    await S.page.locator('main form button[type=submit]').click();
+    await S.page.waitForURL((u) => u.pathname !== '/login');
+    await S.page.goto(`/staff/${storeId}`);
+    const order = S.page.locator('[data-testid=orders] > li').first();
+    await order.waitFor({ timeout: STEP });
+    await order.getByRole('button', { name: 'Sudah dikemas' }).click();
+    await B.page
+      .locator('[data-testid=settlement-status][data-status=packed]')
+      .waitFor({ timeout: STEP });
+    await order.getByRole('button', { name: 'Siap diambil' }).click();
+
+    // --- both see "ready for pickup" with the same pickup code -----------------------------------
+    const codes: string[] = [];
+    for (const p of [A.page, B.page]) {
+      await p
+        .locator('[data-testid=settlement-status][data-status=ready_for_pickup]')
+        .waitFor({ timeout: STEP });
+      codes.push(((await p.locator('[data-testid=pickup-code]').textContent()) ?? '').trim());
+    }
+    expect(codes[0]).toMatch(/\S{4,}/);
+    expect(codes[1]).toBe(codes[0]);
+
+    // --- the store's stock went down by what was bought -----------------------------------------
+    const stockAfter = await stockAt(storeId);
+    expect(stockAfter[teh]!.available).toBe(stockBefore[teh]!.available - 2);
+    expect(stockAfter[kopi]!.available).toBe(stockBefore[kopi]!.available - 1);
+
+    await shoot(A.page, 'room-ready');
+    await shoot(B.page, 'room-ready-member');
+  }, 300_000);
+});
+
+/**
+ * TEMPORARY until web has its same-origin `POST /rooms/<id>/finalise` (web/NEEDS-FROM-SHELL.md):
+ * the room-server sends no CORS headers, so the page falls back to web's route; here the test
+ * plays that route, forwarding with the organiser's own fresh join token from web.
+ */
+async function bridgeFinalise(ctx: BrowserContext, roomUrl: string): Promise<void> {
+  // A route that exists but only answers POST says 405 to a GET; a missing one says 404.
+  const probe = await ctx.request.get(`${roomUrl}/finalise`);
+  if (probe.status() !== 404) return;
+  console.log(
+    '[note] web has no POST /rooms/<id>/finalise yet: the test forwards it (NEEDS-FROM-SHELL.md)',
+  );
+  await ctx.route(/\/rooms\/[^/]+\/finalise$/, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin !== stack.webUrl) return route.continue();
+    const roomId = url.pathname.split('/')[2]!;
+    const tok = await ctx.request.post(`/rooms/${roomId}/token`);
+    const { token } = (await tok.json()) as { token: string };
+    const res = await fetch(`${stack.roomServerHttpUrl}/rooms/${roomId}/finalise`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: route.request().postData() ?? '{}',
+    });
+    await route.fulfill({
+      status: res.status,
+      contentType: 'application/json',
+      body: await res.text(),
+    });
+  });
+}
+
+/** Per-sku stock at a store, straight from settlement. */
+async function stockAt(
+  storeId: string,
+): Promise<Record<string, { onHand: number; available: number }>> {
+  const res = await fetch(`${stack.settlementUrl}/stores/${storeId}/stock`);
+  const body = (await res.json()) as {
+    items: { sku: string; onHand: number; available: number }[];
+  };
+  return Object.fromEntries(
+    body.items.map((i) => [i.sku, { onHand: i.onHand, available: i.available }]),
+  );
+}
+
+/**
+ * Screenshots of the room at a phone and a desktop size: the desktop page in full, the phone at
+ * the top of its catalog tab and of its "split & pay" tab.
+ */
+async function shoot(page: Page, name: string): Promise<void> {
+  const original = page.viewportSize();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-1280x800.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const tab of ['catalog', 'pay']) {
+    await page.locator(`[data-testid=tab-${tab}]`).click();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-390x844-${tab}.png`) });
+  }
+  await page.locator('[data-testid=tab-catalog]').click();
+  if (original) await page.setViewportSize(original);
+}

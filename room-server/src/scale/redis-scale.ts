@@ -323,10 +323,18 @@ export class RedisScale implements RoomExtension {
   async #recover(): Promise<void> {
     try {
       await this.#renewLease();
-      await this.#sub.ssubscribe(this.#inbox);
       const rooms = [...this.#rooms.values()];
-      for (const room of rooms) await this.#sub.ssubscribe(room.channel);
-      await Promise.all(rooms.map((r) => r.resync('reconnect')));
+      // One SSUBSCRIBE per channel (channels of different rooms may live on different cluster
+      // shards), pipelined; all confirmed before any room loads.
+      await Promise.all(
+        [this.#inbox, ...rooms.map((r) => r.channel)].map((c) => this.#sub.ssubscribe(c)),
+      );
+      // A bounded number of resyncs at a time: a thousand rooms must not load at once.
+      let next = 0;
+      const worker = async () => {
+        while (next < rooms.length) await rooms[next++]!.resync('reconnect');
+      };
+      await Promise.all(Array.from({ length: Math.min(16, rooms.length) }, worker));
     } catch (err) {
       this.log.warn({ err }, 'recovery after reconnect failed; the periodic check retries');
       for (const room of this.#rooms.values()) room.needsResync = true;

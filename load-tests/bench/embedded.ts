@@ -13,7 +13,7 @@
  *
  * Every run is bounded (its --duration plus settle) and every server is stopped at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,7 @@ let server: ChildProcess | null = null;
 let cluster: Cluster | null = null;
 /** ws:// URLs and PIDs of the room-servers under test. */
 let targets: { url: string; pid: number }[];
+const extraPids: number[] = [];
 if (instances > 0) {
   cluster = await startCluster({
     instances,
@@ -106,6 +107,11 @@ if (instances > 0) {
     output: 'ignore',
   });
   targets = cluster.roomServers.map((s) => ({ url: s.url, pid: s.pid ?? 0 }));
+  // Redis is shared by the instances; sample it too (when local) to see whether it saturates.
+  const redisPid = Number(
+    spawnSync('pidof', ['-s', 'redis-server'], { encoding: 'utf8' }).stdout?.trim() || 0,
+  );
+  if (redisPid) extraPids.push(redisPid);
 } else {
   const port = await freePort();
   server = spawn(
@@ -155,7 +161,7 @@ try {
       values.duration,
       '--workers',
       values.workers,
-      ...targets.flatMap((t) => ['--pid', String(t.pid)]),
+      ...[...targets.map((t) => t.pid), ...extraPids].flatMap((pid) => ['--pid', String(pid)]),
       '--max-connections',
       '20000',
       '--quiet',
@@ -167,7 +173,9 @@ try {
     const r = JSON.parse(readFileSync(json, 'utf8')) as LoadReport;
     const procs = r.servers.filter((x) => x.url.startsWith('pid'));
     const http = r.servers.filter((x) => !x.url.startsWith('pid'));
-    const cpu = procs.map((x) => `${f(x.cpuPercent, 0)}/${f(x.maxCpuPercent, 0)}`).join(', ');
+    const cpuOf = (x: (typeof procs)[number]) => `${f(x.cpuPercent, 0)}/${f(x.maxCpuPercent, 0)}`;
+    const cpu = procs.slice(0, targets.length).map(cpuOf).join(', ');
+    const redisCpu = procs[targets.length] ? cpuOf(procs[targets.length]!) : '–';
     const lag = http.map((x) => f(x.eventLoopLagP99Ms, 0)).join(', ');
     const lat = (s: typeof r.latency.all) =>
       `${f(s.p50, 2)} / ${f(s.p95, 1)} / ${f(s.p99, 1)} / ${f(s.max, 0)}`;
@@ -175,7 +183,7 @@ try {
       `| ${rooms} × ${values.members} | ${r.connections.peak} | ${f(r.edits.perSecond, 0)} | ${f(r.messages.perSecond, 0)} | ` +
         `${lat(r.latency.same)} | ${instances > 1 ? lat(r.latency.cross) + ' | ' : ''}` +
         `${f(r.connections.sync.p99, 0)} | ${f(r.convergence.percent, 1)}% | ${r.errors.count} | ` +
-        `${cpu} | ${lag} | ` +
+        `${cpu} | ${instances > 0 ? redisCpu + ' | ' : ''}${lag} | ` +
         `${f(r.generator.cpuPercent.mean, 0)} / ${Math.round(r.generator.eventLoopUtilisation.mean * 100)}% (${r.generator.workers}w) | ${code} |`,
     );
     process.stderr.write(rows[rows.length - 1] + '\n');
@@ -189,9 +197,9 @@ try {
   );
   const cross = instances > 1 ? ' cross-instance p50 / p95 / p99 / max ms |' : '';
   console.log(
-    `| rooms × members | peak conns | edits/s | msgs/s delivered | ${instances > 1 ? 'same-instance' : 'latency'} p50 / p95 / p99 / max ms |${cross} sync p99 ms | converged | errors | server CPU % mean/max | server loop p99 ms | generator CPU % / loop busy | exit |`,
+    `| rooms × members | peak conns | edits/s | msgs/s delivered | ${instances > 1 ? 'same-instance' : 'latency'} p50 / p95 / p99 / max ms |${cross} sync p99 ms | converged | errors | server CPU % mean/max |${instances > 0 ? ' Redis CPU % mean/max |' : ''} server loop p99 ms | generator CPU % / loop busy | exit |`,
   );
-  console.log(`|${' --- |'.repeat(instances > 1 ? 14 : 13)}`);
+  console.log(`|${' --- |'.repeat(13 + (instances > 1 ? 1 : 0) + (instances > 0 ? 1 : 0))}`);
   for (const row of rows) console.log(row);
 } finally {
   if (server) {

@@ -113,9 +113,9 @@ export class Engine {
   private closing = false;
 
   constructor(readonly config: EngineConfig) {
-    this.tokens = config.secret
-      ? mintingTokenSource(config.secret)
-      : fetchingTokenSource(config.tokenUrl ?? 'http://127.0.0.1:3000/api/load-token');
+    if (config.secret) this.tokens = mintingTokenSource(config.secret);
+    else if (config.tokenUrl) this.tokens = fetchingTokenSource(config.tokenUrl);
+    else throw new Error('no token source: give a secret or a token URL');
     const c = config;
     for (const index of c.roomIndices) {
       const room = new SimRoom(index, roomIdOf(c.roomPrefix, index), Rng.derive(c.seed, index));

@@ -220,7 +220,9 @@ function startBalancer(
       if (attempt >= backends.length) return client.destroy();
       const b = backends[next++ % backends.length]!;
       const upstream = connect(b.port, host);
+      let connected = false;
       upstream.once('connect', () => {
+        connected = true;
         sockets.add(upstream);
         upstream.on('close', () => sockets.delete(upstream));
         client.pipe(upstream).pipe(client);
@@ -230,8 +232,9 @@ function startBalancer(
         upstream.on('close', () => client.destroy());
         client.on('close', () => upstream.destroy());
       });
+      // A backend that refuses (down, restarting) is skipped: try the next one.
       upstream.once('error', () => {
-        if (!upstream.readyState || upstream.connecting) tryBackend(attempt + 1);
+        if (!connected) tryBackend(attempt + 1);
       });
     };
     tryBackend(0);

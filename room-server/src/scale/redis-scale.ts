@@ -154,7 +154,6 @@ export class RedisScale implements RoomExtension {
       metrics: this.metrics,
       log: this.log,
       publish: (channel, bytes) => this.store.publish(channel, bytes),
-      skipOrigin: () => false,
       compactAfter: this.#compactAfter,
       requestCompaction: (id) => this.#requestCompaction(id),
     });

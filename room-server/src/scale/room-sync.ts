@@ -49,8 +49,6 @@ export interface RoomSyncContext {
   readonly log: Logger;
   /** Publishes raw bytes on a sharded channel (fire and forget; failures are counted). */
   publish(channel: string, bytes: Uint8Array): Promise<void>;
-  /** Extra origins the core uses for updates that must not be published (its storage load). */
-  skipOrigin(origin: unknown): boolean;
   /** Compact when the stream holds more entries than this. */
   readonly compactAfter: number;
   /** Called when this room's stream grew past `compactAfter`. */
@@ -181,7 +179,7 @@ export class RoomSync {
 
   /** The core's after-apply hook: appends + publishes a local update; resolves when durable. */
   onUpdate(update: Uint8Array, origin: unknown): Promise<void> | undefined {
-    if (cameFromRedisOrStorage(origin) || this.#ctx.skipOrigin(origin)) return undefined;
+    if (cameFromRedisOrStorage(origin)) return undefined;
     return this.#append(update);
   }
 

@@ -161,6 +161,36 @@ describe('room connection', () => {
     expect(closes).toBe(0);
   });
 
+  it('sees friends again right after a reconnect, not at their next presence renewal', async () => {
+    const { ani, budi } = await room();
+    // Stop both renewal timers, so a state can only come back through the reconnect itself.
+    for (const c of [ani, budi])
+      clearInterval((c.awareness as unknown as { _checkInterval: number })._checkInterval);
+    ani.awareness.setLocalState({ user: { id: 'ani', name: 'Ani', colour: '#000' } });
+    budi.awareness.setLocalState({ user: { id: 'budi', name: 'Budi', colour: '#000' } });
+    const sees = (c: RoomConnection, id: string) =>
+      [...c.awareness.getStates().values()].some(
+        (s) => (s as { user?: { id?: string } }).user?.id === id,
+      );
+    const until = (check: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const run = () => {
+          if (!check()) return;
+          ani.awareness.off('change', run);
+          budi.awareness.off('change', run);
+          resolve();
+        };
+        ani.awareness.on('change', run);
+        budi.awareness.on('change', run);
+        run();
+      });
+    await until(() => sees(ani, 'budi') && sees(budi, 'ani'));
+    budi.provider.disconnect();
+    await until(() => !sees(ani, 'budi') && !sees(budi, 'ani'));
+    budi.provider.connect();
+    await until(() => sees(ani, 'budi') && sees(budi, 'ani'));
+  });
+
   it('renews a token that is about to expire before connecting', async () => {
     const roomId = newRoomId();
     let refreshed = 0;

@@ -91,6 +91,7 @@ export class RoomConnection {
         const state = this.provider.awareness.getLocalState();
         if (state) this.provider.awareness.setLocalState({ ...state });
       }
+      if (status === 'disconnected') this.forgetPeersClocks();
       this.update();
     });
     this.provider.on('sync', (synced: boolean) => {
@@ -144,6 +145,18 @@ export class RoomConnection {
       ws.send(encoding.toUint8Array(enc));
     };
     awareness.on('update', p._awarenessUpdateHandler);
+  }
+
+  /**
+   * On a drop the provider removes everyone else's presence but keeps their clocks, so when the
+   * server re-sends the same states on reconnect they would be ignored as not newer (until each
+   * peer's 15 s renewal). Forgetting the clocks of peers we no longer hold lets them back at once.
+   */
+  private forgetPeersClocks(): void {
+    const a = this.provider.awareness;
+    for (const id of [...a.meta.keys()]) {
+      if (id !== a.clientID && !a.states.has(id)) a.meta.delete(id);
+    }
   }
 
   /** Connects unless the browser says it is offline (then it connects when it comes back). */

@@ -243,6 +243,21 @@ describe('app shell in a browser', () => {
       items: { sku: string; onHand: number }[];
     };
     expect(after.items.find((i) => i.sku === sku)!.onHand).toBe(was + 7);
+
+    // A change made elsewhere (another till) reaches the open page live, over settlement's SSE.
+    const till = await signToken(
+      { sub: 'till', name: 'Till', role: 'staff', store: login.storeId },
+      stack.secret,
+    );
+    const put = await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock/${sku}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${till}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ onHand: was + 11 }),
+    });
+    expect(put.status).toBe(200);
+    await expect
+      .poll(() => row.locator('input[name=onHand]').inputValue(), { timeout: 15_000 })
+      .toBe(String(was + 11));
     await shot(staff, 'shell-staff-1280', false);
 
     // Another store's page is refused.

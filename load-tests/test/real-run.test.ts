@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryStorage, startRoomServer, type RoomServer } from '@patungan/room-server';
 import { signToken } from '@patungan/model';
+import { runCli as runCliInProcess } from '../src/main.ts';
 import type { LoadReport } from '../src/report-types.ts';
 
 const SECRET = 'load-test-secret-0123456789';
@@ -132,7 +133,7 @@ describe('a short real run', () => {
     expect(r.latency.all.count).toBeLessThanOrEqual(r.edits.sent * 4);
     expect(r.latency.same.count).toBe(r.latency.all.count); // one URL: all same-instance
     expect(r.latency.steady.count).toBeGreaterThan(0); // intervals after the ramp
-    expect(r.latency.steady.count).toBeLessThan(r.latency.all.count);
+    expect(r.latency.steady.count).toBeLessThanOrEqual(r.latency.all.count);
     expect(r.latency.all.p50).toBeGreaterThan(0);
     expect(r.latency.all.p50!).toBeLessThanOrEqual(r.latency.all.p99!);
     expect(r.latency.all.p99!).toBeLessThanOrEqual(r.latency.all.max!);
@@ -180,6 +181,39 @@ describe('a short real run', () => {
     expect(r.passed).toBe(false);
     expect(r.convergence.percent).toBe(100);
     expect(tokensServed - before).toBe(9);
+  });
+
+  it('idle: connects, syncs and holds every connection without edits', async () => {
+    const json = join(dir, 'idle.json');
+    const out: string[] = [];
+    const code = await runCliInProcess(
+      [
+        '--scenario',
+        'idle',
+        '--url',
+        server.url,
+        '--secret',
+        SECRET,
+        '--rooms',
+        '5',
+        '--members',
+        '4',
+        '--duration',
+        '1500ms',
+        '--quiet',
+        '--json',
+        json,
+        '--threshold',
+        'connections=20',
+      ],
+      {},
+      { out: (s) => out.push(s), err: (s) => out.push(s), tty: false, cwd: dir },
+    );
+    expect(code, out.join('')).toBe(0);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as LoadReport;
+    expect(r.edits.sent).toBe(0);
+    expect(r.connections).toMatchObject({ peak: 20, failed: 0, reconnects: 0, openAtEnd: 0 });
+    expect(r.convergence.percent).toBe(100);
   });
 
   it('exits 2 with a clear message on bad usage, before connecting anything', async () => {

@@ -71,3 +71,36 @@ describe('scale frames', () => {
     }
   });
 });
+
+describe('compaction', () => {
+  it('refuses to store a document whose deletes reference inserts it does not have', async () => {
+    const prefix = uniquePrefix('compact');
+    const keys = scaleKeys(prefix);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const store = new RedisRoomStore({ redis, keys, instanceId: 'c1' });
+      const doc = new Y.Doc();
+      const updates: Uint8Array[] = [];
+      doc.on('update', (u: Uint8Array) => updates.push(u));
+      doc.getText('t').insert(0, 'hello');
+      doc.getText('t').delete(0, 5);
+      // Only the delete reaches the stream: its insert is missing.
+      await store.append('r', updates[1]!);
+      expect(await store.compact('r')).toBe('incomplete');
+      expect(await redis.exists(keys.snap('r'))).toBe(0);
+      expect(await redis.xlen(keys.log('r'))).toBe(1);
+      // Once the insert is there too, the same log compacts into a complete snapshot.
+      await store.append('r', updates[0]!);
+      expect(await store.compact('r')).toBe('compacted');
+      expect(await redis.xlen(keys.log('r'))).toBe(0);
+      const loaded = new Y.Doc();
+      for (const u of (await store.load('r')).updates) Y.applyUpdate(loaded, u);
+      expect(loaded.store.pendingStructs).toBeNull();
+      expect(loaded.store.pendingDs).toBeNull();
+      expect(loaded.getText('t').toString()).toBe('');
+    } finally {
+      redis.disconnect();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+});

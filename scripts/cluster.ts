@@ -465,16 +465,14 @@ async function main(): Promise<void> {
       '',
       'Patungan — scaled mode (local processes)',
       ...cluster.roomServers.map((r) => `  ${r.name.padEnd(12)} ${r.url}   (${r.httpUrl}/healthz)`),
-      cluster.lbUrl ? `  balancer     ${cluster.lbUrl}` : '',
-      cluster.settlementUrl ? `  settlement   ${cluster.settlementUrl}` : '',
-      cluster.webUrl ? `  web          ${cluster.webUrl}` : '',
+      ...(cluster.lbUrl ? [`  balancer     ${cluster.lbUrl}`] : []),
+      ...(cluster.settlementUrl ? [`  settlement   ${cluster.settlementUrl}`] : []),
+      ...(cluster.webUrl ? [`  web          ${cluster.webUrl}`] : []),
       '',
       `  load test:   npm run load -- ${cluster.roomServers.map((r) => `--url ${r.url}`).join(' ')}`,
       '  Press Ctrl-C to stop.',
       '',
-    ]
-      .filter((l, i, a) => l !== '' || a[i - 1] !== '')
-      .join('\n'),
+    ].join('\n'),
   );
 }
 

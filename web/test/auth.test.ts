@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  changePassword,
   LOGIN_MAX_FAILURES,
   LOGIN_WINDOW_MS,
   claimGuest,
@@ -201,6 +202,20 @@ describe.each(DATABASES)('accounts on %s', (_name, open) => {
     expect(await code(updateProfile(t.db, u.id, { name: 'Gita', email: 'ana@example.com' }))).toBe(
       'email_taken',
     );
+    expect(await code(changePassword(t.db, u.id, 'not-it-at-all', 'newsecret1'))).toBe(
+      'bad_credentials',
+    );
+    expect(await code(changePassword(t.db, u.id, 'secret123', 'short'))).toBe('invalid');
+    await changePassword(t.db, u.id, 'secret123', 'newsecret1');
+    expect(
+      await code(
+        login(t.db, { email: 'gita.s@example.com', password: 'secret123', ip: '9.9.9.9' }),
+      ),
+    ).toBe('bad_credentials');
+    expect(
+      (await login(t.db, { email: 'gita.s@example.com', password: 'newsecret1', ip: '9.9.9.9' }))
+        .id,
+    ).toBe(u.id);
   });
 
   it('adds friends by friend ID and shows their room invites', async () => {

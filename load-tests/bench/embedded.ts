@@ -184,7 +184,7 @@ try {
         `${lat(r.latency.same)} | ${instances > 1 ? lat(r.latency.cross) + ' | ' : ''}` +
         `${f(r.connections.sync.p99, 0)} | ${f(r.convergence.percent, 1)}% | ${r.errors.count} | ` +
         `${cpu} | ${instances > 0 ? redisCpu + ' | ' : ''}${lag} | ` +
-        `${f(r.generator.cpuPercent.mean, 0)} / ${Math.round(r.generator.eventLoopUtilisation.mean * 100)}% (${r.generator.workers}w) | ${code} |`,
+        `${f(r.generator.cpuPercent.mean, 0)} / ${Math.round(r.generator.eventLoopUtilisation.mean * 100)}% (${r.generator.workers}w) | ${f(r.generator.host.loadAverage.start, 1)} | ${code} |`,
     );
     process.stderr.write(rows[rows.length - 1] + '\n');
   }
@@ -197,9 +197,9 @@ try {
   );
   const cross = instances > 1 ? ' cross-instance p50 / p95 / p99 / max ms |' : '';
   console.log(
-    `| rooms × members | peak conns | edits/s | msgs/s delivered | ${instances > 1 ? 'same-instance' : 'latency'} p50 / p95 / p99 / max ms |${cross} sync p99 ms | converged | errors | server CPU % mean/max |${instances > 0 ? ' Redis CPU % mean/max |' : ''} server loop p99 ms | generator CPU % / loop busy | exit |`,
+    `| rooms × members | peak conns | edits/s | msgs/s delivered | ${instances > 1 ? 'same-instance' : 'latency'} p50 / p95 / p99 / max ms |${cross} sync p99 ms | converged | errors | server CPU % mean/max |${instances > 0 ? ' Redis CPU % mean/max |' : ''} server loop p99 ms | generator CPU % / loop busy | load avg | exit |`,
   );
-  console.log(`|${' --- |'.repeat(13 + (instances > 1 ? 1 : 0) + (instances > 0 ? 1 : 0))}`);
+  console.log(`|${' --- |'.repeat(14 + (instances > 1 ? 1 : 0) + (instances > 0 ? 1 : 0))}`);
   for (const row of rows) console.log(row);
 } finally {
   if (server) {

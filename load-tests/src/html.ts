@@ -235,6 +235,11 @@ ${kv([
     'event-loop delay ms (p99 / max)',
     `${r.generator.eventLoopDelayMs.p99} / ${r.generator.eventLoopDelayMs.max}`,
   ],
+  [
+    'host',
+    `${r.generator.host.cpus} × ${r.generator.host.model}, Node ${r.generator.host.node}, ` +
+      `load average ${r.generator.host.loadAverage.start} → ${r.generator.host.loadAverage.end}`,
+  ],
 ])}
 ${
   r.servers.length

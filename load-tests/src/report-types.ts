@@ -88,6 +88,13 @@ export interface LoadReport {
     eventLoopUtilisation: { mean: number; max: number };
     saturated: boolean;
     warnings: string[];
+    /** The machine the generator ran on; a load average above the core count means contention. */
+    host: {
+      cpus: number;
+      model: string;
+      node: string;
+      loadAverage: { start: number; end: number };
+    };
   };
   connections: {
     target: number;

@@ -127,6 +127,11 @@ export function formatReport(r: LoadReport): string {
         'event loop delay p99 / max (ms)',
         `${fmt(g.eventLoopDelayMs.p99)} / ${fmt(g.eventLoopDelayMs.max)}`,
       ],
+      [
+        'host',
+        `${g.host.cpus} × ${g.host.model}, Node ${g.host.node}, ` +
+          `load average ${g.host.loadAverage.start} → ${g.host.loadAverage.end}`,
+      ],
     ]),
   );
   for (const w of g.warnings) out.push(`  ! ${w}`);

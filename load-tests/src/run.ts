@@ -4,6 +4,7 @@
  * and checks convergence, closes every socket and returns the report. The run is bounded:
  * load stops at `durationS`, settling at `settleS`, and closing forces sockets shut.
  */
+import { cpus as osCpus, loadavg } from 'node:os';
 import { Histogram } from './histogram.ts';
 import { addCounters, emptyCounters, nowMs, type Counters, type FinalHistograms } from './stats.ts';
 import { localEngine, workerEngine, type EngineHandle } from './workers.ts';
@@ -59,6 +60,7 @@ interface CheckoutState {
 
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<LoadReport> {
   const startedAt = new Date();
+  const loadStart = loadavg()[0] ?? 0;
   let checkout: CheckoutState | null = null;
   let skus =
     o.scenario === 'idle' ? FALLBACK_SKUS : ((await catalogSkus(o.settlementUrl)) ?? FALLBACK_SKUS);
@@ -292,6 +294,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
     return buildReport({
       o,
       startedAt,
+      loadStart,
       durationS,
       workers,
       totals,
@@ -338,6 +341,8 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 interface BuildInput {
   o: LoadOptions;
   startedAt: Date;
+  /** 1-minute load average when the run started (defaults to now's). */
+  loadStart?: number;
   durationS: number;
   workers: number;
   totals: Counters;
@@ -375,6 +380,22 @@ export function buildReport(b: BuildInput): LoadReport {
         "latencies include the generator's own delay; add --workers or run the generator on another machine",
     );
   }
+  const cores = osCpus().length;
+  const host = {
+    cpus: cores,
+    model: osCpus()[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    loadAverage: {
+      start: round2(b.loadStart ?? loadavg()[0] ?? 0),
+      end: round2(loadavg()[0] ?? 0),
+    },
+  };
+  if (host.loadAverage.start > cores) {
+    warnings.push(
+      `the machine was already busy when the run started (load average ${host.loadAverage.start} on ${cores} cores): ` +
+        'other work competed with the generator and any local server; compare runs only under the same conditions',
+    );
+  }
   const report: LoadReport = {
     tool: 'patungan-load',
     version: VERSION,
@@ -392,6 +413,7 @@ export function buildReport(b: BuildInput): LoadReport {
       eventLoopUtilisation: elu,
       saturated,
       warnings,
+      host,
     },
     connections: {
       target: o.rooms * o.members,

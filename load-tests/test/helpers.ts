@@ -16,6 +16,7 @@ export interface SyntheticRun {
   converged?: number;
   checked?: number;
   elu?: number;
+  loadStart?: number;
 }
 
 export function syntheticReport(s: SyntheticRun = {}): LoadReport {
@@ -42,6 +43,7 @@ export function syntheticReport(s: SyntheticRun = {}): LoadReport {
   return buildReport({
     o: options,
     startedAt: new Date('2025-01-01T00:00:00Z'),
+    loadStart: s.loadStart ?? 0,
     durationS: 10,
     workers: 1,
     totals,

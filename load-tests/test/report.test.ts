@@ -21,6 +21,15 @@ describe('report generation', () => {
     expect(r.histograms.all.count).toBe(5);
   });
 
+  it('records the host and warns when the machine was already busy', () => {
+    const r = syntheticReport();
+    expect(r.generator.host.cpus).toBeGreaterThan(0);
+    expect(r.generator.host.node).toBe(process.version);
+    const busy = syntheticReport({ loadStart: 1000 });
+    expect(busy.generator.warnings.join()).toMatch(/already busy .*load average 1000/);
+    expect(formatReport(busy)).toMatch(/host .* load average 1000 →/);
+  });
+
   it('flags a saturated generator', () => {
     expect(syntheticReport({ elu: 0.2 }).generator.saturated).toBe(false);
     const busy = syntheticReport({ elu: 0.97 });

@@ -54,6 +54,28 @@ describe('file storage specifics', () => {
     await storage.close();
   });
 
+  test('more rooms than open files: least recently written logs are closed and nothing is lost', async () => {
+    const dir = await tempDir();
+    const storage = new FileStorage({ dir, flushIntervalMs: 1, maxOpenFiles: 2 });
+    const docs = Array.from({ length: 6 }, (_, i) => {
+      const doc = new Y.Doc();
+      doc.on('update', (u: Uint8Array) => storage.append(`room${i}`, u));
+      return doc;
+    });
+    for (let round = 0; round < 4; round++) {
+      docs.forEach((d, i) => d.getMap('votes').set(`k:${round}`, i));
+      await storage.flush();
+    }
+    await storage.close();
+    const again = new FileStorage({ dir });
+    for (const [i, d] of docs.entries()) {
+      const loaded = new Y.Doc();
+      for (const u of await again.load(`room${i}`)) Y.applyUpdate(loaded, u);
+      expect(loaded.getMap('votes').toJSON()).toEqual(d.getMap('votes').toJSON());
+    }
+    await again.close();
+  });
+
   test('room ids that are not safe file names are refused', async () => {
     const storage = new FileStorage({ dir: await tempDir() });
     await expect(storage.load('../etc/passwd')).rejects.toThrow(/invalid room id/);

@@ -7,13 +7,15 @@
  *   <roomId>.log        updates since then, each as [u32 little-endian length][update bytes]
  *
  * Appends are buffered for `flushIntervalMs` and written with one append per room, so a
- * burst of updates costs one write. A crash loses at most that window (a clean exit flushes
+ * burst of updates costs one write; the logs of recently written rooms stay open (at most
+ * `maxOpenFiles`, least recently used closed first) so a write is one `write(2)`. A crash loses at most that window (a clean exit flushes
  * first); a record cut short by a crash is ignored on load. Compaction runs on the room's
  * own promise chain, after every log write issued before it: the snapshot is in place before
  * the log is emptied, and a crash between the two only replays updates the snapshot already
  * holds (applying a Yjs update twice is harmless).
  */
-import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { close as closeFd, open as openFd, write as writeFd } from 'node:fs';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoomStorage } from './types.ts';
 
@@ -22,6 +24,8 @@ export interface FileStorageOptions {
   dir: string;
   /** How long appends are buffered before they are written (default 20 ms). */
   flushIntervalMs?: number;
+  /** Log files kept open for appending (default 256; sockets need the rest of the fd limit). */
+  maxOpenFiles?: number;
   /** Called when a background write fails (it is also reported by the next `flush`). */
   onError?: (err: unknown, roomId: string) => void;
 }
@@ -34,7 +38,23 @@ interface FileRoom {
   chain: Promise<void>;
   /** The last background write error, reported by the next flush. */
   error: unknown;
+  /** Open log file descriptor (append mode), or null. */
+  fd: number | null;
 }
+
+const openAppend = (path: string) =>
+  new Promise<number>((resolve, reject) =>
+    openFd(path, 'a', (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+const writeAll = (fd: number, data: Uint8Array): Promise<void> =>
+  new Promise((resolve, reject) =>
+    writeFd(fd, data, (err, n) => {
+      if (err) return reject(err);
+      if (n === data.byteLength) return resolve();
+      writeAll(fd, data.subarray(n)).then(resolve, reject);
+    }),
+  );
+const closeQuietly = (fd: number) => new Promise<void>((resolve) => closeFd(fd, () => resolve()));
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -44,9 +64,13 @@ export class FileStorage implements RoomStorage {
   private timer: NodeJS.Timeout | null = null;
   private readonly ready: Promise<unknown>;
   private readonly flushIntervalMs: number;
+  private readonly maxOpenFiles: number;
+  /** Rooms with an open log fd, least recently written first. */
+  private readonly openLogs = new Set<string>();
 
   constructor(private readonly opts: FileStorageOptions) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 20;
+    this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 256);
     this.ready = mkdir(opts.dir, { recursive: true });
   }
 
@@ -58,7 +82,7 @@ export class FileStorage implements RoomStorage {
   private room(roomId: string): FileRoom {
     let r = this.rooms.get(roomId);
     if (!r) {
-      r = { pending: [], logBytes: 0, chain: this.ready.then(() => {}), error: null };
+      r = { pending: [], logBytes: 0, chain: this.ready.then(() => {}), error: null, fd: null };
       this.rooms.set(roomId, r);
     }
     return r;
@@ -108,11 +132,21 @@ export class FileStorage implements RoomStorage {
       const data = Buffer.concat(r.pending);
       r.pending = [];
       const logPath = this.path(roomId, 'log');
-      r.chain = r.chain.then(() =>
-        appendFile(logPath, data).catch((err: unknown) => {
+      r.chain = r.chain.then(async () => {
+        try {
+          if (r.fd === null) {
+            r.fd = await openAppend(logPath);
+            this.openLogs.add(roomId);
+            this.evictLogs(roomId);
+          } else {
+            this.openLogs.delete(roomId); // most recently used goes last
+            this.openLogs.add(roomId);
+          }
+          await writeAll(r.fd, data);
+        } catch (err) {
           r.error = err;
-        }),
-      );
+        }
+      });
     }
     return r.chain.then(() => {
       const err = r.error;
@@ -121,6 +155,24 @@ export class FileStorage implements RoomStorage {
         throw err;
       }
     });
+  }
+
+  /** Closes the least recently written logs beyond `maxOpenFiles`, each on its own chain. */
+  private evictLogs(keep: string): void {
+    for (const id of this.openLogs) {
+      if (this.openLogs.size <= this.maxOpenFiles) return;
+      if (id === keep) continue;
+      this.openLogs.delete(id);
+      const victim = this.rooms.get(id);
+      if (victim) victim.chain = victim.chain.then(() => this.closeLog(id, victim));
+    }
+  }
+
+  private async closeLog(roomId: string, r: FileRoom): Promise<void> {
+    const fd = r.fd;
+    r.fd = null;
+    this.openLogs.delete(roomId);
+    if (fd !== null) await closeQuietly(fd);
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {
@@ -140,6 +192,8 @@ export class FileStorage implements RoomStorage {
         await fh.close();
       }
       await rename(tmp, snapshot);
+      // truncate through a fresh file: the cached append fd (if any) is closed first
+      await this.closeLog(roomId, r);
       await writeFile(log, new Uint8Array(0));
     });
     r.chain = done.catch(() => {});
@@ -164,7 +218,9 @@ export class FileStorage implements RoomStorage {
     const r = this.rooms.get(roomId);
     if (!r) return;
     await this.flushRoom(roomId, r);
-    if (r.pending.length === 0 && this.rooms.get(roomId) === r) this.rooms.delete(roomId);
+    await (r.chain = r.chain.then(() => this.closeLog(roomId, r)));
+    if (r.pending.length === 0 && r.fd === null && this.rooms.get(roomId) === r)
+      this.rooms.delete(roomId);
   }
 
   async close(): Promise<void> {
@@ -172,6 +228,9 @@ export class FileStorage implements RoomStorage {
     this.timer = null;
     this.dirty.clear();
     await this.flush();
+    await Promise.all(
+      [...this.rooms].map(([id, r]) => (r.chain = r.chain.then(() => this.closeLog(id, r)))),
+    );
   }
 }
 

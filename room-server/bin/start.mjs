@@ -1,0 +1,44 @@
+// `npm start -w room-server`: compile src/main.ts (and what it imports) into one ES module
+// with the esbuild binary, then run it in this plain Node process. Same sources as
+// `tsx src/main.ts` (npm run start:tsx), but without tsx's loader thread and per-module
+// source maps, which cost ~50 MB of resident memory per process — a third of the
+// room-server's memory budget (docs/benchmarks.md). The compiler runs as a child process so
+// none of it stays in this one. Nothing is kept on disk: the bundle goes to a temp dir that
+// is removed once loaded, so it can never be stale. See docs/room-server.md "Running".
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const esbuild = createRequire(import.meta.url).resolve('esbuild/bin/esbuild');
+const dir = mkdtempSync(join(tmpdir(), 'patungan-room-server-'));
+const outfile = join(dir, 'main.mjs');
+// bin/esbuild is the native binary, or a small JS shim where no binary was installed
+const head = Buffer.alloc(4);
+const fd = openSync(esbuild, 'r');
+readSync(fd, head, 0, 4, 0);
+closeSync(fd);
+const viaNode = head.toString('latin1') !== '\x7fELF';
+execFileSync(
+  viaNode ? process.execPath : esbuild,
+  [
+    ...(viaNode ? [esbuild] : []),
+    fileURLToPath(new URL('../src/main.ts', import.meta.url)),
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    '--target=node20',
+    `--outfile=${outfile}`,
+    '--log-level=warning',
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins
+    "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  ],
+  { stdio: 'inherit' },
+);
+try {
+  await import(pathToFileURL(outfile).href);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

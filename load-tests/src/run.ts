@@ -195,7 +195,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
     const intervalMs = o.intervalS * 1000;
     let next = t0 + intervalMs;
     let rampEndedAt: number | null = null;
-    let finaliseAt = t0 + o.durationS * 300; // checkout: 30% into the run at the latest
+    let finaliseAt = t0 + o.durationS * 500; // checkout: half-way through the run at the latest
     while (!hooks.signal?.aborted) {
       const now = nowMs();
       if (now >= endAt) break;

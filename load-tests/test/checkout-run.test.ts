@@ -100,7 +100,7 @@ describe('checkout scenario', () => {
         '--members',
         '2',
         '--duration',
-        '3s',
+        '5s',
         '--hold-wait',
         '20s',
         '--workers',

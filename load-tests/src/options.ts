@@ -277,6 +277,16 @@ export function parseOptions(
       .filter(Boolean);
   }
   if (sourceAddresses.length && !allLoopback && sa === 'auto') sourceAddresses = [];
+  // `localhost` may resolve to ::1, which an IPv4 source address cannot reach: pin it to IPv4.
+  if (sourceAddresses.some((a) => a.includes('.'))) {
+    for (let i = 0; i < urls.length; i++) {
+      const u = new URL(urls[i]!);
+      if (u.hostname === 'localhost') {
+        u.hostname = '127.0.0.1';
+        urls[i] = u.toString().replace(/\/+$/, '');
+      }
+    }
+  }
   const workersRaw = s('workers') ?? 'auto';
   const workers =
     workersRaw === 'auto'

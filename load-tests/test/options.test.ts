@@ -30,7 +30,10 @@ describe('options', () => {
       ['--url', 'ws://127.0.0.1:1234,http://127.0.0.1:1235/', '--url', 'localhost:9'],
       env,
     );
-    expect(o.urls).toEqual(['ws://127.0.0.1:1234', 'ws://127.0.0.1:1235', 'ws://localhost:9']);
+    // loopback source addresses are IPv4, so localhost is pinned to 127.0.0.1
+    expect(o.urls).toEqual(['ws://127.0.0.1:1234', 'ws://127.0.0.1:1235', 'ws://127.0.0.1:9']);
+    const plain = parseOptions(['--url', 'localhost:9', '--source-addresses', '0'], env).options;
+    expect(plain.urls).toEqual(['ws://localhost:9']);
   });
 
   it('does not bind loopback source addresses for a remote target', () => {

@@ -23,6 +23,11 @@ export interface Ctx {
   holdTtlMs: number;
   /** How long a capture may run past the hold's expiry before the group is compensated. */
   captureGraceMs: number;
+  /**
+   * How long a process may hold a provider call before another may take it over (a dead
+   * process's lease lapses after this). Longer than any provider call's timeout.
+   */
+  leaseMs: number;
   /** This process, for leases. */
   instanceId: string;
   fault(point: FaultPoint): Promise<void>;

@@ -56,6 +56,8 @@ export interface SettlementOptions {
   holdTtlSeconds?: number;
   /** Seconds a capture may run past the hold's expiry before compensation (default 60). */
   captureGraceSeconds?: number;
+  /** Lease on a provider call, seconds (default 30; see Ctx.leaseMs). */
+  leaseSeconds?: number;
   /** Run the worker loop here. Default: on unless SETTLEMENT_WORKER=off. */
   worker?: boolean;
   /** Worker poll interval, ms (default SETTLEMENT_WORKER_POLL_MS, else 1000). */
@@ -94,6 +96,17 @@ function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
 }
 
+/** STRIPE_API_URL (e.g. http://127.0.0.1:12111 for a local Stripe stand-in) → SDK host options. */
+function stripeApi(url: string | undefined): Pick<StripeConfig, 'host' | 'port' | 'protocol'> {
+  if (!url) return {};
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    protocol: u.protocol === 'http:' ? 'http' : 'https',
+    ...(u.port ? { port: Number(u.port) } : {}),
+  };
+}
+
 export async function startSettlement(o: SettlementOptions = {}): Promise<SettlementService> {
   const env = o.env ?? process.env;
   const log = o.log ?? createLogger(env.LOG_LEVEL ?? 'info');
@@ -122,6 +135,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
           ? {
               secretKey: env.STRIPE_SECRET_KEY,
               ...(env.STRIPE_WEBHOOK_SECRET ? { webhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
+              ...stripeApi(env.STRIPE_API_URL),
             }
           : null
         : o.stripe;
@@ -132,6 +146,8 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
               serverKey: env.MIDTRANS_SERVER_KEY,
               ...(env.MIDTRANS_CLIENT_KEY ? { clientKey: env.MIDTRANS_CLIENT_KEY } : {}),
               isProduction: env.MIDTRANS_IS_PRODUCTION === 'true',
+              ...(env.MIDTRANS_API_URL ? { coreBaseUrl: env.MIDTRANS_API_URL } : {}),
+              ...(env.MIDTRANS_SNAP_URL ? { snapBaseUrl: env.MIDTRANS_SNAP_URL } : {}),
             }
           : null
         : o.midtrans;
@@ -187,6 +203,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       publicUrl: '',
       holdTtlMs: holdTtlSeconds * 1000,
       captureGraceMs: (o.captureGraceSeconds ?? 60) * 1000,
+      leaseMs: (o.leaseSeconds ?? 30) * 1000,
       instanceId,
       fault: async (point) => {
         await o.faults?.[point]?.();

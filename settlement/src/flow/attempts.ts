@@ -12,8 +12,6 @@ import { ProviderError, type AttemptInfo, type ProviderStatus } from '../provide
 import { applyProviderStatus } from './transitions.ts';
 import type { AttemptStatus } from './rows.ts';
 
-const LEASE_MS = 30_000;
-
 export interface AttemptJob extends AttemptInfo {
   status: AttemptStatus;
   provider: 'local' | 'stripe' | 'midtrans';
@@ -80,7 +78,7 @@ export async function claimAttemptWork(
        RETURNING *)
      SELECT ${JOB_COLUMNS} FROM claimed a
        JOIN payments p ON p.id = a.payment_id JOIN settlements s ON s.id = a.settlement_id`,
-    [ctx.instanceId, addMs(now, LEASE_MS), now, limit, settlementId ?? null],
+    [ctx.instanceId, addMs(now, ctx.leaseMs), now, limit, settlementId ?? null],
   );
   return rows.map(toJob);
 }

@@ -260,6 +260,17 @@ async function insertAll(
 /** Creates what is left at the providers and records the first response under the key. */
 async function finish(ctx: Ctx, key: string, settlementId: string): Promise<CreateResult> {
   await runAttemptWork(ctx, 50, settlementId);
+  // Another process (the worker, after a crash) may be creating some of these payments right
+  // now: give it a moment so the stored first response carries every pay link.
+  for (let i = 0; i < 100; i++) {
+    const [busy] = await ctx.db.query<{ n: number }>(
+      `SELECT count(*) AS n FROM payment_attempts WHERE settlement_id = $1 AND status = 'creating'
+         AND lease_until > $2`,
+      [settlementId, ctx.clock.now()],
+    );
+    if (!busy?.n) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const body = creationResponse(await settlementView(ctx.db, settlementId));
   await ctx.db.query(
     `UPDATE idempotency_keys SET response = $2::text::jsonb, status_code = 201 WHERE key = $1 AND response IS NULL`,

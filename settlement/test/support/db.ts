@@ -2,9 +2,14 @@
  * One test scenario, two databases: every suite runs over PGlite (in memory) and a fresh
  * PostgreSQL database `settle_<random>` that the test creates and drops.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDb, type Db } from '../../src/db/driver.ts';
+import { migrate, MIGRATIONS } from '../../src/db/migrations.ts';
+import { demoProducts, seedDemo } from '../../src/seed.ts';
 
 export type Driver = 'pglite' | 'postgres';
 export const DRIVERS: readonly Driver[] = ['pglite', 'postgres'];
@@ -38,10 +43,55 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   };
 }
 
+/**
+ * A migrated, seeded PGlite data directory, built once and shared by every test process
+ * (keyed by the schema and the demo data, so a change builds a new one). Starting PGlite on
+ * an existing directory takes a fraction of a second; a fresh one runs initdb (seconds).
+ */
+let template: Promise<string> | undefined;
+function pgliteTemplate(): Promise<string> {
+  template ??= (async () => {
+    const key = createHash('sha256')
+      .update(JSON.stringify(MIGRATIONS))
+      .update(JSON.stringify(demoProducts()))
+      .digest('hex')
+      .slice(0, 16);
+    const dir = join(tmpdir(), `patungan-settlement-template-${key}`);
+    if (existsSync(join(dir, 'PG_VERSION'))) return dir;
+    const building = mkdtempSync(join(tmpdir(), 'patungan-settlement-build-'));
+    const db = await openDb({ dataDir: building });
+    await migrate(db);
+    await seedDemo(db);
+    await db.close();
+    try {
+      renameSync(building, dir); // atomic: another process may have won the race
+    } catch {
+      rmSync(building, { recursive: true, force: true });
+    }
+    return dir;
+  })();
+  return template;
+}
+
+/** A private copy of the template PGlite directory (the caller deletes it). */
+export async function pgliteCopy(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'patungan-settlement-db-'));
+  cpSync(await pgliteTemplate(), dir, { recursive: true });
+  return dir;
+}
+
 export async function freshDb(driver: Driver, poolSize?: number): Promise<TestDb> {
   if (driver === 'pglite') {
-    const db = await openDb({});
-    return { driver, db, drop: () => db.close() };
+    const dir = await pgliteCopy();
+    const db = await openDb({ dataDir: dir });
+    return {
+      driver,
+      db,
+      async drop() {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const pg = await createPgDatabase();
   const db = await openDb({ databaseUrl: pg.url, ...(poolSize ? { poolSize } : {}) });

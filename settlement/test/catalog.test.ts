@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts, demoStock, STORES } from '../src/seed.ts';
 import { DRIVERS } from './support/db.ts';
+import { openSse } from './support/sse.ts';
 import {
   checkStockInvariants,
   setStock,
@@ -180,31 +181,8 @@ describe.each(DRIVERS)('catalog and stock (%s)', (driver) => {
   });
 
   it('streams every stock change as Server-Sent Events', async () => {
-    const ac = new AbortController();
-    const res = await fetch(`${s.url}/stores/sby-rungkut/stock/stream`, { signal: ac.signal });
-    expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buf = '';
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- event payloads
-    const events: { event: string; data: any }[] = [];
-    const next = async (event: string) => {
-      for (;;) {
-        const found = events.findIndex((e) => e.event === event);
-        if (found >= 0) return events.splice(found, 1)[0]!;
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buf += decoder.decode(value, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const chunk = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = /^event: (.*)$/m.exec(chunk)?.[1];
-          const data = /^data: (.*)$/m.exec(chunk)?.[1];
-          if (ev && data) events.push({ event: ev, data: JSON.parse(data) });
-        }
-      }
-    };
+    const sse = await openSse(`${s.url}/stores/sby-rungkut/stock/stream`);
+    const next = sse.next;
     try {
       const snap = await next('snapshot');
       expect(snap.data.storeId).toBe('sby-rungkut');
@@ -221,8 +199,7 @@ describe.each(DRIVERS)('catalog and stock (%s)', (driver) => {
       });
       expect(ev.data.seq).toBeGreaterThan(0);
     } finally {
-      ac.abort();
-      await reader.cancel().catch(() => {});
+      await sse.close();
     }
   });
 

@@ -112,7 +112,8 @@ Generator and bounds
                           at most the number of cores)
   --source-addresses <n|list|auto>
                           local addresses to connect from: a count (127.0.0.1…127.0.0.n), a
-                          comma list, or auto (loopback targets: 1 per 10000 connections, min 2)
+                          comma list, or auto (loopback targets above 10000 connections:
+                          ⌈connections / 10000⌉ + 1; else the OS chooses)
   --max-connections <n>   hard cap on rooms × members (default 15000)
   --help, -h              this text
   --version
@@ -265,7 +266,9 @@ export function parseOptions(
   let sourceAddresses: string[];
   const allLoopback = urls.every((u) => isLoopbackHost(new URL(u).hostname));
   if (sa === 'auto') {
-    const n = allLoopback ? Math.max(2, Math.ceil(total / 10000)) : 0;
+    // Binding a source address costs a kernel port search per connection (and ports in
+    // TIME_WAIT cannot be shared), so bind only when one address would run out of ports.
+    const n = allLoopback && total > 10000 ? Math.ceil(total / 10000) + 1 : 0;
     sourceAddresses = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
   } else if (/^\d+$/.test(sa)) {
     const n = num(sa, 'source-addresses', 0, { int: true, min: 0, max: 254 });

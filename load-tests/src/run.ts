@@ -201,7 +201,10 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
       if (now >= endAt) break;
       await sleep(Math.max(0, Math.min(next, endAt) - now), hooks.signal);
       if (nowMs() < next && nowMs() < endAt) continue;
+      // After a stall (a blocked loop), skip the missed intervals instead of sampling them
+      // back to back: a 1 ms interval would turn into absurd per-second rates.
       next += intervalMs;
+      while (next <= nowMs()) next += intervalMs;
       // The interval in which the ramp completes still counts as ramp: it had a connection storm.
       let phase: Progress['phase'] = 'load';
       if (rampEndedAt === null) {

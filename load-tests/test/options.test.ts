@@ -21,8 +21,10 @@ describe('options', () => {
       durationS: 30,
       maxConnections: 15000,
       spread: 'members',
-      sourceAddresses: ['127.0.0.1', '127.0.0.2'],
+      sourceAddresses: [],
     });
+    const big = parseOptions(['--rooms', '2400', '--members', '5'], env).options;
+    expect(big.sourceAddresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
   });
 
   it('takes several URLs, repeated or comma-separated, and normalises them', () => {
@@ -30,10 +32,10 @@ describe('options', () => {
       ['--url', 'ws://127.0.0.1:1234,http://127.0.0.1:1235/', '--url', 'localhost:9'],
       env,
     );
-    // loopback source addresses are IPv4, so localhost is pinned to 127.0.0.1
-    expect(o.urls).toEqual(['ws://127.0.0.1:1234', 'ws://127.0.0.1:1235', 'ws://127.0.0.1:9']);
-    const plain = parseOptions(['--url', 'localhost:9', '--source-addresses', '0'], env).options;
-    expect(plain.urls).toEqual(['ws://localhost:9']);
+    expect(o.urls).toEqual(['ws://127.0.0.1:1234', 'ws://127.0.0.1:1235', 'ws://localhost:9']);
+    // loopback source addresses are IPv4, so then localhost is pinned to 127.0.0.1
+    const bound = parseOptions(['--url', 'localhost:9', '--source-addresses', '2'], env).options;
+    expect(bound.urls).toEqual(['ws://127.0.0.1:9']);
   });
 
   it('does not bind loopback source addresses for a remote target', () => {

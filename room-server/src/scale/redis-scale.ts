@@ -192,8 +192,10 @@ export class RedisScale implements RoomExtension {
    * with) is relayed content, e.g. a client that moved here from another instance re-sending
    * what it saw there. If this instance has not received that content through Redis yet, the
    * write rules would judge it as the sender's own write and revert whatever only its author
-   * may write (another member's vote, the organiser's meta). So catch up with Redis first.
-   * A client's own edits never wait.
+   * may write (another member's vote, the organiser's meta). So catch up with Redis first
+   * (one counter read; a resync only if Redis is ahead). A client's own edits never wait once
+   * its client id is known (its presence or an earlier write); a connection's very first
+   * update without presence costs that one read.
    */
   beforeApply(room: ScaleRoomHost, conn: unknown, update: Uint8Array): Promise<void> | undefined {
     const sync = this.#rooms.get(room.id);
@@ -210,7 +212,7 @@ export class RedisScale implements RoomExtension {
     } catch {
       return undefined; // malformed: the core refuses it
     }
-    return relayed ? sync.resync('relay') : undefined;
+    return relayed ? sync.catchUp() : undefined;
   }
 
   onUpdate(roomId: string, update: Uint8Array, origin: unknown): Promise<void> | undefined {
@@ -469,7 +471,9 @@ export async function createRedisScale(o: CreateRedisScaleOptions): Promise<Redi
     retryStrategy: (times) => Math.min(50 * times, 1000),
     ...o.redisOptions,
   };
-  const redis = new Redis(o.url, { ...common, commandTimeout: 5000 });
+  // A generous command timeout: a starved event loop runs timers before it reads the socket,
+  // so a short one fails commands Redis has long answered (each failure costs a resync).
+  const redis = new Redis(o.url, { ...common, commandTimeout: 30_000 });
   const subscriber = new Redis(o.url, common);
   const scale = new RedisScale({ ...o, redis, subscriber, ownsClients: true });
   if (!(await scale.ready(o.loadTimeoutMs ?? 5000))) {

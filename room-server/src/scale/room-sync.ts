@@ -242,6 +242,20 @@ export class RoomSync {
     }
   }
 
+  /**
+   * Before relayed content is judged: one read of the room's counter, and a resync only when
+   * Redis has messages this instance has not seen yet (if it has seen them all, Redis cannot
+   * know anything this doc does not).
+   */
+  async catchUp(): Promise<void> {
+    try {
+      const [seq = 0] = await this.#ctx.store.seqs([this.id]);
+      if (seq > this.lastSeq) await this.resync('relay');
+    } catch {
+      // Redis unreachable: judge with what we have (degraded mode)
+    }
+  }
+
   /** Pull durable state, then push what it lacks. Coalesces concurrent calls. */
   resync(reason: ResyncReason): Promise<void> {
     if (this.#resync) {

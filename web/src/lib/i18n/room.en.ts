@@ -11,6 +11,7 @@ export const messages: Record<RoomKey, string> = {
   'room.role.organiser': 'Organiser',
   'room.role.member': 'Member',
   'room.you': 'You',
+  'room.youLower': 'you',
   'room.someone': 'Someone',
   'room.deadline': 'Deadline: {when}',
 
@@ -61,8 +62,10 @@ export const messages: Record<RoomKey, string> = {
   'room.budget.over': '{name} is over their budget ({amount} of {budget})',
   'room.budget.confirm': 'Add anyway',
   'room.budget.cancel': 'Cancel',
-  'room.budget.willNear': 'Adding this brings {name} near their budget: {after} of {budget}',
-  'room.budget.willOver': 'Adding this takes {name} over their budget: {after} of {budget}',
+  'room.budget.shortNear': 'Near budget: {names}',
+  'room.budget.shortOver': 'Over budget: {names}',
+  'room.budget.willNear': 'Adding this brings {name} near budget: {after} of {budget}',
+  'room.budget.willOver': 'Adding this takes {name} over budget: {after} of {budget}',
 
   'room.vote.up': 'Like',
   'room.vote.down': 'Dislike',

@@ -9,6 +9,7 @@ export const messages = {
   'room.role.organiser': 'Penyelenggara',
   'room.role.member': 'Anggota',
   'room.you': 'Kamu',
+  'room.youLower': 'kamu',
   'room.someone': 'Seseorang',
   'room.deadline': 'Batas waktu: {when}',
 
@@ -59,6 +60,8 @@ export const messages = {
   'room.budget.over': '{name} melewati anggaran ({amount} dari {budget})',
   'room.budget.confirm': 'Tetap tambah',
   'room.budget.cancel': 'Batal',
+  'room.budget.shortNear': 'Mendekati anggaran: {names}',
+  'room.budget.shortOver': 'Melewati anggaran: {names}',
   'room.budget.willNear': 'Menambah ini membuat {name} mendekati anggaran: {after} dari {budget}',
   'room.budget.willOver': 'Menambah ini membuat {name} melewati anggaran: {after} dari {budget}',
 

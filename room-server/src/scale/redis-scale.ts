@@ -188,24 +188,26 @@ export class RedisScale implements RoomExtension {
 
   /**
    * Before a connection's update is judged by the write rules: new content of a Yjs client
-   * that is not the sender's own (not among the client ids it wrote or announced presence
-   * with) is relayed content, e.g. a client that moved here from another instance re-sending
+   * that is not the sender's own (not among the client ids it already wrote with) may be
+   * relayed content, e.g. a client that moved here from another instance re-sending
    * what it saw there. If this instance has not received that content through Redis yet, the
    * write rules would judge it as the sender's own write and revert whatever only its author
    * may write (another member's vote, the organiser's meta). So catch up with Redis first
-   * (one counter read; a resync only if Redis is ahead). A client's own edits never wait once
-   * its client id is known (its presence or an earlier write); a connection's very first
-   * update without presence costs that one read.
+   * (one counter read; a resync only if Redis is ahead). A connection's first update costs
+   * that read; its later edits, written with a client id it already wrote with, never wait.
    */
   beforeApply(room: ScaleRoomHost, conn: unknown, update: Uint8Array): Promise<void> | undefined {
     const sync = this.#rooms.get(room.id);
     if (!sync || !this.#up) return undefined;
-    const own = conn as { clientIds?: number[] | null; awarenessIds?: Set<number> | null };
+    // Only client ids this connection already wrote with count as its own. Not its presence
+    // ids: the stock client echoes every presence it receives, so a connection "announces"
+    // other members' ids too.
+    const own = (conn as { clientIds?: number[] | null }).clientIds;
     let relayed = false;
     try {
       for (const [client, to] of Y.parseUpdateMeta(update).to) {
         if (to <= Y.getState(room.doc.store, client)) continue;
-        if (own.clientIds?.includes(client) || own.awarenessIds?.has(client)) continue;
+        if (own?.includes(client)) continue;
         relayed = true;
         break;
       }

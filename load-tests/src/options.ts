@@ -111,9 +111,9 @@ Generator and bounds
   --workers <n|auto>      worker threads running members (default auto: 1 per 4000 members,
                           at most the number of cores)
   --source-addresses <n|list|auto>
-                          local addresses to connect from: a count (127.0.0.1…127.0.0.n), a
-                          comma list, or auto (loopback targets above 10000 connections:
-                          ⌈connections / 10000⌉ + 1; else the OS chooses)
+                          local addresses to connect from: a count (n addresses of a random
+                          127.a.b.0/24 block), a comma list, or auto (loopback targets above
+                          10000 connections: ⌈connections / 10000⌉ + 1; else the OS chooses)
   --max-connections <n>   hard cap on rooms × members (default 15000)
   --help, -h              this text
   --version
@@ -165,6 +165,18 @@ function normaliseUrl(u: string): string {
     throw new UsageError(`--url "${u}" must be ws:// or wss://`);
   }
   return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * `n` loopback addresses from a random 127.a.b.0/24 block, fresh for each run: every address
+ * in 127/8 is local on Linux, and a fresh block has no ports left in TIME_WAIT by earlier
+ * runs (or other programs on 127.0.0.1), which make each bind() search far longer — half of
+ * the generator's CPU in a profile on a busy machine.
+ */
+export function loopbackBlock(n: number, rand: () => number = Math.random): string[] {
+  const a = 1 + Math.floor(rand() * 254);
+  const b = Math.floor(rand() * 256);
+  return Array.from({ length: n }, (_, i) => `127.${a}.${b}.${i + 1}`);
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -266,13 +278,14 @@ export function parseOptions(
   let sourceAddresses: string[];
   const allLoopback = urls.every((u) => isLoopbackHost(new URL(u).hostname));
   if (sa === 'auto') {
-    // Binding a source address costs a kernel port search per connection (and ports in
-    // TIME_WAIT cannot be shared), so bind only when one address would run out of ports.
+    // Binding a source address costs a kernel port search per connection, so bind only when
+    // one address would run out of ports.
     const n = allLoopback && total > 10000 ? Math.ceil(total / 10000) + 1 : 0;
-    sourceAddresses = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+    sourceAddresses = loopbackBlock(n);
   } else if (/^\d+$/.test(sa)) {
-    const n = num(sa, 'source-addresses', 0, { int: true, min: 0, max: 254 });
-    sourceAddresses = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+    sourceAddresses = loopbackBlock(
+      num(sa, 'source-addresses', 0, { int: true, min: 0, max: 254 }),
+    );
   } else {
     sourceAddresses = sa
       .split(',')

@@ -121,6 +121,9 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Loa
   const steady = new Histogram();
 
   try {
+    // Worker threads take a moment to load; t0 comes after every engine is ready, so the ramp
+    // does not start with a burst of "overdue" connections.
+    await Promise.all(engines.map((e) => e.prepare()));
     scraper?.start();
     const t0 = nowMs() + 20;
     await Promise.all(engines.map((e) => e.start(t0)));

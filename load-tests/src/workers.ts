@@ -14,6 +14,8 @@ import type { ConvergenceSummary } from './convergence.ts';
 import type { FinalHistograms, StatsDelta } from './stats.ts';
 
 export interface EngineHandle {
+  /** Resolves once the engine is running and has everything it needs to start (tokens). */
+  prepare(): Promise<void>;
   start(t0: number): Promise<void>;
   tick(): Promise<StatsDelta>;
   stopLoad(): Promise<void>;
@@ -29,6 +31,7 @@ export interface EngineHandle {
 export function localEngine(config: EngineConfig): EngineHandle {
   const e = new Engine(config);
   return {
+    prepare: () => e.prepare(),
     start: async (t0) => e.start(t0),
     tick: async () => e.tick(),
     stopLoad: async () => e.stopLoad(),
@@ -71,6 +74,7 @@ export function workerEngine(config: EngineConfig): EngineHandle {
     });
   };
   return {
+    prepare: () => call('prepare'),
     start: (t0) => call('start', t0),
     tick: () => call('tick'),
     stopLoad: () => call('stopLoad'),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HELP, parseDuration, parseOptions, UsageError } from '../src/options.ts';
+import { HELP, loopbackBlock, parseDuration, parseOptions, UsageError } from '../src/options.ts';
 import { Rng } from '../src/rng.ts';
 import { resolveKind } from '../src/behaviour.ts';
 
@@ -24,7 +24,9 @@ describe('options', () => {
       sourceAddresses: [],
     });
     const big = parseOptions(['--rooms', '2400', '--members', '5'], env).options;
-    expect(big.sourceAddresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+    expect(big.sourceAddresses).toHaveLength(3);
+    expect(big.sourceAddresses[0]).toMatch(/^127\.\d+\.\d+\.1$/);
+    expect(big.sourceAddresses[2]).toBe(big.sourceAddresses[0]!.replace(/\.1$/, '.3'));
   });
 
   it('takes several URLs, repeated or comma-separated, and normalises them', () => {
@@ -45,6 +47,13 @@ describe('options', () => {
     expect(parseOptions(['--source-addresses', '127.0.0.9'], env).options.sourceAddresses).toEqual([
       '127.0.0.9',
     ]);
+  });
+
+  it('takes loopback source addresses from a fresh random block', () => {
+    expect(loopbackBlock(2, () => 0.5)).toEqual(['127.128.128.1', '127.128.128.2']);
+    expect(loopbackBlock(0)).toEqual([]);
+    for (const a of loopbackBlock(254))
+      expect(a).toMatch(/^127\.([1-9]\d?|1\d\d|2[0-4]\d|25[0-4])\.\d{1,3}\.\d{1,3}$/);
   });
 
   it('has quieter defaults for idle', () => {

@@ -395,6 +395,61 @@ describe('the room, end to end', () => {
       `[measure] GET /api/catalog/products x${ms.length}: p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`,
     );
   }, 120_000);
+
+  it('keeps an offline edit across closing the page, and syncs it later', async () => {
+    dumpOnFailure();
+    const A = await newContext();
+    await A.page.goto('/register');
+    await A.page.fill('#name', 'Dewi');
+    await A.page.fill('#email', `dewi-${Date.now()}@example.test`);
+    await A.page.fill('#password', 'correct horse battery staple');
+    await A.page.locator('main form button[type=submit]').click();
+    await A.page.waitForURL((u) => u.pathname === '/');
+    await A.page.fill('#room-name', 'Kemah');
+    await A.page.getByRole('button', { name: 'Buat ruang' }).click();
+    await A.page.waitForURL(/\/rooms\/[^/]+$/);
+    const roomUrl = A.page.url();
+    await roomReady(A.page);
+    const beras = await search(A.page, 'Beras');
+
+    await A.ctx.setOffline(true);
+    await until('offline', async () => (await connection(A.page)) === 'offline');
+    await addFromCatalog(A.page, beras);
+    await lineIn(A.page, beras).waitFor();
+    // The edit is in IndexedDB before the page goes away.
+    await until('the edit to reach IndexedDB', () =>
+      A.page.evaluate(async () => {
+        const names = (await indexedDB.databases()).map((d) => d.name ?? '');
+        const name = names.find((n) => n.startsWith('patungan-room:'));
+        if (!name) return false;
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const r = indexedDB.open(name);
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        });
+        const count = await new Promise<number>((resolve) => {
+          const r = db.transaction('updates').objectStore('updates').count();
+          r.onsuccess = () => resolve(r.result);
+        });
+        db.close();
+        return count > 0;
+      }),
+    );
+    await A.page.close();
+
+    // Back online, a new page of the same browser finds the edit and hands it to the server.
+    await A.ctx.setOffline(false);
+    const again = await A.ctx.newPage();
+    await again.goto(roomUrl);
+    await roomReady(again);
+    await lineIn(again, beras).waitFor();
+    const B = await newContext();
+    await B.page.goto(await again.locator('[data-testid=invite-url]').inputValue());
+    await B.page.fill('#name', 'Eko');
+    await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
+    await roomReady(B.page);
+    await lineIn(B.page, beras).waitFor({ timeout: STEP });
+  }, 120_000);
 });
 
 /**

@@ -3,6 +3,7 @@
  *
  *   npm run bench -w room-server -- idle  [--levels 1000,5000,10000,19500] [--members 5]
  *   npm run bench -w room-server -- edit  [--rooms 1000] [--members 5] [--rates 1,2] [--seconds 30]
+ *   npm run bench -w room-server -- rules [--updates 20000] [--lines 50]   (in-process, bench/write-rules.ts)
  *
  * The server runs as `npm start` runs it (bin/start.mjs; `--runner tsx` for `tsx src/main.ts`),
  * with file storage under a temp DATA_DIR and write rules on, pinned to core 0; the load generators are child processes pinned to core 1,
@@ -237,8 +238,9 @@ const t = setTimeout(() => {
 }, 8 * 60_000);
 if (mode === 'idle') await idle();
 else if (mode === 'edit') await edit();
+else if (mode === 'rules') await (await import('./write-rules.ts')).rulesBench(opt);
 else {
-  console.error('usage: npm run bench -w room-server -- idle|edit [options]');
+  console.error('usage: npm run bench -w room-server -- idle|edit|rules [options]');
   process.exitCode = 1;
 }
 clearTimeout(t);

@@ -22,8 +22,8 @@ export class Connection {
   readonly id = nextId++;
   /** Yjs client ids this connection wrote new content with (normally exactly one). */
   clientIds: number[] | null = null;
-  /** Awareness client ids this connection controls (removed when it closes). */
-  awarenessIds: Set<number> | null = null;
+  /** Awareness client ids this connection controls (removed when it closes); usually one. */
+  awarenessIds: number[] | null = null;
   /** Messages waiting while an async hook for an earlier message runs. */
   backlog: Uint8Array[] | null = null;
   closed = false;

@@ -16,6 +16,7 @@
  */
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import {
   Awareness,
   applyAwarenessUpdate,
@@ -73,6 +74,8 @@ export interface RoomContext {
 }
 
 const REVERT_ORIGIN = serviceOrigin('write-rules');
+/** How long the awareness ids of an ended connection stay reserved for the same member. */
+const DEPARTED_MS = 60_000;
 
 interface Revert {
   check: WriteCheck;
@@ -87,6 +90,10 @@ export class Room {
   readonly conns = new Set<Connection>();
   /** Yjs client id → the live connection writing with it. */
   private readonly owners = new Map<number, Connection>();
+  /** Awareness client id → the live connection speaking for it. */
+  private readonly presenceOwners = new Map<number, Connection>();
+  /** Awareness client ids of connections that ended recently, and whose they were. */
+  private departed: Map<number, { member: string; at: number }> | null = null;
   /** Update events of the step in progress (null outside a step). */
   private capture: Uint8Array[] | null = null;
   private revert: Revert | null = null;
@@ -139,11 +146,10 @@ export class Room {
       for (const c of conn.clientIds) if (this.owners.get(c) === conn) this.owners.delete(c);
     }
     const ids = conn.awarenessIds;
-    if (ids && ids.size > 0) {
-      const list = [...ids];
+    if (ids && ids.length > 0) {
+      const list = ids.slice();
       removeAwarenessStates(this.awareness, list, conn);
-      // Forget their clocks too, so the same client reconnecting is not ignored as stale.
-      for (const c of list) this.awareness.meta.delete(c);
+      this.depart(conn, list);
     }
     for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
     if (this.conns.size === 0 && this.holds === 0) this.ctx.idle(this);
@@ -511,33 +517,88 @@ export class Room {
 
   // ---------------------------------------------------------------- awareness
 
+  /**
+   * Applies a connection's awareness message, entry by entry:
+   * - an entry for a client id another member's live connection speaks for is dropped (the
+   *   stock client echoes every state it receives, so this is normal, not an attack — and it
+   *   must not let one member impersonate or hide another's presence);
+   * - an entry for a client id whose connection just ended is dropped unless it comes from
+   *   the same member (an echo still in flight would resurrect a departed member), and when it
+   *   does, its old clock is forgotten so the reconnecting client's current state wins.
+   */
   private receiveAwareness(conn: Connection, update: Uint8Array): void {
-    // An awareness entry for a client id another member's connection controls would let
-    // this member impersonate (or hide) that member's presence.
     const d = decoding.createDecoder(update);
     const n = decoding.readVarUint(d);
+    const kept: { client: number; clock: number; state: string }[] = [];
+    let dropped = false;
     for (let i = 0; i < n; i++) {
       const client = decoding.readVarUint(d);
-      decoding.readVarUint(d); // clock
-      decoding.readVarString(d); // state
-      const owner = this.owners.get(client);
-      if (owner && owner !== conn && owner.principal.id !== conn.principal.id) {
-        throw new ProtocolError(
-          CLOSE.policyViolation,
-          `awareness for client ${client} of another member`,
-        );
+      const clock = decoding.readVarUint(d);
+      const state = decoding.readVarString(d);
+      const owner = this.presenceOwners.get(client) ?? this.owners.get(client);
+      if (owner && owner !== conn && !owner.closed && owner.principal.id !== conn.principal.id) {
+        dropped = true;
+        continue;
       }
+      if (!owner || owner.closed) {
+        const gone = this.departed?.get(client);
+        if (gone) {
+          if (gone.member !== conn.principal.id) {
+            dropped = true;
+            continue;
+          }
+          this.departed!.delete(client);
+          this.awareness.meta.delete(client);
+        }
+      }
+      kept.push({ client, clock, state });
     }
-    applyAwarenessUpdate(this.awareness, update, conn);
+    if (kept.length === 0) return;
+    let u = update;
+    if (dropped) {
+      const e = encoding.createEncoder();
+      encoding.writeVarUint(e, kept.length);
+      for (const k of kept) {
+        encoding.writeVarUint(e, k.client);
+        encoding.writeVarUint(e, k.clock);
+        encoding.writeVarString(e, k.state);
+      }
+      u = encoding.toUint8Array(e);
+    }
+    applyAwarenessUpdate(this.awareness, u, conn);
+  }
+
+  /**
+   * Remembers for a while who spoke for awareness ids that just went away: the same member
+   * reconnecting takes them back at once (its clock may be older than the removal's), while
+   * echoes of them by other members are dropped.
+   */
+  private depart(conn: Connection, ids: number[]): void {
+    const now = Date.now();
+    this.departed ??= new Map();
+    for (const [c, g] of this.departed) if (now - g.at > DEPARTED_MS) this.departed.delete(c);
+    for (const c of ids) {
+      if (this.presenceOwners.get(c) === conn) this.presenceOwners.delete(c);
+      this.departed.set(c, { member: conn.principal.id, at: now });
+    }
   }
 
   private onAwarenessUpdate({ added, updated, removed }: AwarenessChanges, origin: unknown): void {
     const conn = isConnection(origin) ? origin : null;
     if (conn) {
-      const ids = (conn.awarenessIds ??= new Set());
-      for (const c of added) ids.add(c);
-      for (const c of updated) ids.add(c);
-      for (const c of removed) ids.delete(c);
+      // a plain array: almost every connection controls exactly one awareness client
+      let ids = conn.awarenessIds ?? [];
+      for (const c of added.concat(updated)) {
+        if (ids.includes(c)) continue;
+        ids.push(c);
+        this.presenceOwners.set(c, conn);
+      }
+      if (removed.length > 0) {
+        ids = ids.filter((c) => !removed.includes(c));
+        // the stock client sends a null state for itself when it disconnects: same as leaving
+        this.depart(conn, removed);
+      }
+      conn.awarenessIds = ids;
     }
     const changed = added.concat(updated, removed);
     const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));

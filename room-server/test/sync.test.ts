@@ -37,6 +37,39 @@ describe('stock y-websocket clients', () => {
     await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), 'presence removed');
   });
 
+  test("stock clients echoing each other's presence are not kicked; a reconnecting client shows up at once", async () => {
+    const server = await startServer();
+    const a = await client(server, 'echo', await token('echo', 'alice'));
+    const b = await client(server, 'echo', await token('echo', 'bob'));
+    const c = await client(server, 'echo', await token('echo', 'carol'));
+    for (let i = 0; i < 5; i++) {
+      a.provider.awareness.setLocalStateField('cursor', i);
+      b.provider.awareness.setLocalStateField('cursor', i * 10);
+      await waitFor(
+        () =>
+          (c.provider.awareness.getStates().get(a.doc.clientID) as { cursor?: number } | undefined)
+            ?.cursor === i &&
+          (c.provider.awareness.getStates().get(b.doc.clientID) as { cursor?: number } | undefined)
+            ?.cursor ===
+            i * 10,
+        'presence',
+      );
+    }
+    expect([a.closes, b.closes, c.closes]).toEqual([[], [], []]);
+    // A reconnect (same client id, same clock) is taken back by the server at once, so anyone
+    // joining sees it. (Clients that saw the removal ignore the same clock until the stock
+    // client's 15 s renewal: that is the awareness protocol, not the server.)
+    a.provider.disconnect();
+    await waitFor(() => !c.provider.awareness.getStates().has(a.doc.clientID), 'gone');
+    a.provider.connect();
+    await waitFor(
+      () => server.rooms.get('echo')?.awareness.getStates().has(a.doc.clientID) === true,
+      'back',
+    );
+    const d = await client(server, 'echo', await token('echo', 'dave'));
+    await waitFor(() => d.provider.awareness.getStates().has(a.doc.clientID), 'seen by a newcomer');
+  });
+
   test('a room survives a restart of the server', async () => {
     const dataDir = await tempDir();
     const first = await startServer({ dataDir });

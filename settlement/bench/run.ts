@@ -65,7 +65,20 @@ async function seed(db: Db): Promise<string[]> {
     demoStock(STORES, products).map((r) => ({ ...r, onHand: 1_000_000 })),
     new Date(),
   );
+  await db.query('ANALYZE');
   return products.map((p) => p.sku);
+}
+
+/**
+ * fetch, retried once when a kept-alive socket was closed by the server meanwhile (safe for
+ * POST /settlements: it carries an idempotency key).
+ */
+async function get(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
 }
 
 async function pool<T>(n: number, c: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -116,7 +129,7 @@ async function run(driver: 'pglite' | 'postgres') {
     });
     const post = async (i: number, tag: string) => {
       const t0 = performance.now();
-      const r = await fetch(`${svc.url}/settlements`, {
+      const r = await get(`${svc.url}/settlements`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${token}`,
@@ -205,7 +218,7 @@ async function run(driver: 'pglite' | 'postgres') {
       if (cat) q.set('category', cat);
       if (i % 5 === 0) q.set('maxPrice', '50000');
       const t0 = performance.now();
-      const r = await fetch(`${svc.url}/products?${q}`);
+      const r = await get(`${svc.url}/products?${q}`);
       await r.arrayBuffer();
       searchLat.push(performance.now() - t0);
     }

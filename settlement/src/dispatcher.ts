@@ -156,4 +156,6 @@ export async function pruneOutbox(
     `DELETE FROM outbox WHERE published_at IS NOT NULL AND delivered_at IS NOT NULL AND created_at < $1`,
     [addMs(o.clock.now(), -keepMs)],
   );
+  // PGlite runs no autovacuum: keep the planner's statistics fresh ourselves.
+  if (o.db.kind === 'pglite') await o.db.query('ANALYZE');
 }

@@ -262,7 +262,7 @@ export interface SeedOptions {
 
 /** Loads the demo catalog, stores and stock unless products already exist. Returns whether it did. */
 export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  const loaded = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(6190879)');
     const [row] = await tx.query<{ n: number }>('SELECT count(*) AS n FROM products');
     if ((row?.n ?? 0) > 0) return false;
@@ -272,4 +272,8 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<boolean>
     await insertStock(tx, demoStock(STORES, products), opts.now ?? new Date());
     return true;
   });
+  // Fresh statistics, or the planner keeps estimating the tables as empty (PGlite has no
+  // autovacuum to do this for us).
+  if (loaded) await db.query('ANALYZE');
+  return loaded;
 }

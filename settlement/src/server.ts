@@ -127,6 +127,9 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
   try {
     await migrate(db);
     if (o.seed ?? true) await seedDemo(db, { now: clock.now() });
+    // PGlite has no autovacuum: start with fresh planner statistics (the dispatcher's prune
+    // step refreshes them every 10 minutes).
+    if (db.kind === 'pglite') await db.query('ANALYZE');
 
     const secret = o.secret ?? env.ROOM_TOKEN_SECRET ?? roomTokenSecret(env);
     const stripeCfg =

@@ -155,7 +155,7 @@ async function insertAll(
   p: Plan,
   key: string,
   hash: string,
-): Promise<string> {
+): Promise<{ id: string; online: number }> {
   return ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
     const claimed = await tx.query(
@@ -253,12 +253,33 @@ async function insertAll(
       },
       'settlement created, stock held',
     );
-    return id;
+    return {
+      id,
+      online: attempts.filter((a) => (a as { status: string }).status === 'creating').length,
+    };
   });
 }
 
 /** Creates what is left at the providers and records the first response under the key. */
-async function finish(ctx: Ctx, key: string, settlementId: string): Promise<CreateResult> {
+async function finish(
+  ctx: Ctx,
+  key: string,
+  settlementId: string,
+  online = true,
+): Promise<CreateResult> {
+  // Only online payments (Stripe, Midtrans) need a provider call before the answer.
+  if (online) await createPayments(ctx, settlementId);
+  const body = creationResponse(await settlementView(ctx.db, settlementId));
+  await ctx.db.query(
+    `UPDATE idempotency_keys SET response = $2::text::jsonb, status_code = 201 WHERE key = $1 AND response IS NULL`,
+    [key, JSON.stringify(body)],
+  );
+  const [row] = await ctx.db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
+  ctx.kick();
+  return { status: row?.status_code ?? 201, body: row?.response ?? body };
+}
+
+async function createPayments(ctx: Ctx, settlementId: string): Promise<void> {
   await runAttemptWork(ctx, 50, settlementId);
   // Another process (the worker, after a crash) may be creating some of these payments right
   // now: give it a moment so the stored first response carries every pay link.
@@ -271,14 +292,6 @@ async function finish(ctx: Ctx, key: string, settlementId: string): Promise<Crea
     if (!busy?.n) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const body = creationResponse(await settlementView(ctx.db, settlementId));
-  await ctx.db.query(
-    `UPDATE idempotency_keys SET response = $2::text::jsonb, status_code = 201 WHERE key = $1 AND response IS NULL`,
-    [key, JSON.stringify(body)],
-  );
-  const [row] = await ctx.db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
-  ctx.kick();
-  return { status: row?.status_code ?? 201, body: row?.response ?? body };
 }
 
 export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Promise<CreateResult> {
@@ -303,7 +316,7 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
       if (existing.settlement_id) return finish(ctx, key, existing.settlement_id);
     }
     const p = await plan(ctx, s);
-    let id: string | null = null;
+    let id: { id: string; online: number } | null = null;
     try {
       id = await insertAll(ctx, s, p, key, hash);
     } catch (err) {
@@ -320,7 +333,7 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
     }
     ctx.metrics.settlements.inc({ outcome: 'created' });
     await ctx.fault('after_hold');
-    return finish(ctx, key, id);
+    return finish(ctx, key, id.id, id.online > 0);
   }
   throw new SettlementError(
     409,

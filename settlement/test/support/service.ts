@@ -38,8 +38,10 @@ export async function startTestService(
       stripe: null,
       midtrans: null,
       log: silent,
-      workerPollMs: 50,
-      dispatcherPollMs: 50,
+      // Work started in-process runs at once (kick); the poll only catches the rest, and a
+      // slow poll keeps idle services from eating the CPU the other suites need.
+      workerPollMs: 250,
+      dispatcherPollMs: 250,
       env: {},
       ...opts,
     });

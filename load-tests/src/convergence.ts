@@ -106,6 +106,8 @@ export interface ConvergenceSummary {
   rooms: number;
   checked: number;
   converged: number;
+  /** Rooms none of whose members was connected at the end (the server did not serve them). */
+  unreached: number;
   membersMissing: number;
   diverged: RoomDivergence[];
   settleMs: number;
@@ -123,6 +125,7 @@ export function summariseChecks(
     rooms,
     checked: checks.length,
     converged: checks.length - diverged.length,
+    unreached: checks.filter((c) => c.compared === 0).length,
     membersMissing: checks.reduce((a, c) => a + c.missing, 0),
     diverged: diverged
       .slice(0, MAX_LISTED)
@@ -136,6 +139,7 @@ export function mergeSummaries(parts: readonly ConvergenceSummary[]): Convergenc
     rooms: parts.reduce((a, p) => a + p.rooms, 0),
     checked: parts.reduce((a, p) => a + p.checked, 0),
     converged: parts.reduce((a, p) => a + p.converged, 0),
+    unreached: parts.reduce((a, p) => a + p.unreached, 0),
     membersMissing: parts.reduce((a, p) => a + p.membersMissing, 0),
     diverged: parts.flatMap((p) => p.diverged).slice(0, MAX_LISTED),
     settleMs: Math.max(0, ...parts.map((p) => p.settleMs)),

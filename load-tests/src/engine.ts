@@ -49,7 +49,8 @@ export interface EngineConfig {
 
 export const roomIdOf = (prefix: string, index: number) => `${prefix}-${index}`;
 
-const MAX_FAILURES = 5;
+/** Longest back-off between reconnect attempts (y-websocket's client uses 2.5 s). */
+const MAX_BACKOFF_MS = 5000;
 
 class SimRoom {
   readonly members: SimMember[] = [];
@@ -221,8 +222,12 @@ export class Engine {
   }
 
   private retryLater(m: SimMember): void {
-    if (this.closing || m.refused || m.failures >= MAX_FAILURES) return;
-    this.later(Math.min(5000, 250 * 2 ** m.failures), () => void this.open(m));
+    // Like the stock client, keep trying (with back-off) for as long as the run lasts; only a
+    // refused token (401/403) is final.
+    if (this.closing || m.refused) return;
+    // Jitter spreads a wave of failed connections so the retries do not arrive as one storm.
+    const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(m.failures, 5));
+    this.later(backoff * (0.5 + Math.random() / 2), () => void this.open(m));
   }
 
   private onClosed(m: SimMember, planned: boolean): void {
@@ -311,15 +316,13 @@ export class Engine {
     const startedAt = Date.now();
     const begun = new Set(this.queue.slice(0, this.started));
     for (const m of begun) {
-      if (m.state === 'closed' && !m.refused && m.failures < MAX_FAILURES) void this.open(m);
+      if (m.state === 'closed' && !m.refused) void this.open(m);
     }
     const deadline = startedAt + timeoutMs;
     const rooms = this.rooms.filter((r) => r.members.some((m) => begun.has(m)));
     for (;;) {
       const pending = rooms.some((r) => {
-        const want = r.members.filter(
-          (m) => begun.has(m) && !m.refused && m.failures < MAX_FAILURES,
-        );
+        const want = r.members.filter((m) => begun.has(m) && !m.refused);
         const ready = want.filter((m) => m.synced);
         return ready.length < want.length || !sameStateVectors(ready.map((m) => m.doc));
       });

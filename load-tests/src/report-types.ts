@@ -134,6 +134,10 @@ export interface LoadReport {
     rooms: number;
     checked: number;
     converged: number;
+    /** Of the rooms not converged: those with no member connected at the end (not served). */
+    unreached: number;
+    /** Members that were not connected at the end, over all rooms. */
+    membersMissing: number;
     percent: number | null;
     settleMs: number;
     diverged: RoomDivergence[];

@@ -85,6 +85,14 @@ export function formatReport(r: LoadReport): string {
     table([
       ['rooms converged', `${fmt(cv.converged)} / ${fmt(cv.checked)} (${fmt(cv.percent, '%')})`],
       ['settled in', `${fmt(cv.settleMs)} ms`],
+      ...(cv.unreached || cv.membersMissing
+        ? [
+            [
+              'not connected at the end',
+              `${fmt(cv.unreached)} rooms, ${fmt(cv.membersMissing)} members`,
+            ],
+          ]
+        : []),
       ...cv.diverged.slice(0, 5).map((d) => [`  ${d.room}`, d.reason]),
     ]),
   );

@@ -458,6 +458,8 @@ export function buildReport(b: BuildInput): LoadReport {
       rooms: b.convergence.rooms,
       checked: b.convergence.checked,
       converged: b.convergence.converged,
+      unreached: b.convergence.unreached,
+      membersMissing: b.convergence.membersMissing,
       percent: b.convergence.checked
         ? Math.round((b.convergence.converged / b.convergence.checked) * 10000) / 100
         : null,

@@ -103,7 +103,13 @@ describe('convergence check', () => {
     const d = digestDoc(new Y.Doc());
     const s1 = summariseChecks([checkRoom('a', [d, d]), checkRoom('b', [null])], 2, 100);
     const s2 = summariseChecks([checkRoom('c', [d])], 1, 300);
-    expect(s1).toMatchObject({ rooms: 2, checked: 2, converged: 1, membersMissing: 1 });
+    expect(s1).toMatchObject({
+      rooms: 2,
+      checked: 2,
+      converged: 1,
+      unreached: 1,
+      membersMissing: 1,
+    });
     expect(s1.diverged).toEqual([{ room: 'b', reason: 'no member connected at the end' }]);
     expect(mergeSummaries([s1, s2])).toMatchObject({
       rooms: 3,

@@ -62,6 +62,7 @@ export function syntheticReport(s: SyntheticRun = {}): LoadReport {
       checked,
       converged: s.converged ?? checked,
       membersMissing: 0,
+      unreached: 0,
       diverged: [],
       settleMs: 120,
     },

@@ -355,6 +355,11 @@ describe('the room, end to end', () => {
     expect((await cartOf(A.page))[kopi]).toBeUndefined();
     await A.page.getByRole('button', { name: 'Tetap tambah' }).click();
     await until('the line to be added', async () => (await cartOf(A.page))[kopi] === 1);
+    // Undo / redo from the keyboard (only our own changes are on the stack).
+    await A.page.keyboard.press('Control+z');
+    await until('undo', async () => (await cartOf(A.page))[kopi] === undefined);
+    await A.page.keyboard.press('Control+Shift+z');
+    await until('redo', async () => (await cartOf(A.page))[kopi] === 1);
     // The second one would take her over: warned again before it happens.
     await card
       .locator('[data-testid=budget-warning]', { hasText: 'Melewati anggaran: kamu' })
@@ -390,6 +395,13 @@ describe('the room, end to end', () => {
       ms.push(performance.now() - t);
     }
     ms.sort((x, y) => x - y);
+    // The proxies check what they forward.
+    expect((await A.ctx.request.get('/api/stores?lat=999&lng=0')).status()).toBe(400);
+    expect((await A.ctx.request.get('/api/catalog/products/no%20such')).status()).toBe(404);
+    const cats = (await (await A.ctx.request.get('/api/catalog/categories')).json()) as {
+      items: { id: string }[];
+    };
+    expect(cats.items.map((c) => c.id)).toContain('minuman');
     const pct = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
     console.log(
       `[measure] GET /api/catalog/products x${ms.length}: p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`,

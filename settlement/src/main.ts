@@ -13,6 +13,7 @@ const crashAt = process.env.SETTLEMENT_FAULT_CRASH_AT as FaultPoint | undefined;
 
 const service = await startSettlement({
   log,
+  processMetrics: true,
   api: process.env.SETTLEMENT_API !== 'off',
   ...(crashAt ? { faults: { [crashAt]: () => void process.kill(process.pid, 'SIGKILL') } } : {}),
 }).catch((err: unknown) => {

@@ -76,6 +76,8 @@ export interface SettlementOptions {
   seed?: boolean;
   clock?: Clock;
   log?: Logger;
+  /** Also export Node process metrics (CPU, memory, event loop) on /metrics (main.ts: on). */
+  processMetrics?: boolean;
   /** Crash-test hooks (see context.ts FaultPoint). */
   faults?: Partial<Record<FaultPoint, () => void | Promise<void>>>;
   env?: NodeJS.ProcessEnv;
@@ -185,7 +187,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       cleanups.push(() => bus.close());
     }
 
-    const metrics = createMetrics(!o.log && api);
+    const metrics = createMetrics(o.processMetrics ?? false);
     const holdTtlSeconds = o.holdTtlSeconds ?? num(env.HOLD_TTL_SECONDS) ?? 900;
     const port = o.port ?? num(env.PORT) ?? 4000;
     const host = o.host ?? env.HOST ?? '127.0.0.1';

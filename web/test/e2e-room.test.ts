@@ -20,6 +20,7 @@ import {
 } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { signToken } from '@patungan/model';
 import { startStack, type Stack } from './helpers/stack.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
@@ -326,7 +327,7 @@ describe('the room, end to end', () => {
     await shoot(B.page, 'room-ready-member');
   }, 300_000);
 
-  it('warns before a member goes over budget, and speaks English when asked', async () => {
+  it('warns before a member goes over budget, explains a cancelled order, speaks English', async () => {
     dumpOnFailure();
     const A = await newContext({ width: 390, height: 844 });
     await A.page.goto('/register');
@@ -366,6 +367,33 @@ describe('the room, end to end', () => {
       .waitFor();
     await A.page.locator('[data-testid=tab-pay]').click();
     await A.page.locator('[data-testid=share-row].near').waitFor();
+
+    // A cancelled order is explained with its reason, and the cart opens again.
+    const store = A.page.locator('[data-testid=store]:has([data-testid=store-ok])').first();
+    await store.waitFor({ timeout: STEP });
+    await store.getByRole('button').click();
+    await A.page.locator('[data-testid=store].is-chosen').waitFor();
+    await bridgeFinalise(A.ctx, A.page.url());
+    await A.page.locator('[data-testid=finalise]').click();
+    await A.page.locator('[data-testid=finalise-confirm]').click();
+    await A.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: 30_000 });
+    const settlementId = (await A.page
+      .locator('[data-testid=checkout]')
+      .getAttribute('data-settlement'))!;
+    const service = await signToken(
+      { sub: 'e2e', name: 'e2e', role: 'service', room: '*' },
+      stack.secret,
+    );
+    const cancel = await fetch(`${stack.settlementUrl}/settlements/${settlementId}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'Toko tutup lebih awal' }),
+    });
+    expect(cancel.ok).toBe(true);
+    await A.page
+      .locator('[data-testid=outcome-failed]', { hasText: 'Toko tutup lebih awal' })
+      .waitFor({ timeout: STEP });
+    await until('the room to open again', async () => (await status(A.page)) === 'open');
 
     // Switch the language: the room speaks English, money in en-US format.
     await A.page

@@ -271,7 +271,6 @@ describe('the room, end to end', () => {
     const stockBefore = await stockAt(storeId);
 
     // --- A finalises; both see the hold countdown; B is told the cart is locked -----------------
-    await bridgeFinalise(A.ctx, roomUrl);
     await A.page.locator('[data-testid=finalise]').click();
     await A.page.locator('[data-testid=finalise-confirm]').click();
     await A.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: 30_000 });
@@ -373,7 +372,6 @@ describe('the room, end to end', () => {
     await store.waitFor({ timeout: STEP });
     await store.getByRole('button').click();
     await A.page.locator('[data-testid=store].is-chosen').waitFor();
-    await bridgeFinalise(A.ctx, A.page.url());
     await A.page.locator('[data-testid=finalise]').click();
     await A.page.locator('[data-testid=finalise-confirm]').click();
     await A.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: 30_000 });
@@ -491,37 +489,6 @@ describe('the room, end to end', () => {
     await lineIn(B.page, beras).waitFor({ timeout: STEP });
   }, 120_000);
 });
-
-/**
- * TEMPORARY until web has its same-origin `POST /rooms/<id>/finalise` (web/NEEDS-FROM-SHELL.md):
- * the room-server sends no CORS headers, so the page falls back to web's route; here the test
- * plays that route, forwarding with the organiser's own fresh join token from web.
- */
-async function bridgeFinalise(ctx: BrowserContext, roomUrl: string): Promise<void> {
-  // A route that exists but only answers POST says 405 to a GET; a missing one says 404.
-  const probe = await ctx.request.get(`${roomUrl}/finalise`);
-  if (probe.status() !== 404) return;
-  console.log(
-    '[note] web has no POST /rooms/<id>/finalise yet: the test forwards it (NEEDS-FROM-SHELL.md)',
-  );
-  await ctx.route(/\/rooms\/[^/]+\/finalise$/, async (route) => {
-    const url = new URL(route.request().url());
-    if (url.origin !== stack.webUrl) return route.continue();
-    const roomId = url.pathname.split('/')[2]!;
-    const tok = await ctx.request.post(`/rooms/${roomId}/token`);
-    const { token } = (await tok.json()) as { token: string };
-    const res = await fetch(`${stack.roomServerHttpUrl}/rooms/${roomId}/finalise`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: route.request().postData() ?? '{}',
-    });
-    await route.fulfill({
-      status: res.status,
-      contentType: 'application/json',
-      body: await res.text(),
-    });
-  });
-}
 
 /** Per-sku stock at a store, straight from settlement. */
 async function stockAt(

@@ -41,11 +41,6 @@ export interface ConnectionEvents {
 
 type HandlerList = { [K in keyof ConnectionEvents]: Set<ConnectionEvents[K]> };
 
-/** ws://host:port → http://host:port (the room-server serves HTTP on the same port). */
-export function httpUrlOf(wsUrl: string): string {
-  return wsUrl.replace(/^ws(s?):\/\//, 'http$1://').replace(/\/+$/, '');
-}
-
 export class RoomConnection {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;

@@ -35,7 +35,7 @@ import {
 import type { MessageKey, Params } from '$lib/i18n/translate.ts';
 import { ActivityFeed, type ActivityEntry } from './activity.ts';
 import { ProductCache, type Product } from './catalog.ts';
-import { RoomConnection, httpUrlOf, type ConnectionState } from './connection.ts';
+import { RoomConnection, type ConnectionState } from './connection.ts';
 import {
   ClientDirectory,
   colourFor,
@@ -427,32 +427,22 @@ export class Room {
   }
 
   /**
-   * Asks the room-server to finalise: it locks the room, snapshots the cart and creates the
-   * settlement, whose status then arrives through the document. Returns an error message key.
+   * Asks the room-server (through web's same-origin `POST /rooms/<id>/finalise`) to finalise:
+   * it locks the room, snapshots the cart and creates the settlement, whose status then
+   * arrives through the document. Returns an error message key.
    */
   async finalise(): Promise<{ ok: true } | { ok: false; message: string }> {
     if (!this.organiserOnly()) return { ok: false, message: 'organiser only' };
     this.finalising = true;
     try {
-      // Use a token that is not about to expire.
-      await this.conn.refresh(false).catch(() => undefined);
+      // Same origin: web signs an organiser token for this session and forwards to the
+      // room-server (whose HTTP routes are for services and answer no CORS).
       const body = JSON.stringify(this.meta?.storeId ? { storeId: this.meta.storeId } : {});
-      const init = (auth: boolean): RequestInit => ({
+      const res = await fetch(`/rooms/${encodeURIComponent(this.data.room.id)}/finalise`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(auth ? { authorization: `Bearer ${this.conn.token}` } : {}),
-        },
+        headers: { 'content-type': 'application/json' },
         body,
       });
-      const path = `/rooms/${encodeURIComponent(this.data.room.id)}/finalise`;
-      let res: Response;
-      try {
-        res = await fetch(`${httpUrlOf(this.data.roomServerUrl)}${path}`, init(true));
-      } catch {
-        // The room-server may not answer cross-origin requests; web forwards it then.
-        res = await fetch(path, init(false));
-      }
       if (res.ok) return { ok: true };
       let message = `${res.status} ${res.statusText}`;
       try {

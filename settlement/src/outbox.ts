@@ -72,71 +72,94 @@ interface StateRow {
   reason: string | null;
 }
 
-/** Reads the room-facing state of a settlement (within the caller's transaction). */
-export async function roomState(
+type PaymentStateRow = {
+  settlement_id: string;
+  member_id: string;
+  amount: number;
+  currency: string;
+  status: string;
+  method: string;
+  pay_url: string | null;
+  covered_by: string | null;
+};
+
+/** Reads the room-facing state of settlements (within the caller's transaction). */
+export async function roomStates(
   q: Queryable,
-  settlementId: string,
-): Promise<{ roomId: string; state: RoomSettlementState } | null> {
-  const [s] = await q.query<StateRow>(
+  settlementIds: readonly string[],
+): Promise<{ roomId: string; state: RoomSettlementState }[]> {
+  if (settlementIds.length === 0) return [];
+  const ids = [...settlementIds];
+  const settlements = await q.query<StateRow>(
     `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, reason
-     FROM settlements WHERE id = $1`,
-    [settlementId],
+     FROM settlements WHERE id = ANY($1::text[])`,
+    [ids],
   );
-  if (!s) return null;
-  const payments = await q.query<{
-    member_id: string;
-    amount: number;
-    currency: string;
-    status: string;
-    method: string;
-    pay_url: string | null;
-    covered_by: string | null;
-  }>(
-    `SELECT member_id, amount, currency, status, method, pay_url, covered_by
-     FROM payments WHERE settlement_id = $1 ORDER BY position`,
-    [settlementId],
+  const payments = await q.query<PaymentStateRow>(
+    `SELECT settlement_id, member_id, amount, currency, status, method, pay_url, covered_by
+     FROM payments WHERE settlement_id = ANY($1::text[]) ORDER BY settlement_id, position`,
+    [ids],
   );
-  const state: RoomSettlementState = {
-    id: s.id,
-    status: s.status,
-    holdExpiresAt: s.hold_expires_at.toISOString(),
-    total: s.total,
-    currency: s.currency,
-    storeId: s.store_id,
-    payments: Object.fromEntries(
-      payments.map((p) => [
-        p.member_id,
-        {
-          amount: p.amount,
-          currency: p.currency,
-          status: p.status,
-          method: p.method,
-          ...(p.pay_url ? { payUrl: p.pay_url } : {}),
-          ...(p.covered_by ? { coveredBy: p.covered_by } : {}),
-        },
-      ]),
-    ),
-    ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
-    ...(s.reason ? { reason: s.reason } : {}),
-  };
-  return { roomId: s.room_id, state };
+  const bySettlement = new Map<string, PaymentStateRow[]>();
+  for (const p of payments) {
+    const list = bySettlement.get(p.settlement_id) ?? [];
+    list.push(p);
+    bySettlement.set(p.settlement_id, list);
+  }
+  const byId = new Map(settlements.map((s) => [s.id, s]));
+  return ids.flatMap((id) => {
+    const s = byId.get(id);
+    if (!s) return [];
+    const state: RoomSettlementState = {
+      id: s.id,
+      status: s.status,
+      holdExpiresAt: s.hold_expires_at.toISOString(),
+      total: s.total,
+      currency: s.currency,
+      storeId: s.store_id,
+      payments: Object.fromEntries(
+        (bySettlement.get(id) ?? []).map((p) => [
+          p.member_id,
+          {
+            amount: p.amount,
+            currency: p.currency,
+            status: p.status,
+            method: p.method,
+            ...(p.pay_url ? { payUrl: p.pay_url } : {}),
+            ...(p.covered_by ? { coveredBy: p.covered_by } : {}),
+          },
+        ]),
+      ),
+      ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
+      ...(s.reason ? { reason: s.reason } : {}),
+    };
+    return [{ roomId: s.room_id, state }];
+  });
 }
 
 /**
- * Records "this settlement changed" with its full room-facing state. Every event carries the
- * whole state, so delivering only the newest one per room is enough; its outbox id is the
- * `seq` the room-server uses to ignore anything older.
+ * Records "these settlements changed" with their full room-facing state. Every event carries
+ * the whole state, so delivering only the newest one per room is enough; its outbox id is
+ * the `seq` the room-server uses to ignore anything older.
  */
-export async function enqueueSettlementEvent(
+export async function enqueueSettlementEvents(
   tx: Queryable,
-  settlementId: string,
+  settlementIds: readonly string[],
   now: Date,
 ): Promise<void> {
-  const r = await roomState(tx, settlementId);
-  if (!r) return;
-  const event: SettlementEvent = { type: 'settlement', roomId: r.roomId, settlement: r.state };
+  const states = await roomStates(tx, settlementIds);
+  if (states.length === 0) return;
+  const events: SettlementEvent[] = states.map((r) => ({
+    type: 'settlement',
+    roomId: r.roomId,
+    settlement: r.state,
+  }));
   await tx.query(
-    `INSERT INTO outbox (topic, room_id, payload, created_at) VALUES ('settlement', $1, $2::text::jsonb, $3)`,
-    [r.roomId, JSON.stringify(event), now],
+    `INSERT INTO outbox (topic, room_id, payload, created_at)
+     SELECT 'settlement', e->>'roomId', e, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
+    [JSON.stringify(events), now],
   );
 }
+
+export const enqueueSettlementEvent = (tx: Queryable, settlementId: string, now: Date) =>
+  enqueueSettlementEvents(tx, [settlementId], now);

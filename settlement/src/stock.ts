@@ -165,29 +165,67 @@ const MOVES: Record<
   unreserve: { from: 'committed', to: 'released', reason: 'release', delta: (q) => [0, 0, -q] },
 };
 
-/** Moves every hold of a settlement from one state to the next, with ledger and events. */
+/**
+ * Moves every hold of the given settlements from one state to the next, with ledger entries
+ * (one per hold, `ref` = its settlement) and one event per stock row touched. Set-based, so
+ * the worker can expire a whole batch in a handful of statements. Stock rows are updated in
+ * (store, sku) order — the same order holdLines takes them in — so no deadlock.
+ */
 export async function moveHolds(
   tx: Queryable,
-  settlementId: string,
+  settlementIds: string | readonly string[],
   move: keyof typeof MOVES,
   now: Date,
 ): Promise<number> {
   const m = MOVES[move];
-  const holds = await tx.query<{ store_id: string; sku: string; qty: number }>(
-    `UPDATE holds SET status = $3, ended_at = $4 WHERE settlement_id = $1 AND status = $2
-     RETURNING store_id, sku, qty`,
-    [settlementId, m.from, m.to, now],
+  const ids = typeof settlementIds === 'string' ? [settlementIds] : [...settlementIds];
+  if (ids.length === 0) return 0;
+  const holds = await tx.query<{
+    settlement_id: string;
+    store_id: string;
+    sku: string;
+    qty: number;
+  }>(
+    `UPDATE holds SET status = $3, ended_at = $4 WHERE settlement_id = ANY($1::text[]) AND status = $2
+     RETURNING settlement_id, store_id, sku, qty`,
+    [ids, m.from, m.to, now],
   );
-  holds.sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
-  const deltas: Delta[] = [];
-  const rows: StockRow[] = [];
+  const byRow = new Map<string, Delta>();
+  const ledger: (Delta & { ref: string })[] = [];
   for (const h of holds) {
     const [dOnHand, dHeld, dCommitted] = m.delta(h.qty);
-    const d = { storeId: h.store_id, sku: h.sku, dOnHand, dHeld, dCommitted };
-    deltas.push(d);
-    rows.push(await apply(tx, d, now));
+    ledger.push({
+      storeId: h.store_id,
+      sku: h.sku,
+      dOnHand,
+      dHeld,
+      dCommitted,
+      ref: h.settlement_id,
+    });
+    const key = `${h.store_id}\u0000${h.sku}`;
+    const d = byRow.get(key) ?? {
+      storeId: h.store_id,
+      sku: h.sku,
+      dOnHand: 0,
+      dHeld: 0,
+      dCommitted: 0,
+    };
+    d.dOnHand += dOnHand;
+    d.dHeld += dHeld;
+    d.dCommitted += dCommitted;
+    byRow.set(key, d);
   }
-  await writeLedger(tx, deltas, m.reason, settlementId, now);
+  const rows: StockRow[] = [];
+  for (const key of [...byRow.keys()].sort()) rows.push(await apply(tx, byRow.get(key)!, now));
+  if (ledger.length > 0) {
+    await tx.query(
+      `INSERT INTO stock_ledger (store_id, sku, d_on_hand, d_held, d_committed, reason, ref, at)
+       SELECT "storeId", sku, "dOnHand", "dHeld", "dCommitted", $2, ref, $3
+       FROM jsonb_to_recordset($1::text::jsonb)
+         AS x("storeId" text, sku text, "dOnHand" integer, "dHeld" integer, "dCommitted" integer, ref text)`,
+      [JSON.stringify(ledger), m.reason, now],
+    );
+  }
   await enqueueStockEvents(
     tx,
     rows.map((r) => event(r, m.reason, now)),

@@ -7,7 +7,7 @@
 import type { Ctx } from './context.ts';
 import { addMs } from './clock.ts';
 import { runAttemptWork } from './flow/attempts.ts';
-import { advance, expire } from './flow/transitions.ts';
+import { advance, expireMany } from './flow/transitions.ts';
 
 /** Expires settlements whose hold ran out while a share was still open. Returns how many. */
 export async function expireDue(ctx: Ctx, limit = 200): Promise<number> {
@@ -20,8 +20,12 @@ export async function expireDue(ctx: Ctx, limit = 200): Promise<number> {
        ORDER BY hold_expires_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
       [now, addMs(now, -ctx.captureGraceMs), limit],
     );
-    for (const { id } of due) await expire(ctx, tx, id, now);
-    return due.length;
+    return expireMany(
+      ctx,
+      tx,
+      due.map((d) => d.id),
+      now,
+    );
   });
 }
 

@@ -14,7 +14,7 @@ import type { Queryable } from '../db/driver.ts';
 import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
 import { pickupCode, shortId } from '../ids.ts';
-import { enqueueSettlementEvent } from '../outbox.ts';
+import { enqueueSettlementEvent, enqueueSettlementEvents } from '../outbox.ts';
 import type { ProviderStatus } from '../providers/provider.ts';
 import { moveHolds } from '../stock.ts';
 import {
@@ -214,53 +214,75 @@ async function markPaid(ctx: Lite, tx: Queryable, s: SettlementRow, now: Date): 
 }
 
 /**
- * Undoes every payment step of a settlement: authorisations (and attempts still being
- * created) are queued for voiding, captures for refunding. The worker makes the provider
- * calls; each is idempotent, so a crash halfway just means doing the rest later.
+ * Undoes every payment step of the given settlements: authorisations (and attempts still
+ * being created) are queued for voiding, captures for refunding. The worker makes the
+ * provider calls; each is idempotent, so a crash halfway just means doing the rest later.
  */
-async function compensate(tx: Queryable, settlementId: string, now: Date): Promise<void> {
+async function compensate(
+  tx: Queryable,
+  settlementIds: readonly string[],
+  now: Date,
+): Promise<void> {
+  const ids = [...settlementIds];
   await tx.query(
     `UPDATE payment_attempts SET
        status = CASE WHEN status = 'captured' THEN 'refunding' ELSE 'voiding' END,
        tries = 0, next_try_at = NULL, updated_at = $2
-     WHERE settlement_id = $1 AND status IN ('creating', 'pending', 'authorized', 'declined', 'capturing', 'captured')`,
-    [settlementId, now],
+     WHERE settlement_id = ANY($1::text[])
+       AND status IN ('creating', 'pending', 'authorized', 'declined', 'capturing', 'captured')`,
+    [ids, now],
   );
   await tx.query(
     `UPDATE payments SET status = 'voided', updated_at = $2
-     WHERE settlement_id = $1 AND status IN ('pending', 'authorized', 'declined', 'due_at_store', 'covered')`,
-    [settlementId, now],
+     WHERE settlement_id = ANY($1::text[])
+       AND status IN ('pending', 'authorized', 'declined', 'due_at_store', 'covered')`,
+    [ids, now],
   );
 }
 
-/** Hold expired with a share still open: stock back on the shelf, nobody stays charged. */
-export async function expire(
+/**
+ * Holds expired with a share still open: stock back on the shelf, nobody stays charged.
+ * Set-based over a batch (the caller holds the settlements' row locks, or this takes them);
+ * settlements that are no longer awaiting payment are skipped. Returns how many expired.
+ */
+export async function expireMany(
   ctx: Lite,
   tx: Queryable,
-  settlementId: string,
+  settlementIds: readonly string[],
   now: Date,
-): Promise<boolean> {
-  const s = await lockSettlement(tx, settlementId);
-  if (s.status !== 'awaiting_payment') return false;
-  const open = await tx.query<{ member_id: string }>(
-    `SELECT member_id FROM payments WHERE settlement_id = $1 AND status NOT IN ('authorized', 'captured', 'due_at_store', 'covered') ORDER BY position`,
-    [s.id],
+): Promise<number> {
+  if (settlementIds.length === 0) return 0;
+  const expired = await tx.query<{ id: string; room_id: string; open: number }>(
+    `WITH due AS (
+       SELECT s.id, (SELECT count(*) FROM payments p WHERE p.settlement_id = s.id
+                       AND p.status NOT IN ('authorized', 'captured', 'due_at_store', 'covered')) AS open
+       FROM settlements s WHERE s.id = ANY($1::text[]) AND s.status = 'awaiting_payment'
+       ORDER BY s.id FOR UPDATE)
+     UPDATE settlements s SET status = 'expired', phase = 'done', updated_at = $2,
+       reason = CASE WHEN due.open = 0 THEN 'The hold expired before payment completed'
+                     WHEN due.open = 1 THEN 'The hold expired before one share was paid'
+                     ELSE 'The hold expired before ' || due.open || ' shares were paid' END
+     FROM due WHERE s.id = due.id
+     RETURNING s.id, s.room_id, due.open AS open`,
+    [[...settlementIds], now],
   );
-  const reason =
-    open.length > 0
-      ? `The hold expired before ${open.length === 1 ? 'one share was' : `${open.length} shares were`} paid`
-      : 'The hold expired before payment completed';
-  await moveHolds(tx, s.id, 'expire', now);
-  await compensate(tx, s.id, now);
-  await setSettlement(tx, s.id, { status: 'expired', phase: 'done', reason }, now);
-  await enqueueSettlementEvent(tx, s.id, now);
-  ctx.metrics.settlements.inc({ outcome: 'expired' });
-  ctx.log.info(
-    { settlementId: s.id, roomId: s.room_id, open: open.map((o) => o.member_id) },
-    'settlement expired',
-  );
-  return true;
+  if (expired.length === 0) return 0;
+  const ids = expired.map((e) => e.id);
+  await moveHolds(tx, ids, 'expire', now);
+  await compensate(tx, ids, now);
+  await enqueueSettlementEvents(tx, ids, now);
+  ctx.metrics.settlements.inc({ outcome: 'expired' }, ids.length);
+  for (const e of expired) {
+    ctx.log.info(
+      { settlementId: e.id, roomId: e.room_id, openShares: e.open },
+      'settlement expired',
+    );
+  }
+  return ids.length;
 }
+
+export const expire = (ctx: Lite, tx: Queryable, settlementId: string, now: Date) =>
+  expireMany(ctx, tx, [settlementId], now).then((n) => n > 0);
 
 /** Cancels before pickup: releases held or committed stock, voids or refunds payments. */
 export async function cancel(
@@ -277,7 +299,7 @@ export async function cancel(
   }
   if (s.status === 'awaiting_payment') await moveHolds(tx, s.id, 'release', now);
   else await moveHolds(tx, s.id, 'unreserve', now);
-  await compensate(tx, s.id, now);
+  await compensate(tx, [s.id], now);
   await tx.query(
     `UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE settlement_id = $1`,
     [s.id, now],

@@ -1,7 +1,7 @@
 /**
  * Benchmark of one room-server instance (not a test). Usage:
  *
- *   npm run bench -w room-server -- idle  [--levels 1000,5000,10000,19500] [--members 5]
+ *   npm run bench -w room-server -- idle  [--levels 1000,5000,10000,19500] [--members 5] [--settle 15]
  *   npm run bench -w room-server -- edit  [--rooms 1000] [--members 5] [--rates 1,2] [--seconds 30]
  *   npm run bench -w room-server -- rules [--updates 20000] [--lines 50]   (in-process, bench/write-rules.ts)
  *
@@ -167,12 +167,20 @@ async function idle(): Promise<void> {
       open = load.reduce((a, b) => a + b, 0);
       if (n > 0 && r.open === 0) throw new Error('connections failed');
     }
-    await sleep(5000); // let the server settle (GC) before reading its RSS
+    // let the server settle (V8's memory reducer runs a few seconds after allocation stops)
+    await sleep(Number(opt('settle', '15')) * 1000);
     const health = (await (await fetch(`${server.httpUrl}/healthz`)).json()) as {
       connections: number;
       rooms: number;
     };
     const rss = rssMb(server.pid);
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    const mem = (kind: string) =>
+      Number(new RegExp(`memory_bytes\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1] ?? NaN) /
+      1048576;
+    console.log(
+      `  heap used ${mem('heap_used').toFixed(1)} MB, heap total ${mem('heap_total').toFixed(1)} MB, external ${mem('external').toFixed(1)} MB`,
+    );
     const row = `| ${health.connections} | ${health.rooms} | ${rss.toFixed(1)} MB | ${(((rss - base) * 1024) / health.connections).toFixed(2)} KB |`;
     rows.push(row);
     console.log(row);

@@ -106,11 +106,16 @@ export function createMetrics(stats: Stats): Metrics {
     },
   });
   new Gauge({
-    name: `${p}resident_memory_bytes`,
-    help: 'Resident set size of the process',
+    name: `${p}memory_bytes`,
+    help: 'Process memory: resident set, V8 heap used / total, external',
+    labelNames: ['kind'],
     registers: [registry],
     collect() {
-      this.set(process.memoryUsage.rss());
+      const m = process.memoryUsage();
+      this.set({ kind: 'rss' }, m.rss);
+      this.set({ kind: 'heap_used' }, m.heapUsed);
+      this.set({ kind: 'heap_total' }, m.heapTotal);
+      this.set({ kind: 'external' }, m.external);
     },
   });
   return { registry, persistSeconds, close: () => lag.disable() };

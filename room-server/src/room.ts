@@ -100,6 +100,7 @@ export class Room {
   /** Service operations in progress (finalise, settlement PUT): keep the room loaded. */
   private holds = 0;
   private compacting = false;
+  private typed = false;
   /** Set by the registry. */
   state: 'loading' | 'ready' | 'unloading' | 'gone' = 'loading';
   ready: Promise<void> = Promise.resolve();
@@ -110,13 +111,6 @@ export class Room {
     readonly id: string,
     private readonly ctx: RoomContext,
   ) {
-    // Typed roots up front: write rules read YMapEvents, which only typed roots produce.
-    this.doc.getMap(ROOT.meta);
-    this.doc.getMap(ROOT.members);
-    this.doc.getMap(ROOT.lines);
-    this.doc.getMap(ROOT.votes);
-    this.doc.getMap(ROOT.settlement);
-    this.doc.getArray(ROOT.comments);
     this.awareness = new Awareness(this.doc);
     this.awareness.setLocalState(null);
     this.doc.on('update', (update: Uint8Array) => this.capture?.push(update));
@@ -258,6 +252,9 @@ export class Room {
   // ---------------------------------------------------------------- document updates
 
   private receiveUpdate(conn: Connection, update: Uint8Array): Promise<void> | void {
+    // An empty update (no structs, no deletes): what a client with nothing new answers to our
+    // sync step 1. Nothing to check, apply or broadcast.
+    if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return;
     // Which Yjs clients does this update write new content for? One of them in use by
     // another member's live connection would let this member occupy that member's next
     // clocks, and every later update of theirs would be ignored as already known.
@@ -294,6 +291,7 @@ export class Room {
       this.owners.set(c, conn);
       (conn.clientIds ??= []).push(c);
     }
+    this.typeRoots();
     const store = this.doc.store;
     const hadPending = store.pendingStructs !== null || store.pendingDs !== null;
     let revert: Revert | null = null;
@@ -332,6 +330,21 @@ export class Room {
       store.pendingDs = null;
       throw new RefusedUpdate('update depends on changes the server does not have');
     }
+  }
+
+  /**
+   * Write rules read YMapEvents, which only typed roots produce; type them before the first
+   * write. Not in the constructor: rooms nobody writes to (most idle ones) save ~1.5 KB.
+   */
+  private typeRoots(): void {
+    if (this.typed) return;
+    this.typed = true;
+    this.doc.getMap(ROOT.meta);
+    this.doc.getMap(ROOT.members);
+    this.doc.getMap(ROOT.lines);
+    this.doc.getMap(ROOT.votes);
+    this.doc.getMap(ROOT.settlement);
+    this.doc.getArray(ROOT.comments);
   }
 
   private afterTransaction(tr: Y.Transaction): void {
@@ -460,6 +473,7 @@ export class Room {
     origin: ServiceOrigin = serviceOrigin('service'),
   ): Promise<void> {
     if (this.capture) throw new Error('room.transact called inside another room step');
+    this.typeRoots();
     this.capture = [];
     let updates: Uint8Array[];
     try {

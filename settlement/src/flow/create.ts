@@ -158,13 +158,15 @@ async function insertAll(
 ): Promise<{ id: string; online: number }> {
   return ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
+    const id = shortId('stl');
+    // First, so that a concurrent request with the same key waits here (on the key's index
+    // entry) until we commit or roll back, before it holds anything.
     const claimed = await tx.query(
-      `INSERT INTO idempotency_keys (key, request_hash, created_at) VALUES ($1, $2, $3)
+      `INSERT INTO idempotency_keys (key, request_hash, settlement_id, created_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, hash, now],
+      [key, hash, id, now],
     );
     if (claimed.length === 0) throw KEY_TAKEN;
-    const id = shortId('stl');
     const expiresAt = addMs(now, ctx.holdTtlMs);
     await tx.query(
       `INSERT INTO settlements (id, room_id, cart_version, store_id, organiser, currency, total, split,
@@ -239,10 +241,11 @@ async function insertAll(
          amount bigint, status text)`,
       [id, s.currency, now, JSON.stringify(attempts)],
     );
-    await tx.query('UPDATE idempotency_keys SET settlement_id = $2 WHERE key = $1', [key, id]);
     await enqueueSettlementEvent(tx, id, now);
     // Nothing to pay online (everyone pays at the store, or the cart is free): paid at once.
-    await advance(ctx, tx, id, now);
+    if (payments.every((x) => (x as { status: string }).status === 'due_at_store')) {
+      await advance(ctx, tx, id, now);
+    }
     ctx.log.info(
       {
         settlementId: id,
@@ -270,12 +273,15 @@ async function finish(
   // Only online payments (Stripe, Midtrans) need a provider call before the answer.
   if (online) await createPayments(ctx, settlementId);
   const body = creationResponse(await settlementView(ctx.db, settlementId));
-  await ctx.db.query(
-    `UPDATE idempotency_keys SET response = $2::text::jsonb, status_code = 201 WHERE key = $1 AND response IS NULL`,
+  const stored = await ctx.db.query(
+    `UPDATE idempotency_keys SET response = $2::text::jsonb, status_code = 201
+     WHERE key = $1 AND response IS NULL RETURNING key`,
     [key, JSON.stringify(body)],
   );
-  const [row] = await ctx.db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
   ctx.kick();
+  if (stored.length > 0) return { status: 201, body };
+  // A concurrent replay stored its answer first: everyone gets that one.
+  const [row] = await ctx.db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
   return { status: row?.status_code ?? 201, body: row?.response ?? body };
 }
 

@@ -184,6 +184,11 @@ class Child implements ChildHandle {
     }
   }
 
+  /** SIGKILL without waiting (process exit handler). */
+  killNow(): void {
+    if (this.running) this.#proc?.kill('SIGKILL');
+  }
+
   /** SIGTERM, then SIGKILL after the grace period. */
   async stop(): Promise<void> {
     if (!this.running) return;
@@ -284,6 +289,12 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
 
   const children: Child[] = [];
   let stopping = false;
+  // Last line of defence: if this process exits without stop() (a test runner giving up on
+  // a test, an uncaught error), take the children with it instead of leaving them running.
+  const killAll = () => {
+    for (const child of children) child.killNow();
+  };
+  process.once('exit', killAll);
   const onUnexpectedExit = (c: Child, code: number | null) => {
     if (stopping) return;
     if (output === 'prefix') console.error(`${c.name} exited (${code}).`);
@@ -322,6 +333,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     secret,
     async stop() {
       stopping = true;
+      process.off('exit', killAll);
       await Promise.all(children.map((c) => c.stop()));
       await new Promise<void>((r) => (balancer ? balancer.close(() => r()) : r()));
     },

@@ -43,9 +43,10 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-function cpuTicks(pid: number): number {
+/** [user, system] CPU clock ticks of a process so far. */
+function cpuTicks(pid: number): [number, number] {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime
+  return [Number(f[11]), Number(f[12])]; // utime, stime
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -225,10 +226,13 @@ async function edit(): Promise<void> {
       'edited',
     );
     const wallS = (performance.now() - w0) / 1000;
-    const serverCpu = ((cpuTicks(server.pid) - t0) / CLK / wallS) * 100;
+    const t1 = cpuTicks(server.pid);
+    const userCpu = ((t1[0] - t0[0]) / CLK / wallS) * 100;
+    const sysCpu = ((t1[1] - t0[1]) / CLK / wallS) * 100;
+    const serverCpu = userCpu + sysCpu;
     const genCpu = (r.cpuMs / 1000 / wallS) * 100;
     const lat = r.latencies.sort((a, b) => a - b);
-    const row = `| ${roomsN} × ${members} | ${rate}/s per room | ${(r.edits / seconds).toFixed(0)} | ${lat.length} | ${pct(lat, 50).toFixed(2)} | ${pct(lat, 95).toFixed(2)} | ${pct(lat, 99).toFixed(2)} | ${serverCpu.toFixed(1)} % | ${genCpu.toFixed(1)} % | ${rssMb(server.pid).toFixed(0)} MB |`;
+    const row = `| ${roomsN} × ${members} | ${rate}/s per room | ${(r.edits / seconds).toFixed(0)} | ${lat.length} | ${pct(lat, 50).toFixed(2)} | ${pct(lat, 95).toFixed(2)} | ${pct(lat, 99).toFixed(2)} | ${serverCpu.toFixed(1)} % (user ${userCpu.toFixed(1)}, sys ${sysCpu.toFixed(1)}) | ${genCpu.toFixed(1)} % | ${rssMb(server.pid).toFixed(0)} MB |`;
     rows.push(row);
     console.log(row);
   }

@@ -37,5 +37,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
   if (unload !== undefined) opts.unloadDelayMs = unload;
   const ping = int(env, 'PING_INTERVAL_MS');
   if (ping !== undefined) opts.pingIntervalMs = ping;
+  const files = int(env, 'MAX_OPEN_FILES');
+  if (files !== undefined) opts.maxOpenFiles = files;
   return opts;
 }

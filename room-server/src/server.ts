@@ -68,6 +68,8 @@ export interface RoomServerOptions {
   closeTimeoutMs?: number;
   /** Flush period of the embedded file storage (default 20 ms). */
   flushIntervalMs?: number;
+  /** Room logs the embedded file storage keeps open (default 1024). */
+  maxOpenFiles?: number;
   logLevel?: string;
   logger?: Logger;
 }
@@ -91,6 +93,39 @@ class RoomSocket extends WebSocket {
   alive = true;
 }
 
+/** The `ws` internals the direct write below relies on (checked before every use). */
+interface WsInternals {
+  _socket?: { write(chunk: Uint8Array): boolean } | null;
+  _sender?: { _state: number; _queue: unknown[] } | null;
+}
+
+/**
+ * A binary WebSocket frame (server → client, unmasked) around `payload`, built once per
+ * broadcast and written to every recipient's socket as one buffer: `ws.send` would frame it
+ * again for each recipient and write header and payload as two buffers (cork + writev).
+ */
+let lastPayload: Uint8Array | null = null;
+let lastFrame: Buffer | null = null;
+function frameOf(payload: Uint8Array): Buffer {
+  if (payload === lastPayload && lastFrame) return lastFrame;
+  const n = payload.byteLength;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x82; // FIN + binary
+  if (n < 126) frame[1] = n;
+  else if (n < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  frame.set(payload, head);
+  lastPayload = payload;
+  lastFrame = frame;
+  return frame;
+}
+
 class WsTransport implements Transport {
   constructor(
     private readonly ws: RoomSocket,
@@ -111,7 +146,14 @@ class WsTransport implements Transport {
       this.close(CLOSE.tryAgainLater, 'too slow, reconnect');
       return;
     }
-    ws.send(message);
+    // Direct write only while ws's sender has nothing queued (it queues only while
+    // compressing or reading a Blob, neither of which happens here): order is kept.
+    const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
+    if (socket && sender && sender._state === 0 && sender._queue.length === 0) {
+      socket.write(frameOf(message));
+    } else {
+      ws.send(message);
+    }
   }
   close(code: number, reason: string): void {
     const ws = this.ws;
@@ -166,6 +208,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
       ? new FileStorage({
           dir: join(opts.dataDir, 'rooms'),
           flushIntervalMs: opts.flushIntervalMs ?? 20,
+          maxOpenFiles: opts.maxOpenFiles ?? 1024,
           onError: (err, roomId) => log.error({ err, roomId }, 'storage write failed'),
         })
       : new MemoryStorage());

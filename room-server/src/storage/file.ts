@@ -24,7 +24,7 @@ export interface FileStorageOptions {
   dir: string;
   /** How long appends are buffered before they are written (default 20 ms). */
   flushIntervalMs?: number;
-  /** Log files kept open for appending (default 256; sockets need the rest of the fd limit). */
+  /** Log files kept open for appending (default 1024; sockets need the rest of the fd limit). */
   maxOpenFiles?: number;
   /** Called when a background write fails (it is also reported by the next `flush`). */
   onError?: (err: unknown, roomId: string) => void;
@@ -70,7 +70,7 @@ export class FileStorage implements RoomStorage {
 
   constructor(private readonly opts: FileStorageOptions) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 20;
-    this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 256);
+    this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 1024);
     this.ready = mkdir(opts.dir, { recursive: true });
   }
 

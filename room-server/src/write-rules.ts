@@ -123,6 +123,22 @@ class Check implements WriteCheck {
     this.writeBacks.push({ map: map as Y.Map<unknown>, key, had, value });
   }
 
+  /**
+   * Refuses one entry of `transaction.changed`: a nested type is undone as a whole; keys of
+   * a root map are written back one by one (cheap: no undo manager); anything else undoes
+   * the root.
+   */
+  refuseChange(
+    root: AnyType,
+    child: AnyType | null,
+    keys: Set<string | null>,
+    reason: string,
+  ): void {
+    if (child) this.refuseType(child, reason);
+    else if (root instanceof Y.Map) for (const k of keys) this.refuseKey(root, k ?? '', reason);
+    else this.refuseType(root, reason);
+  }
+
   get refused(): boolean {
     return this.reasons.size > 0;
   }
@@ -165,13 +181,13 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
     const { root, child } = top(type);
     const name = Y.findRootTypeKey(root);
     if (who.role === 'staff') {
-      check.refuseType(root, REASON.staff);
+      check.refuseChange(root, child, keys, REASON.staff);
       continue;
     }
     if (who.role === 'organiser') {
-      if (name === ROOT.settlement) check.refuseType(root, REASON.settlement);
+      if (name === ROOT.settlement) check.refuseChange(root, child, keys, REASON.settlement);
       else if (!(Object.values(ROOT) as string[]).includes(name)) {
-        check.refuseType(root, REASON.unknown);
+        check.refuseChange(root, child, keys, REASON.unknown);
       } else if (name === ROOT.meta && type === root && keys.has('status')) {
         const before = roomStatus();
         const after = (root as Y.Map<unknown>).get('status');
@@ -185,13 +201,13 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
     switch (name) {
       case ROOT.lines: {
         const s = roomStatus();
-        if (s !== 'open') check.refuseType(root, lockedReason(s));
+        if (s !== 'open') check.refuseChange(root, child, keys, lockedReason(s));
         break;
       }
       case ROOT.votes: {
         const s = roomStatus();
         if (s !== 'open') {
-          check.refuseType(root, lockedReason(s));
+          check.refuseChange(root, child, keys, lockedReason(s));
         } else if (child) {
           if (!keyOf(child)?.endsWith(ownVoteSuffix)) check.refuseType(child, REASON.votes);
         } else {
@@ -219,13 +235,13 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
         break;
       }
       case ROOT.meta:
-        check.refuseType(root, REASON.meta);
+        check.refuseChange(root, child, keys, REASON.meta);
         break;
       case ROOT.settlement:
-        check.refuseType(root, REASON.settlement);
+        check.refuseChange(root, child, keys, REASON.settlement);
         break;
       default:
-        check.refuseType(root, REASON.unknown);
+        check.refuseChange(root, child, keys, REASON.unknown);
     }
   }
   return check.refused ? check : null;

@@ -52,8 +52,27 @@ export const encodeSyncStep1 = (stateVector: Uint8Array): Uint8Array =>
 export const encodeSyncStep2 = (update: Uint8Array): Uint8Array =>
   frame(MESSAGE_SYNC, SYNC_STEP2, update);
 
-export const encodeSyncUpdate = (update: Uint8Array): Uint8Array =>
-  frame(MESSAGE_SYNC, SYNC_UPDATE, update);
+/**
+ * A sync update message, allocated once at its exact size (this runs for every broadcast).
+ * The same bytes as `frame(MESSAGE_SYNC, SYNC_UPDATE, update)`.
+ */
+export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+  const n = update.byteLength;
+  let lenBytes = 1;
+  for (let v = n; v > 0x7f; v = Math.floor(v / 128)) lenBytes++;
+  const out = new Uint8Array(2 + lenBytes + n);
+  out[0] = MESSAGE_SYNC;
+  out[1] = SYNC_UPDATE;
+  let i = 2;
+  let v = n;
+  while (v > 0x7f) {
+    out[i++] = 0x80 | (v & 0x7f);
+    v = Math.floor(v / 128);
+  }
+  out[i++] = v;
+  out.set(update, i);
+  return out;
+}
 
 export function encodeAwareness(update: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();

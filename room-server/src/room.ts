@@ -258,9 +258,8 @@ export class Room {
     // Which Yjs clients does this update write new content for? One of them in use by
     // another member's live connection would let this member occupy that member's next
     // clocks, and every later update of theirs would be ignored as already known.
-    const meta = Y.parseUpdateMeta(update);
     const fresh: number[] = [];
-    for (const [client, to] of meta.to) {
+    for (const [client, to] of this.writtenClients(update)) {
       if (to <= Y.getState(this.doc.store, client)) continue;
       const owner = this.owners.get(client);
       if (owner !== undefined && owner !== conn && !owner.closed) {
@@ -282,6 +281,25 @@ export class Room {
     }
     if (async) return async.then(() => this.applyFromConnection(conn, update, fresh));
     this.applyFromConnection(conn, update, fresh);
+  }
+
+  /**
+   * Client id → end clock of the structs in an update. The common case — a live edit, one
+   * client's structs starting at the clock the server has for it — is read from the first
+   * few bytes (it is new content of that client, whatever its length); anything else is
+   * parsed in full by `Y.parseUpdateMeta`.
+   */
+  private writtenClients(update: Uint8Array): Iterable<[number, number]> {
+    const d = decoding.createDecoder(update);
+    const blocks = decoding.readVarUint(d);
+    if (blocks === 0) return [];
+    if (blocks === 1) {
+      decoding.readVarUint(d); // number of structs
+      const client = decoding.readVarUint(d);
+      const clock = decoding.readVarUint(d);
+      if (clock >= Y.getState(this.doc.store, client)) return [[client, clock + 1]];
+    }
+    return Y.parseUpdateMeta(update).to;
   }
 
   private applyFromConnection(conn: Connection, update: Uint8Array, fresh: number[]): void {

@@ -3,13 +3,25 @@
  * PostgreSQL database `settle_<random>` that the test creates and drops.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDb, type Db } from '../../src/db/driver.ts';
 import { migrate, MIGRATIONS } from '../../src/db/migrations.ts';
-import { demoProducts, seedDemo } from '../../src/seed.ts';
+import { demoProducts, demoStock, seedDemo, STORES } from '../../src/seed.ts';
+
+// The package does not export its package.json; find it next to its entry point.
+const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+const PGLITE_VERSION = (
+  JSON.parse(
+    readFileSync(
+      join(pgliteEntry.slice(0, pgliteEntry.lastIndexOf('/dist/')), 'package.json'),
+      'utf8',
+    ),
+  ) as { version: string }
+).version;
 
 export type Driver = 'pglite' | 'postgres';
 export const DRIVERS: readonly Driver[] = ['pglite', 'postgres'];
@@ -51,9 +63,13 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
 let template: Promise<string> | undefined;
 function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
+    const products = demoProducts();
     const key = createHash('sha256')
+      .update(PGLITE_VERSION)
       .update(JSON.stringify(MIGRATIONS))
-      .update(JSON.stringify(demoProducts()))
+      .update(JSON.stringify(products))
+      .update(JSON.stringify(demoStock(STORES, products)))
+      .update(JSON.stringify(STORES))
       .digest('hex')
       .slice(0, 16);
     const dir = join(tmpdir(), `patungan-settlement-template-${key}`);

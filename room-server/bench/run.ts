@@ -61,13 +61,27 @@ async function startServer(): Promise<{
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'room-bench-'));
   const extra = process.env.BENCH_NODE_OPTIONS ? process.env.BENCH_NODE_OPTIONS.split(' ') : [];
-  // as `npm start` runs it (bin/start.mjs), or as `npm run start:tsx` with --runner tsx
+  // As `npm start` runs it — the node flags and entry of package.json's `start` script,
+  // "node <flags> bin/start.mjs" — or as `npm run start:tsx` with --runner tsx.
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  // leading NAME=value words of the script are environment variables
+  const words = pkg.scripts.start.split(/\s+/);
+  const scriptEnv = Object.fromEntries(
+    words
+      .filter((w) => /^[A-Z_]+=/.test(w))
+      .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
   const entry =
-    opt('runner', 'start') === 'tsx' ? ['--import', 'tsx', 'src/main.ts'] : ['bin/start.mjs'];
+    opt('runner', 'start') === 'tsx'
+      ? ['--import', 'tsx', 'src/main.ts']
+      : words.filter((w) => !/^[A-Z_]+=/.test(w)).slice(1);
   const child = spawn('taskset', ['-c', '0', process.execPath, ...extra, ...entry], {
     cwd: root,
     env: {
       ...process.env,
+      ...scriptEnv,
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,

@@ -1,12 +1,14 @@
 /** `npm start -w room-server`: environment → startRoomServer, and a clean exit on signals. */
 import { configFromEnv } from './config.ts';
-import { scaleFromEnv } from './scale/index.ts';
 import { startRoomServer } from './server.ts';
 
 const config = configFromEnv();
 // REDIS_URL set → scaled mode (docs/scaling.md): the Redis extension fans out, stores and
-// loads rooms; unset → null, embedded mode.
-const scale = await scaleFromEnv(process.env);
+// loads rooms; unset → embedded mode. Imported only when needed: loading ioredis and the
+// scale modules costs ~8 MB of heap that an embedded server never uses.
+const scale = process.env.REDIS_URL
+  ? await (await import('./scale/index.ts')).scaleFromEnv(process.env)
+  : null;
 const server = await startRoomServer(
   scale ? { ...config, extensions: [scale], storage: scale.storage } : config,
 );

@@ -353,7 +353,11 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     authenticate({ roomId, token: url.searchParams.get('token'), headers: req.headers }).then(
       (who) => {
         if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-        wss.handleUpgrade(req, socket, head, (ws) => accept(ws as RoomSocket, roomId, who));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // ws handles socket errors from here on; one listener less per connection
+          socket.off('error', destroyOnError);
+          accept(ws as RoomSocket, roomId, who);
+        });
       },
       (err: unknown) => {
         const status = err instanceof TokenError ? err.status : 401;

@@ -48,6 +48,8 @@ export interface WriteCheck {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyType = Y.AbstractType<any>;
 
+const SCHEMA_ROOTS = new Set<string>(Object.values(ROOT));
+
 export const REASON = {
   settlement: 'only the settlement service writes the settlement',
   meta: 'only the organiser changes the room settings',
@@ -171,7 +173,10 @@ function deletesIn(tr: Y.Transaction, array: AnyType): boolean {
  */
 export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | null {
   if (who.role === 'service') return null;
-  const check = new Check(tr);
+  // Allocated on the first refusal only: an allowed update (the common case) allocates
+  // nothing but this one closure.
+  let lazy: Check | null = null;
+  const check = () => (lazy ??= new Check(tr));
   const doc = tr.doc;
   let open: RoomStatus | null = null;
   const roomStatus = () => (open ??= statusBefore(tr, doc.getMap(ROOT.meta)));
@@ -181,19 +186,19 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
     const { root, child } = top(type);
     const name = Y.findRootTypeKey(root);
     if (who.role === 'staff') {
-      check.refuseChange(root, child, keys, REASON.staff);
+      check().refuseChange(root, child, keys, REASON.staff);
       continue;
     }
     if (who.role === 'organiser') {
-      if (name === ROOT.settlement) check.refuseChange(root, child, keys, REASON.settlement);
-      else if (!(Object.values(ROOT) as string[]).includes(name)) {
-        check.refuseChange(root, child, keys, REASON.unknown);
+      if (name === ROOT.settlement) check().refuseChange(root, child, keys, REASON.settlement);
+      else if (!SCHEMA_ROOTS.has(name)) {
+        check().refuseChange(root, child, keys, REASON.unknown);
       } else if (name === ROOT.meta && type === root && keys.has('status')) {
         const before = roomStatus();
         const after = (root as Y.Map<unknown>).get('status');
         const ok =
           (before === 'open' || before === 'locked') && (after === 'open' || after === 'locked');
-        if (!ok) check.refuseKey(root, 'status', REASON.status);
+        if (!ok) check().refuseKey(root, 'status', REASON.status);
       }
       continue;
     }
@@ -201,48 +206,50 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
     switch (name) {
       case ROOT.lines: {
         const s = roomStatus();
-        if (s !== 'open') check.refuseChange(root, child, keys, lockedReason(s));
+        if (s !== 'open') check().refuseChange(root, child, keys, lockedReason(s));
         break;
       }
       case ROOT.votes: {
         const s = roomStatus();
         if (s !== 'open') {
-          check.refuseChange(root, child, keys, lockedReason(s));
+          check().refuseChange(root, child, keys, lockedReason(s));
         } else if (child) {
-          if (!keyOf(child)?.endsWith(ownVoteSuffix)) check.refuseType(child, REASON.votes);
+          if (!keyOf(child)?.endsWith(ownVoteSuffix)) check().refuseType(child, REASON.votes);
         } else {
           for (const k of keys) {
             if (k === null || !k.endsWith(ownVoteSuffix))
-              check.refuseKey(root, k ?? '', REASON.votes);
+              check().refuseKey(root, k ?? '', REASON.votes);
           }
         }
         break;
       }
       case ROOT.members: {
         if (child) {
-          if (keyOf(child) !== who.id) check.refuseType(child, REASON.members);
+          if (keyOf(child) !== who.id) check().refuseType(child, REASON.members);
         } else {
-          for (const k of keys) if (k !== who.id) check.refuseKey(root, k ?? '', REASON.members);
+          for (const k of keys) if (k !== who.id) check().refuseKey(root, k ?? '', REASON.members);
         }
         break;
       }
       case ROOT.comments: {
-        if (child) check.refuseType(child, REASON.comments);
+        if (child) check().refuseType(child, REASON.comments);
         else if (deletesIn(tr, root)) {
-          check.restore.add(root);
-          check.reasons.add(REASON.comments);
+          check().restore.add(root);
+          check().reasons.add(REASON.comments);
         }
         break;
       }
       case ROOT.meta:
-        check.refuseChange(root, child, keys, REASON.meta);
+        check().refuseChange(root, child, keys, REASON.meta);
         break;
       case ROOT.settlement:
-        check.refuseChange(root, child, keys, REASON.settlement);
+        check().refuseChange(root, child, keys, REASON.settlement);
         break;
       default:
-        check.refuseChange(root, child, keys, REASON.unknown);
+        check().refuseChange(root, child, keys, REASON.unknown);
     }
   }
-  return check.refused ? check : null;
+  // (assigned inside the closures above, which the compiler's narrowing does not see)
+  const result = lazy as Check | null;
+  return result?.refused ? result : null;
 }

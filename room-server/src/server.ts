@@ -7,10 +7,12 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { TokenError, isRoomId, verifyRoomToken } from '@patungan/model';
 import { Connection } from './connection.ts';
+import type { Transport } from './connection.ts';
 import { HttpError } from './errors.ts';
 import type { RoomExtension } from './hooks.ts';
 import { Stats, createMetrics } from './metrics.ts';
@@ -23,8 +25,6 @@ import { FileStorage } from './storage/file.ts';
 import { MemoryStorage } from './storage/memory.ts';
 import type { RoomStorage } from './storage/types.ts';
 import type { Principal } from './write-rules.ts';
-import { acceptWebSocket } from './websocket.ts';
-import type { WsConnection, WsEvents, WsOptions } from './websocket.ts';
 
 export interface ServerLimits extends RoomLimits {
   /** Largest WebSocket message accepted; larger ones close the connection with 1009. */
@@ -85,6 +85,76 @@ export interface RoomServer {
   close(): Promise<void>;
 }
 
+/** Options of every send: binary, one frame, never compressed (no per-call defaults). */
+const SEND_OPTIONS = { binary: true, compress: false, fin: true } as const;
+
+/**
+ * What the `ws` library object carries for us, and the core's `Transport` for its
+ * connection: one object per socket on top of what `ws` keeps (a server holds ~20k).
+ */
+class RoomSocket extends WebSocket implements Transport {
+  conn: Connection | null = null;
+  room: Room | null = null;
+  early: Buffer[] | null = null;
+  alive = true;
+  shell: Shell | null = null;
+
+  override send(message: Uint8Array): void {
+    const shell = this.shell!;
+    if (this.readyState !== WebSocket.OPEN) return;
+    if (this.bufferedAmount > shell.limits.maxBufferedBytes) {
+      // A slow consumer: close it rather than buffer without bound. It reconnects and
+      // resyncs; the others are not held back.
+      shell.stats.countClose(CLOSE.tryAgainLater);
+      shell.log.warn(
+        {
+          roomId: this.conn?.roomId,
+          memberId: this.conn?.principal.id,
+          buffered: this.bufferedAmount,
+        },
+        'closing a slow connection',
+      );
+      if (this.conn) this.conn.closed = true;
+      this.close(CLOSE.tryAgainLater, 'too slow, reconnect');
+      return;
+    }
+    super.send(message, SEND_OPTIONS);
+  }
+
+  /** Closes with a close frame, and without waiting more than `closeTimeoutMs` for the peer. */
+  override close(code?: number, reason?: string | Buffer): void {
+    super.close(code, reason);
+    setTimeout(terminate, this.shell?.closeTimeoutMs ?? 5000, this).unref();
+  }
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
+}
+
+interface Shell {
+  limits: ServerLimits;
+  stats: Stats;
+  log: Logger;
+  closeTimeoutMs: number;
+}
+
+// Shared listeners (`this` is the socket): no closures per connection.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const ws = this as RoomSocket;
+  ws.alive = true;
+  if (!isBinary) {
+    ws.conn?.close(CLOSE.unsupportedData, 'binary frames only');
+    return;
+  }
+  if (ws.room) ws.room.receive(ws.conn!, data);
+  else (ws.early ??= []).push(data);
+}
+
+function onPong(this: WebSocket): void {
+  (this as RoomSocket).alive = true;
+}
+
 // Not a closure on purpose: a listener created inside the upgrade handler would keep that
 // handler's whole scope (the request, its headers, the head buffer) alive as long as the
 // socket lives — about 1.5 KB per connection.
@@ -114,6 +184,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
       : new MemoryStorage());
   const persist = !extensions.some((e) => e.persistsUpdates);
   const closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
+  const shell: Shell = { limits, stats, log, closeTimeoutMs };
   const rooms = new Rooms(
     {
       log,
@@ -144,60 +215,52 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
       return { id: c.sub, role: c.role, name: c.name };
     });
 
-  const sockets = new Set<WsConnection>();
+  const sockets = new Set<RoomSocket>();
   let closing = false;
 
-  // Shared handlers for every connection (no closures per socket).
-  const events: WsEvents = {
-    message(c, data) {
-      if (c.room) c.room.receive(c.conn!, data);
-      else (c.early ??= []).push(data);
-    },
-    text(c) {
-      stats.countClose(CLOSE.unsupportedData);
-      c.conn?.close(CLOSE.unsupportedData, 'binary frames only');
-    },
-    protocolError(c, code, reason) {
-      if (c.conn) c.conn.closed = true;
-      stats.countClose(code);
-      log.warn(
-        { roomId: c.conn?.roomId, memberId: c.conn?.principal.id, code, err: reason },
-        'bad frame, connection closed',
-      );
-    },
-    slow(c, buffered) {
-      // A slow consumer: close it rather than buffer without bound. It reconnects and
-      // resyncs; the others are not held back.
-      if (c.conn) c.conn.closed = true;
-      stats.countClose(CLOSE.tryAgainLater);
-      log.warn(
-        { roomId: c.conn?.roomId, memberId: c.conn?.principal.id, buffered },
-        'closing a slow connection',
-      );
-    },
-    closed(c) {
-      if (!sockets.delete(c)) return;
-      stats.connections--;
-      const conn = c.conn;
-      if (!conn) return;
-      if (c.room) c.room.disconnect(conn);
-      else conn.closed = true;
-      c.room = null;
-      c.early = null;
-    },
-  };
-  const wsOptions: WsOptions = {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
     maxPayload: limits.maxMessageBytes,
-    maxBufferedBytes: limits.maxBufferedBytes,
-    closeTimeoutMs,
-    events,
-  };
+    skipUTF8Validation: true,
+    WebSocket: RoomSocket,
+  });
 
-  function accept(ws: WsConnection, roomId: string, who: Principal): void {
+  function onClose(this: WebSocket): void {
+    const ws = this as RoomSocket;
+    sockets.delete(ws);
+    stats.connections--;
+    const conn = ws.conn;
+    if (!conn) return;
+    if (ws.room) ws.room.disconnect(conn);
+    else conn.closed = true;
+    ws.room = null;
+    ws.early = null;
+  }
+
+  function onError(this: WebSocket, err: Error & { code?: string }): void {
+    const ws = this as RoomSocket;
+    // ws closes the socket itself (1002 / 1007 / 1009); just record it
+    const code =
+      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.messageTooBig : CLOSE.protocolError;
+    stats.countClose(code);
+    log.warn(
+      { roomId: ws.conn?.roomId, memberId: ws.conn?.principal.id, err: err.message },
+      'bad frame, connection closed',
+    );
+  }
+
+  function accept(ws: RoomSocket, roomId: string, who: Principal): void {
     sockets.add(ws);
     stats.connections++;
+    ws.shell = shell;
     const conn = new Connection(roomId, who, ws, limits.messageBurst);
     ws.conn = conn;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
     rooms.acquire(roomId).then(
       (room) => {
         if (conn.closed) return; // gone while the room loaded; it unloads in due course
@@ -261,11 +324,11 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     authenticate({ roomId, token: url.searchParams.get('token'), headers: req.headers }).then(
       (who) => {
         if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-        if (socket.destroyed) return;
-        // the connection's own listeners take over: one listener less per socket
-        socket.off('error', destroyOnError);
-        const ws = acceptWebSocket(req, socket, head, wsOptions);
-        if (ws) accept(ws, roomId, who);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // ws handles socket errors from here on; one listener less per connection
+          socket.off('error', destroyOnError);
+          accept(ws as RoomSocket, roomId, who);
+        });
       },
       (err: unknown) => {
         const status = err instanceof TokenError ? err.status : 401;
@@ -416,10 +479,10 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
       [...sockets].map(
         (ws) =>
           new Promise<void>((resolve) => {
-            if (ws.socket.destroyed) return resolve();
-            ws.socket.once('close', () => resolve());
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            ws.once('close', () => resolve());
             if (ws.conn) ws.conn.closed = true;
-            ws.close(CLOSE.goingAway, 'server shutting down');
+            ws.close(CLOSE.goingAway, 'server shutting down'); // terminates after closeTimeoutMs
           }),
       ),
     );

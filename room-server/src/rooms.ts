@@ -13,15 +13,24 @@ export interface RoomsOptions {
   unloadDelayMs: number;
 }
 
+/** How often silent clients' presence is looked for (y-protocols: a tenth of its timeout). */
+const PRESENCE_SWEEP_MS = 3000;
+
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
   private readonly roomCtx: RoomContext;
+  /** One presence-expiry sweep for all rooms (instead of a timer per room). */
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     private readonly ctx: Omit<RoomContext, 'idle'>,
     private readonly opts: RoomsOptions,
   ) {
     this.roomCtx = { ...ctx, idle: (room) => this.scheduleUnload(room) };
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const room of this.rooms.values()) if (room.state === 'ready') room.expirePresence(now);
+    }, PRESENCE_SWEEP_MS).unref();
   }
 
   get size(): number {
@@ -130,6 +139,7 @@ export class Rooms {
 
   /** Shutdown: unload every room (their connections must be closed already). */
   async closeAll(): Promise<void> {
+    clearInterval(this.sweep);
     await Promise.all(
       [...this.rooms.values()].map((r) => (r.state === 'loading' ? r.ready.catch(() => {}) : null)),
     );

@@ -2,10 +2,11 @@
  * Benchmark of one room-server instance (not a test). Usage:
  *
  *   npm run bench -w room-server -- idle  [--levels 1000,5000,10000,19500] [--members 5] [--settle 15]
- *   npm run bench -w room-server -- edit  [--rooms 1000] [--members 5] [--rates 1,2] [--seconds 30]
+ *   npm run bench -w room-server -- edit  [--rooms 1000] [--members 5] [--rates 1,2] [--seconds 30] [--presence yes]
  *   npm run bench -w room-server -- rules [--updates 20000] [--lines 50]   (in-process, bench/write-rules.ts)
  *
- * The server runs as `npm start` runs it (bin/start.mjs; `--runner tsx` for `tsx src/main.ts`),
+ * The server runs as `npm start` runs it (bin/start.mjs; `--runner tsx` for `tsx src/main.ts`;
+ * `--entry bench/ws-floor.mjs` for a bare `ws` relay with the same node flags, the floor),
  * with file storage under a temp DATA_DIR and write rules on, pinned to core 0; the load generators are child processes pinned to core 1,
  * each with its own loopback source address (127.0.0.2, .3, …) so that ~20k connections fit
  * in the ephemeral port range. Everything stops by itself; each phase is bounded.
@@ -73,10 +74,15 @@ async function startServer(): Promise<{
       .filter((w) => /^[A-Z_]+=/.test(w))
       .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
   );
+  const flags = words.filter((w) => !/^[A-Z_]+=/.test(w)).slice(1);
+  // --entry <file>: another server with the same node flags (bench/ws-floor.mjs, the floor)
+  const other = opt('entry', '');
   const entry =
     opt('runner', 'start') === 'tsx'
       ? ['--import', 'tsx', 'src/main.ts']
-      : words.filter((w) => !/^[A-Z_]+=/.test(w)).slice(1);
+      : other
+        ? [...flags.filter((w) => w.startsWith('--')), other]
+        : flags;
   const child = spawn('taskset', ['-c', '0', process.execPath, ...extra, ...entry], {
     cwd: root,
     env: {
@@ -224,7 +230,7 @@ async function edit(): Promise<void> {
       rooms,
       members,
       localAddress: '127.0.0.2',
-      awareness: true,
+      awareness: opt('presence', 'no') === 'yes',
     },
     'connected',
   );

@@ -475,7 +475,9 @@ export async function createRedisScale(o: CreateRedisScaleOptions): Promise<Redi
   };
   // A generous command timeout: a starved event loop runs timers before it reads the socket,
   // so a short one fails commands Redis has long answered (each failure costs a resync).
-  const redis = new Redis(o.url, { ...common, commandTimeout: 30_000 });
+  // Auto-pipelining: the appends of every edit handled in one event-loop turn go out as one
+  // write and come back as one read (a syscall each way per turn, not per edit).
+  const redis = new Redis(o.url, { ...common, commandTimeout: 30_000, enableAutoPipelining: true });
   const subscriber = new Redis(o.url, common);
   const scale = new RedisScale({ ...o, redis, subscriber, ownsClients: true });
   if (!(await scale.ready(o.loadTimeoutMs ?? 5000))) {

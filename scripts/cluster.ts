@@ -14,7 +14,7 @@
  * process (node --import tsx, no wrapper), so `kill('SIGKILL')` is a real crash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,6 +52,11 @@ export interface ClusterOptions {
   output?: Output;
   /** How long to wait for each /healthz (default 60 s). */
   healthTimeoutMs?: number;
+  /**
+   * Run room-servers as `npm start -w room-server` does (bundled, plain node with the start
+   * script's flags) instead of `tsx src/main.ts` (default false: tests start faster with tsx).
+   */
+  bundled?: boolean;
 }
 
 export interface ChildHandle {
@@ -116,7 +121,8 @@ class Child implements ChildHandle {
     readonly name: string,
     readonly port: number,
     readonly httpUrl: string,
-    private readonly entry: string,
+    /** Node arguments after the executable: `--import tsx <entry>`, or flags + a script. */
+    private readonly args: string[],
     private readonly env: () => NodeJS.ProcessEnv,
     private readonly output: Output,
     private readonly healthTimeoutMs: number,
@@ -136,7 +142,7 @@ class Child implements ChildHandle {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const proc = spawn(process.execPath, ['--import', 'tsx', this.entry], {
+    const proc = spawn(process.execPath, this.args, {
       cwd: ROOT,
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -264,6 +270,9 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const prefix = o.redisPrefix ?? baseEnv.REDIS_PREFIX ?? 'patungan:';
   const output = o.output ?? 'prefix';
   const healthTimeoutMs = o.healthTimeoutMs ?? 60_000;
+  const { args: roomArgs, env: roomEnv } = o.bundled
+    ? roomServerStartCommand()
+    : { args: ['--import', 'tsx', 'room-server/src/main.ts'], env: {} };
   const base = o.basePort ?? 1234;
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(base === 0 ? await freePort(host) : base + i);
@@ -307,9 +316,10 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       `room-${i + 1}`,
       port,
       `http://${host}:${port}`,
-      'room-server/src/main.ts',
+      roomArgs,
       () => ({
         ...common,
+        ...roomEnv,
         PORT: String(port),
         DATA_DIR: roomDir,
         // The scale layer adds a random suffix per start (a restart gets a new lease).
@@ -355,7 +365,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
         'settlement',
         settlementPort,
         settlementUrl,
-        'settlement/src/main.ts',
+        ['--import', 'tsx', 'settlement/src/main.ts'],
         () => ({
           ...settleEnv,
           PORT: String(settlementPort),
@@ -373,7 +383,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
           'settle-worker',
           0,
           '',
-          'settlement/src/worker-main.ts',
+          ['--import', 'tsx', 'settlement/src/worker-main.ts'],
           () => settleEnv,
           output,
           healthTimeoutMs,
@@ -393,7 +403,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
         'web',
         webPort,
         webUrl,
-        BUILD_ENTRY,
+        ['--import', 'tsx', BUILD_ENTRY],
         () => ({
           ...common,
           PORT: String(webPort),
@@ -462,6 +472,7 @@ async function main(): Promise<void> {
     web: values.web,
     webPort: num('web-port', values['web-port']),
     output: 'prefix',
+    bundled: true, // as `npm start -w room-server` runs them
   });
   let stopping = false;
   const stop = () => {
@@ -493,4 +504,22 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     console.error(`npm run cluster failed: ${(err as Error).message}`);
     process.exit(1);
   });
+}
+
+/**
+ * `npm start -w room-server` as node arguments and environment: package.json's start script
+ * is `[NAME=value …] node [flags …] bin/start.mjs`.
+ */
+function roomServerStartCommand(): { args: string[]; env: NodeJS.ProcessEnv } {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'room-server', 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  const env: NodeJS.ProcessEnv = {};
+  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
+    const w = words.shift()!;
+    env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  }
+  words.shift(); // node
+  return { args: words.map((w) => (w.startsWith('-') ? w : join('room-server', w))), env };
 }

@@ -6,6 +6,7 @@
  *
  *   npx tsx room-server/bench/scale-bench.ts [--rooms 1000] [--members 5] [--rates 1,2,4]
  *                                           [--duration 30s] [--presence 0] [--json-dir DIR]
+ *                                           [--runner start|tsx]
  *
  * `--rates` are edits per second per room (1,000 rooms × 1 = 1,000 edits/s). Redis is a
  * private redis-server on a free port (the machine's shared Redis is never touched), so its
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '30s' },
     presence: { type: 'string', default: '0' },
     'json-dir': { type: 'string' },
+    runner: { type: 'string', default: 'start' },
   },
 });
 
@@ -98,6 +100,8 @@ async function main(): Promise<void> {
     secret: SECRET,
     dataDir: join(dir, 'data'),
     output: 'ignore',
+    // as `npm start -w room-server` runs them; `--runner tsx`: tsx src/main.ts
+    bundled: values.runner !== 'tsx',
     // Bench traffic is far above a phone's: lift the per-connection rate limit.
     env: { LOG_LEVEL: 'warn', MESSAGES_PER_SECOND: '1000', MESSAGE_BURST: '1000' },
   });

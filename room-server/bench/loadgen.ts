@@ -15,6 +15,8 @@ import { signToken } from '@patungan/model';
 interface ConnectCmd {
   type: 'connect';
   url: string;
+  /** Several instances of one scaled deployment: member m of every room connects to urls[m % n]. */
+  urls?: string[];
   secret: string;
   rooms: string[];
   members: number;
@@ -26,21 +28,29 @@ interface EditCmd {
   ratePerRoom: number;
   durationMs: number;
 }
-type Cmd = ConnectCmd | EditCmd | { type: 'close' };
+type Cmd = ConnectCmd | EditCmd | { type: 'check' } | { type: 'close' };
 
 interface Client {
   ws: WebSocket;
   doc: Y.Doc | null;
   member: string;
   roomIndex: number;
+  /** Index of the instance (urls) it is connected to. */
+  instance: number;
+  /** While checking convergence: the room's full state as this client's server sends it. */
+  check: { doc: Y.Doc; done: () => void } | null;
 }
 
 const clients: Client[] = [];
 const rooms: Client[][] = [];
-/** `${client}:${clock}` → [send time, receivers still to count]. */
+/** `${client}:${clock}` → send time; the sender's instance in `sentFrom`. */
 const sent = new Map<string, number>();
+const sentFrom = new Map<string, number>();
 let measuring = false;
 let latencies: number[] = [];
+/** With several instances: latencies from a sender on another instance / the same one. */
+let cross: number[] = [];
+let same: number[] = [];
 
 function frame(type: number, sub: number | null, payload: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
@@ -61,6 +71,15 @@ function awarenessUpdate(clientId: number, name: string): Uint8Array {
 
 function onMessage(c: Client, data: Buffer): void {
   if (data[0] !== 0) return;
+  if (data[1] === 1 && c.check) {
+    // sync step 2 answering our empty step 1: the server's whole document
+    const d = decoding.createDecoder(data);
+    decoding.readVarUint(d);
+    decoding.readVarUint(d);
+    Y.applyUpdate(c.check.doc, decoding.readVarUint8Array(d));
+    c.check.done();
+    return;
+  }
   if (data[1] === 0) {
     // server's sync step 1: answer with what we have that it lacks (like the stock client)
     const d = decoding.createDecoder(data);
@@ -80,8 +99,12 @@ function onMessage(c: Client, data: Buffer): void {
   decoding.readVarUint(d); // structs
   const client = decoding.readVarUint(d);
   const clock = decoding.readVarUint(d);
-  const t = sent.get(`${client}:${clock}`);
-  if (t !== undefined) latencies.push(performance.now() - t);
+  const key = `${client}:${clock}`;
+  const t = sent.get(key);
+  if (t === undefined) return;
+  const ms = performance.now() - t;
+  latencies.push(ms);
+  (sentFrom.get(key) === c.instance ? same : cross).push(ms);
 }
 
 async function connect(cmd: ConnectCmd): Promise<void> {
@@ -98,12 +121,14 @@ async function connect(cmd: ConnectCmd): Promise<void> {
           cmd.secret,
           { ttlSeconds: 3600 },
         );
+        const instance = cmd.urls ? m % cmd.urls.length : 0;
+        const url = cmd.urls ? cmd.urls[instance]! : cmd.url;
         await new Promise<void>((resolve) => {
-          const ws = new WebSocket(`${cmd.url}/${roomId}?token=${token}`, {
+          const ws = new WebSocket(`${url}/${roomId}?token=${token}`, {
             perMessageDeflate: false,
             localAddress: cmd.localAddress,
           });
-          const c: Client = { ws, doc: null, member, roomIndex };
+          const c: Client = { ws, doc: null, member, roomIndex, instance, check: null };
           ws.on('message', (d: Buffer) => onMessage(c, d));
           ws.on('error', () => resolve());
           ws.on('close', () => resolve());
@@ -130,7 +155,13 @@ async function connect(cmd: ConnectCmd): Promise<void> {
   );
 }
 
-async function edit(cmd: EditCmd): Promise<{ latencies: number[]; edits: number; cpuMs: number }> {
+async function edit(cmd: EditCmd): Promise<{
+  latencies: number[];
+  cross: number[];
+  same: number[];
+  edits: number;
+  cpuMs: number;
+}> {
   for (const c of clients) {
     if (c.doc) continue;
     const doc = new Y.Doc();
@@ -141,7 +172,10 @@ async function edit(cmd: EditCmd): Promise<{ latencies: number[]; edits: number;
     c.doc = doc;
   }
   latencies = [];
+  cross = [];
+  same = [];
   sent.clear();
+  sentFrom.clear();
   measuring = true;
   const cpu0 = process.cpuUsage();
   let edits = 0;
@@ -160,9 +194,11 @@ async function edit(cmd: EditCmd): Promise<{ latencies: number[]; edits: number;
         const room = rooms[Math.floor(Math.random() * rooms.length)]!;
         const c = room[Math.floor(Math.random() * room.length)];
         if (!c?.doc || c.ws.readyState !== WebSocket.OPEN) continue;
-        const key = `${skus[Math.floor(Math.random() * skus.length)]}:${c.member}`;
-        sent.set(`${c.doc.clientID}:${Y.getState(c.doc.store, c.doc.clientID)}`, performance.now());
-        c.doc.getMap('votes').set(key, Math.random() < 0.5 ? 1 : -1);
+        const vote = `${skus[Math.floor(Math.random() * skus.length)]}:${c.member}`;
+        const key = `${c.doc.clientID}:${Y.getState(c.doc.store, c.doc.clientID)}`;
+        sent.set(key, performance.now());
+        sentFrom.set(key, c.instance);
+        c.doc.getMap('votes').set(vote, Math.random() < 0.5 ? 1 : -1);
         edits++;
       }
     }, 10);
@@ -170,7 +206,48 @@ async function edit(cmd: EditCmd): Promise<{ latencies: number[]; edits: number;
   await new Promise((r) => setTimeout(r, 500)); // let the last broadcasts arrive
   measuring = false;
   const cpu = process.cpuUsage(cpu0);
-  return { latencies, edits, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { latencies, cross, same, edits, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * Convergence: every open client asks its server for the whole document (sync step 1 with an
+ * empty state vector); a room has converged when all its members' servers answer the same
+ * state. Rooms with fewer than two answering members are not counted.
+ */
+async function check(): Promise<{ rooms: number; checked: number; converged: number }> {
+  let checked = 0;
+  let converged = 0;
+  for (const members of rooms) {
+    const open = members.filter((c) => c.ws.readyState === WebSocket.OPEN);
+    const answers = await Promise.all(
+      open.map(
+        (c) =>
+          new Promise<Y.Doc | null>((resolve) => {
+            const doc = new Y.Doc();
+            const t = setTimeout(() => {
+              c.check = null;
+              resolve(null);
+            }, 5000);
+            c.check = {
+              doc,
+              done: () => {
+                clearTimeout(t);
+                c.check = null;
+                resolve(doc);
+              },
+            };
+            c.ws.send(frame(0, 0, new Uint8Array([0])));
+          }),
+      ),
+    );
+    const docs = answers.filter((d): d is Y.Doc => d !== null);
+    if (docs.length < 2) continue;
+    checked++;
+    const states = docs.map((d) => Buffer.from(Y.encodeStateVector(d)).toString('hex'));
+    const votes = docs.map((d) => JSON.stringify(d.getMap('votes').toJSON()));
+    if (states.every((x) => x === states[0]) && votes.every((x) => x === votes[0])) converged++;
+  }
+  return { rooms: rooms.length, checked, converged };
 }
 
 process.on('message', (cmd: Cmd) => {
@@ -183,6 +260,8 @@ process.on('message', (cmd: Cmd) => {
       });
     } else if (cmd.type === 'edit') {
       process.send!({ type: 'edited', ...(await edit(cmd)) });
+    } else if (cmd.type === 'check') {
+      process.send!({ type: 'checked', ...(await check()) });
     } else {
       for (const c of clients) c.ws.terminate();
       process.send!({ type: 'closed' });

@@ -6,13 +6,20 @@
  *
  *   npx tsx room-server/bench/scale-bench.ts [--rooms 1000] [--members 5] [--rates 1,2,4]
  *                                           [--duration 30s] [--presence 0] [--json-dir DIR]
- *                                           [--runner start|tsx]
+ *                                           [--runner start|tsx] [--generator tool|light]
+ *
+ * `--generator tool` (default) is the load tool of load-tests/ (a real Y.Doc per member that
+ * applies everything it receives, ~0.6 of a core at 1,000 edits/s). `--generator light` is
+ * bench/loadgen.ts, the room-server benchmark's generator (members write through their own
+ * Y.Doc but only read the header of what they receive, ~0.15 of a core), so that on a 2-core
+ * machine the instances are not starved by the generator; its convergence check asks every
+ * member's instance for the whole document at the end.
  *
  * `--rates` are edits per second per room (1,000 rooms × 1 = 1,000 edits/s). Redis is a
  * private redis-server on a free port (the machine's shared Redis is never touched), so its
  * command counts belong to this run alone.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +41,7 @@ const { values } = parseArgs({
     presence: { type: 'string', default: '0' },
     'json-dir': { type: 'string' },
     runner: { type: 'string', default: 'start' },
+    generator: { type: 'string', default: 'tool' },
   },
 });
 
@@ -198,7 +206,141 @@ async function main(): Promise<void> {
   console.log(`\nJSON reports: ${dir}`);
 }
 
-main().catch((err: unknown) => {
+/** utime + stime of a process in clock ticks (100 per second). */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function pct(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** `--generator light`: bench/loadgen.ts against the instances, then a convergence check. */
+async function light(): Promise<void> {
+  const rooms = Number(values.rooms);
+  const members = Number(values.members);
+  const rates = values.rates!.split(',').map(Number);
+  const seconds = Number(/^(\d+)s?$/.exec(values.duration!)?.[1] ?? '30');
+  const dir = resolve(values['json-dir'] ?? join(tmpdir(), `scale-bench-${Date.now()}`));
+  mkdirSync(dir, { recursive: true });
+  const redis = await PrivateRedis.start();
+  const r = new Redis(redis.url);
+  const cluster = await startCluster({
+    instances: 2,
+    basePort: 0,
+    settlement: false,
+    redisUrl: redis.url,
+    secret: SECRET,
+    dataDir: join(dir, 'data'),
+    output: 'ignore',
+    bundled: values.runner !== 'tsx',
+    env: { LOG_LEVEL: 'warn', MESSAGES_PER_SECOND: '1000', MESSAGE_BURST: '1000' },
+  });
+  const gen = fork(fileURLToPath(new URL('loadgen.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  });
+  const ask = <T>(cmd: object, reply: string) =>
+    new Promise<T>((res) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== reply) return;
+        gen.off('message', on);
+        res(m as T);
+      };
+      gen.on('message', on);
+      gen.send(cmd);
+    });
+  const rows: string[] = [];
+  try {
+    const urls = cluster.roomServers.map((x) => x.url);
+    const ids = Array.from({ length: rooms }, (_, i) => `light-${i}`);
+    const c = await ask<{ open: number }>(
+      {
+        type: 'connect',
+        url: urls[0],
+        urls,
+        secret: SECRET,
+        rooms: ids,
+        members,
+        localAddress: '127.0.0.2',
+        awareness: false,
+      },
+      'connected',
+    );
+    console.log(`${c.open} connections in ${rooms} rooms over ${urls.length} instances`);
+    for (const rate of rates) {
+      await ask({ type: 'edit', ratePerRoom: rate, durationMs: 5000 }, 'edited'); // warm-up
+      const pids = cluster.roomServers.map((x) => x.pid!);
+      const t0 = pids.map(cpuTicks);
+      const before = await commandStats(r);
+      const w0 = performance.now();
+      const res = await ask<{ cross: number[]; same: number[]; edits: number; cpuMs: number }>(
+        { type: 'edit', ratePerRoom: rate, durationMs: seconds * 1000 },
+        'edited',
+      );
+      const wall = (performance.now() - w0) / 1000;
+      const after = await commandStats(r);
+      const cpu = pids.map((pid, i) => (cpuTicks(pid) - t0[i]!) / wall); // % of a core
+      let cmds = 0;
+      for (const [cmd, n] of after.calls) {
+        if (cmd !== 'info') cmds += n - (before.calls.get(cmd) ?? 0);
+      }
+      const edits = res.edits || 1;
+      const crossMs = res.cross.sort((a, b) => a - b);
+      const sameMs = res.same.sort((a, b) => a - b);
+      const row = [
+        `${rate * rooms}`,
+        (res.edits / seconds).toFixed(0),
+        `${fmt(pct(crossMs, 50))} / ${fmt(pct(crossMs, 95))} / ${fmt(pct(crossMs, 99))}`,
+        `${fmt(pct(sameMs, 50))} / ${fmt(pct(sameMs, 95))} / ${fmt(pct(sameMs, 99))}`,
+        (cmds / edits).toFixed(2),
+        cpu.map((x) => x.toFixed(0)).join(' / '),
+        cpu
+          .map((x) => ((x / 100) * wall * 1000) / edits)
+          .map((x) => x.toFixed(3))
+          .join(' / '),
+        (((after.cpu - before.cpu) * 1000) / edits).toFixed(3),
+        ((res.cpuMs / 1000 / wall) * 100).toFixed(0),
+      ].join(' | ');
+      rows.push(`| ${row} |`);
+      console.log(`| ${row} |`);
+    }
+    // Instances may still be working off a backlog: check again every 2 s, for up to 30 s.
+    const settled = performance.now();
+    for (;;) {
+      const conv = await ask<{ rooms: number; checked: number; converged: number }>(
+        { type: 'check' },
+        'checked',
+      );
+      const waited = (performance.now() - settled) / 1000;
+      console.log(
+        `convergence after ${waited.toFixed(1)} s: ${conv.converged} of ${conv.checked} rooms ` +
+          `checked (${conv.rooms} rooms) have the same document on both instances`,
+      );
+      if (conv.converged === conv.checked || waited > 30) break;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  } finally {
+    await ask({ type: 'close' }, 'closed').catch(() => {});
+    await cluster.stop();
+    r.disconnect();
+    await redis.stop();
+  }
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    '\n| target edits/s | sent/s | cross-instance p50 / p95 / p99 ms | same-instance p50 / p95 / p99 ms | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | generator CPU % |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(row);
+}
+
+(values.generator === 'light' ? light() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

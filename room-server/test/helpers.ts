@@ -17,6 +17,10 @@ import type { Role } from '@patungan/model';
 import { startRoomServer } from '../src/index.ts';
 import type { RoomServer, RoomServerOptions } from '../src/index.ts';
 
+// The stock client adds a process 'exit' listener per provider (removed on destroy); these
+// tests run dozens of stock clients in one process.
+process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
+
 export const SECRET = 'test-secret-room-server';
 
 export async function startServer(opts: Partial<RoomServerOptions> = {}): Promise<RoomServer> {

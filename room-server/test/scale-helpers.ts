@@ -13,6 +13,10 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { canonicalJson, signToken, type Role } from '@patungan/model';
 
+// The stock client adds a process 'exit' listener per provider (removed on destroy); these
+// tests run dozens of stock clients in one process.
+process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
+
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/11';
 
 export function uniquePrefix(name: string): string {

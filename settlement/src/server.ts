@@ -3,6 +3,7 @@
  * this process. Every setting is an option; a missing option falls back to the environment
  * variable of DESIGN.md (read from `options.env`, default process.env), then to its default.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -237,6 +238,8 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
     };
 
     const closing = new AbortController();
+    // every open live-stock stream listens for the close (and stops listening when it ends)
+    setMaxListeners(0, closing.signal);
     let url = '';
     if (api) {
       const app = createApp({

@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { startCluster } from '../../scripts/cluster.ts';
+import { startCluster, type Cluster } from '../../scripts/cluster.ts';
 import { PrivateRedis } from '../test/scale-helpers.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -92,10 +92,8 @@ function runLoad(args: string[]): Promise<number> {
 
 const fmt = (n: number | null | undefined, d = 1) => (n == null ? '–' : n.toFixed(d));
 
-async function main(): Promise<void> {
-  const rooms = Number(values.rooms);
-  const members = Number(values.members);
-  const rates = values.rates!.split(',').map(Number);
+/** A private Redis, a Redis client for its stats, and 2 room-server instances on it. */
+async function startTopology() {
   const dir = resolve(values['json-dir'] ?? join(tmpdir(), `scale-bench-${Date.now()}`));
   mkdirSync(dir, { recursive: true });
   const redis = await PrivateRedis.start();
@@ -113,6 +111,14 @@ async function main(): Promise<void> {
     // Bench traffic is far above a phone's: lift the per-connection rate limit.
     env: { LOG_LEVEL: 'warn', MESSAGES_PER_SECOND: '1000', MESSAGE_BURST: '1000' },
   });
+  return { dir, redis, r, cluster };
+}
+
+async function main(): Promise<void> {
+  const rooms = Number(values.rooms);
+  const members = Number(values.members);
+  const rates = values.rates!.split(',').map(Number);
+  const { dir, redis, r, cluster } = await startTopology();
   const rows: string[] = [];
   try {
     for (const rate of rates) {
@@ -189,20 +195,12 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await cluster.stop();
-    r.disconnect();
-    await redis.stop();
+    await stopTopology(redis, r, cluster);
   }
-  console.log(
-    `\nload average at the end: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
+  printTable(
+    'target edits/s | achieved | cross p50 ms | p95 | p99 | max | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | rooms converged | generator CPU %',
+    rows,
   );
-  console.log(
-    '\n| target edits/s | achieved | cross p50 ms | p95 | p99 | max | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | rooms converged | generator CPU % |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const row of rows) console.log(row);
   console.log(`\nJSON reports: ${dir}`);
 }
 
@@ -223,21 +221,7 @@ async function light(): Promise<void> {
   const members = Number(values.members);
   const rates = values.rates!.split(',').map(Number);
   const seconds = Number(/^(\d+)s?$/.exec(values.duration!)?.[1] ?? '30');
-  const dir = resolve(values['json-dir'] ?? join(tmpdir(), `scale-bench-${Date.now()}`));
-  mkdirSync(dir, { recursive: true });
-  const redis = await PrivateRedis.start();
-  const r = new Redis(redis.url);
-  const cluster = await startCluster({
-    instances: 2,
-    basePort: 0,
-    settlement: false,
-    redisUrl: redis.url,
-    secret: SECRET,
-    dataDir: join(dir, 'data'),
-    output: 'ignore',
-    bundled: values.runner !== 'tsx',
-    env: { LOG_LEVEL: 'warn', MESSAGES_PER_SECOND: '1000', MESSAGE_BURST: '1000' },
-  });
+  const { redis, r, cluster } = await startTopology();
   const gen = fork(fileURLToPath(new URL('loadgen.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: 'inherit',
@@ -323,20 +307,27 @@ async function light(): Promise<void> {
       await new Promise((res) => setTimeout(res, 2000));
     }
   } finally {
-    await ask({ type: 'close' }, 'closed').catch(() => {});
-    await cluster.stop();
-    r.disconnect();
-    await redis.stop();
+    await ask({ type: 'close' }, 'closed');
+    await stopTopology(redis, r, cluster);
   }
-  console.log(
-    `\nload average at the end: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
+  printTable(
+    'target edits/s | sent/s | cross-instance p50 / p95 / p99 ms | same-instance p50 / p95 / p99 ms | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | generator CPU %',
+    rows,
   );
-  console.log(
-    '\n| target edits/s | sent/s | cross-instance p50 / p95 / p99 ms | same-instance p50 / p95 / p99 ms | Redis cmds/edit | server CPU % (a / b) | server CPU ms/edit (a / b) | Redis CPU ms/edit | generator CPU % |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+}
+
+async function stopTopology(redis: PrivateRedis, r: Redis, cluster: Cluster): Promise<void> {
+  await cluster.stop();
+  r.disconnect();
+  await redis.stop();
+}
+
+/** The machine's load average, then a markdown table of the rows. */
+function printTable(header: string, rows: string[]): void {
+  const load = loadavg().map((x) => x.toFixed(2));
+  console.log(`\nload average at the end: ${load.join(' ')}`);
+  console.log(`\n| ${header} |`);
+  console.log(`|${' --- |'.repeat(header.split('|').length)}`);
   for (const row of rows) console.log(row);
 }
 

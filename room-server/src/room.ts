@@ -90,7 +90,7 @@ export class Room {
   readonly awareness: Awareness;
   readonly conns = new Set<Connection>();
   /** Yjs client id → the live connection writing with it. */
-  private readonly owners = new Map<number, Connection>();
+  private owners: Map<number, Connection> | null = null; // created by the first write
   /** Awareness client id → the live connection speaking for it. */
   private readonly presenceOwners = new Map<number, Connection>();
   /** Awareness client ids of connections that ended recently, and whose they were. */
@@ -117,6 +117,7 @@ export class Room {
     // would run 6,600 timer callbacks a second. The registry expires presence for every room
     // in one sweep instead (Rooms, `expirePresence`).
     clearInterval(this.awareness._checkInterval as NodeJS.Timeout);
+    this.awareness._checkInterval = null; // and let the Timeout object go (destroy() copes)
     this.awareness.setLocalState(null);
     this.doc.on('update', (update: Uint8Array) => this.capture?.push(update));
     this.doc.on('afterTransaction', (tr: Y.Transaction) => this.afterTransaction(tr));
@@ -142,7 +143,7 @@ export class Room {
     if (!this.conns.delete(conn)) return;
     conn.closed = true;
     if (conn.clientIds) {
-      for (const c of conn.clientIds) if (this.owners.get(c) === conn) this.owners.delete(c);
+      for (const c of conn.clientIds) if (this.owners?.get(c) === conn) this.owners.delete(c);
     }
     const ids = conn.awarenessIds;
     if (ids && ids.length > 0) {
@@ -266,7 +267,7 @@ export class Room {
     const fresh: number[] = [];
     for (const [client, to] of this.writtenClients(update)) {
       if (to <= Y.getState(this.doc.store, client)) continue;
-      const owner = this.owners.get(client);
+      const owner = this.owners?.get(client);
       if (owner !== undefined && owner !== conn && !owner.closed) {
         if (owner.principal.id !== conn.principal.id) {
           throw new RefusedUpdate(`client id ${client} is in use by another connection`);
@@ -310,8 +311,9 @@ export class Room {
   private applyFromConnection(conn: Connection, update: Uint8Array, fresh: number[]): void {
     if (conn.closed) return;
     for (const c of fresh) {
-      if (this.owners.get(c) === conn) continue;
-      this.owners.set(c, conn);
+      const owners = (this.owners ??= new Map());
+      if (owners.get(c) === conn) continue;
+      owners.set(c, conn);
       conn.clientIds = conn.clientIds ? [...conn.clientIds, c] : [c];
     }
     this.typeRoots();
@@ -572,7 +574,7 @@ export class Room {
       const client = decoding.readVarUint(d);
       const clock = decoding.readVarUint(d);
       const state = decoding.readVarString(d);
-      const owner = this.presenceOwners.get(client) ?? this.owners.get(client);
+      const owner = this.presenceOwners.get(client) ?? this.owners?.get(client);
       if (owner && owner !== conn && !owner.closed && owner.principal.id !== conn.principal.id) {
         dropped = true;
         continue;

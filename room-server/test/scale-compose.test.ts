@@ -66,7 +66,19 @@ describe('docker-compose.yml', () => {
     expect(rs.ports).toBeUndefined();
     expect(rs.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(rs.environment?.HOST).toBe('0.0.0.0');
-    expect(rs.command?.join(' ')).toContain('room-server/src/main.ts');
+    // exactly as `npm start -w room-server` runs it: `[NAME=value …] node [flags …] bin/start.mjs`
+    const start = (
+      JSON.parse(readFileSync(join(ROOT, 'room-server', 'package.json'), 'utf8')) as {
+        scripts: { start: string };
+      }
+    ).scripts.start.split(/\s+/);
+    const env = start.filter((w) => /^[A-Z_]+=/.test(w));
+    const args = start.filter((w) => !/^[A-Z_]+=/.test(w));
+    expect(rs.command).toEqual([...args.slice(0, -1), `room-server/${args[args.length - 1]!}`]);
+    for (const kv of env) {
+      const [k, v] = kv.split('=') as [string, string];
+      expect(String(rs.environment?.[k]), k).toBe(v);
+    }
     expect(rs.depends_on?.redis?.condition).toBe('service_healthy');
   });
 
@@ -101,9 +113,9 @@ describe('docker-compose.yml', () => {
       expect(existsSync(join(ROOT, b!.context, b!.dockerfile))).toBe(true);
     }
     for (const name of ['room-server', 'settlement', 'settlement-worker', 'web']) {
-      const entry = services[name]!.command!.find((a) => a.endsWith('.ts') || a.endsWith('.js'))!;
-      // web/build is produced by the image build; the TypeScript entries must exist.
-      if (entry.endsWith('.ts')) expect(existsSync(join(ROOT, entry)), entry).toBe(true);
+      const entry = services[name]!.command!.find((a) => /\.(ts|js|mjs)$/.test(a))!;
+      // web/build is produced by the image build; the other entries must exist.
+      if (!entry.startsWith('web/build')) expect(existsSync(join(ROOT, entry)), entry).toBe(true);
     }
     expect(services.redis!.image).toMatch(/^redis:7/);
   });

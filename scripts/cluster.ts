@@ -270,9 +270,11 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const prefix = o.redisPrefix ?? baseEnv.REDIS_PREFIX ?? 'patungan:';
   const output = o.output ?? 'prefix';
   const healthTimeoutMs = o.healthTimeoutMs ?? 60_000;
-  const { args: roomArgs, env: roomEnv } = o.bundled
-    ? roomServerStartCommand()
-    : { args: ['--import', 'tsx', 'room-server/src/main.ts'], env: {} };
+  const start = o.bundled ? roomServerStartCommand() : null;
+  const roomArgs = start
+    ? [...start.flags, start.script]
+    : ['--import', 'tsx', 'room-server/src/main.ts'];
+  const roomEnv = start?.env ?? {};
   const base = o.basePort ?? 1234;
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(base === 0 ? await freePort(host) : base + i);
@@ -507,19 +509,25 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
 }
 
 /**
- * `npm start -w room-server` as node arguments and environment: package.json's start script
- * is `[NAME=value …] node [flags …] bin/start.mjs`.
+ * `npm start -w room-server` as environment, node flags and script (relative to the
+ * repository root): package.json's start script is `[NAME=value …] node [flags …] bin/start.mjs`.
+ * The cluster, the room-server benchmark and the compose test all run it from here.
  */
-function roomServerStartCommand(): { args: string[]; env: NodeJS.ProcessEnv } {
+export function roomServerStartCommand(): {
+  env: Record<string, string>;
+  flags: string[];
+  script: string;
+} {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'room-server', 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const words = pkg.scripts.start.split(/\s+/);
-  const env: NodeJS.ProcessEnv = {};
+  const env: Record<string, string> = {};
   while (/^[A-Z_]+=/.test(words[0] ?? '')) {
     const w = words.shift()!;
     env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
   }
   words.shift(); // node
-  return { args: words.map((w) => (w.startsWith('-') ? w : join('room-server', w))), env };
+  const script = words.pop()!;
+  return { env, flags: words, script: join('room-server', script) };
 }

@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { roomServerStartCommand } from '../../scripts/cluster.ts';
 
 const args = process.argv.slice(2);
 const mode = args[0] ?? 'edit';
@@ -62,27 +63,16 @@ async function startServer(): Promise<{
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'room-bench-'));
   const extra = process.env.BENCH_NODE_OPTIONS ? process.env.BENCH_NODE_OPTIONS.split(' ') : [];
-  // As `npm start` runs it — the node flags and entry of package.json's `start` script,
-  // "node <flags> bin/start.mjs" — or as `npm run start:tsx` with --runner tsx.
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  // leading NAME=value words of the script are environment variables
-  const words = pkg.scripts.start.split(/\s+/);
-  const scriptEnv = Object.fromEntries(
-    words
-      .filter((w) => /^[A-Z_]+=/.test(w))
-      .map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
-  );
-  const flags = words.filter((w) => !/^[A-Z_]+=/.test(w)).slice(1);
-  // --entry <file>: another server with the same node flags (bench/ws-floor.mjs, the floor)
+  // As `npm start` runs it (package.json's start script: its environment, node flags and
+  // bin/start.mjs), as `npm run start:tsx` with --runner tsx, or --entry <file>: another
+  // server with the same flags (bench/ws-floor.mjs, the floor).
+  const start = roomServerStartCommand();
+  const scriptEnv = start.env;
   const other = opt('entry', '');
   const entry =
     opt('runner', 'start') === 'tsx'
       ? ['--import', 'tsx', 'src/main.ts']
-      : other
-        ? [...flags.filter((w) => w.startsWith('--')), other]
-        : flags;
+      : [...start.flags, other || join(root, '..', start.script)];
   const child = spawn('taskset', ['-c', '0', process.execPath, ...extra, ...entry], {
     cwd: root,
     env: {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { roomServerStartCommand } from '../../scripts/cluster.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -66,17 +67,10 @@ describe('docker-compose.yml', () => {
     expect(rs.ports).toBeUndefined();
     expect(rs.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(rs.environment?.HOST).toBe('0.0.0.0');
-    // exactly as `npm start -w room-server` runs it: `[NAME=value …] node [flags …] bin/start.mjs`
-    const start = (
-      JSON.parse(readFileSync(join(ROOT, 'room-server', 'package.json'), 'utf8')) as {
-        scripts: { start: string };
-      }
-    ).scripts.start.split(/\s+/);
-    const env = start.filter((w) => /^[A-Z_]+=/.test(w));
-    const args = start.filter((w) => !/^[A-Z_]+=/.test(w));
-    expect(rs.command).toEqual([...args.slice(0, -1), `room-server/${args[args.length - 1]!}`]);
-    for (const kv of env) {
-      const [k, v] = kv.split('=') as [string, string];
+    // exactly as `npm start -w room-server` runs it
+    const start = roomServerStartCommand();
+    expect(rs.command).toEqual(['node', ...start.flags, start.script]);
+    for (const [k, v] of Object.entries(start.env)) {
       expect(String(rs.environment?.[k]), k).toBe(v);
     }
     expect(rs.depends_on?.redis?.condition).toBe('service_healthy');

@@ -144,6 +144,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const ws = this as RoomSocket;
   ws.alive = true;
   if (!isBinary) {
+    ws.shell?.stats.countClose(CLOSE.unsupportedData);
     ws.conn?.close(CLOSE.unsupportedData, 'binary frames only');
     return;
   }

@@ -134,7 +134,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
     // step refreshes them every 10 minutes).
     if (db.kind === 'pglite') await db.query('ANALYZE');
 
-    const secret = o.secret ?? env.ROOM_TOKEN_SECRET ?? roomTokenSecret(env);
+    const secret = o.secret ?? roomTokenSecret(env);
     const stripeCfg =
       o.stripe === undefined
         ? env.STRIPE_SECRET_KEY

@@ -5,6 +5,16 @@
  *   readable reason when settlement refuses);
  * - `PUT /rooms/<id>/settlement`: apply a status change from settlement's outbox, ignoring
  *   stale sequence numbers, and derive `meta.status`.
+ *
+ * A room may go through several settlements (DESIGN.md "Room lifecycle": after one ends
+ * `expired` or `cancelled`, the organiser can finalise again). The room's `settlement` map
+ * keeps, besides the current settlement:
+ * - `seq`: the highest outbox sequence applied to this room, across all its settlements; it
+ *   never decreases, so a late or redelivered message is acknowledged and ignored;
+ * - `ended`: the ids of the room's earlier settlements (newest last, at most ENDED_KEEP); a
+ *   message about one of them never changes the room again, whatever its sequence.
+ * Finalise's idempotency key names the settlement it replaces (`<room>:<cartVersion>:<id>`),
+ * so an ended settlement's key never answers a new finalise.
  * Both write through `room.transact` with a `service` origin: no fake socket, no write rules.
  */
 import { z } from 'zod';
@@ -106,29 +116,96 @@ function paymentsRecord(
 
 const TERMINAL = new Set<unknown>(['expired', 'cancelled']);
 
-/** Applies a settlement status change; returns whether it changed the room. */
+/** How many earlier settlement ids a room remembers as ended (never to be switched back to). */
+export const ENDED_KEEP = 20;
+
+/** Fields that describe one settlement: cleared when the room moves on to another one. */
+const PER_SETTLEMENT = [
+  'status',
+  'holdExpiresAt',
+  'total',
+  'payments',
+  'pickupCode',
+  'reason',
+  'cartVersion',
+] as const;
+
+type SettlementYMap = ReturnType<typeof settlementMap>;
+
+/** The ids of the room's earlier settlements (`settlement.ended`). */
+export function endedSettlements(m: SettlementYMap): string[] {
+  const v = m.get('ended');
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Makes `id` the room's current settlement; the one it replaces is remembered as ended. */
+function moveOn(m: SettlementYMap, id: string, alsoEnded: readonly string[] = []): void {
+  const previous = m.get('id');
+  if (previous === id) return;
+  const ended = endedSettlements(m);
+  for (const old of [...alsoEnded, ...(typeof previous === 'string' ? [previous] : [])]) {
+    if (old !== id && !ended.includes(old)) ended.push(old);
+  }
+  if (ended.length > 0) m.set('ended', ended.slice(-ENDED_KEEP));
+  for (const k of PER_SETTLEMENT) if (m.has(k)) m.delete(k);
+  m.set('id', id);
+}
+
+/** The room-wide highest sequence applied so far (-1: none yet). */
+function roomSeq(m: SettlementYMap): number {
+  const v = m.get('seq');
+  return typeof v === 'number' ? v : -1;
+}
+
+/**
+ * Why a status message must not change the room, or null when it may. Never moves a room
+ * back: a sequence at or below the room-wide highest one is stale or a duplicate; a message
+ * about an ended settlement of this room is old news; a message about another settlement
+ * while the current one is still live is a late one about an older settlement.
+ */
+function staleReason(m: SettlementYMap, id: string, seq: number): string | null {
+  if (seq <= roomSeq(m)) return 'stale or duplicate sequence';
+  if (endedSettlements(m).includes(id)) return 'about an earlier settlement of this room';
+  const current = m.get('id');
+  if (typeof current === 'string' && current !== id && !TERMINAL.has(m.get('status'))) {
+    return 'another settlement of this room is current';
+  }
+  return null;
+}
+
+/**
+ * Applies a settlement status change; returns whether it changed the room and the room-wide
+ * sequence. A stale or duplicate message is answered too (the outbox must stop redelivering
+ * it) but changes nothing; it is logged at info with the room and settlement ids.
+ */
 export async function applySettlementPut(
   room: Room,
   body: z.infer<typeof SettlementPutSchema>,
+  log?: Logger,
 ): Promise<{ applied: boolean; seq: number }> {
-  const s = settlementMap(room.doc);
-  const storedId = s.get('id');
-  const storedSeq = s.get('seq');
   const next = body.settlement;
-  if (storedId === next.id) {
-    if (typeof storedSeq === 'number' && body.seq <= storedSeq)
-      return { applied: false, seq: storedSeq };
-  } else if (
-    typeof storedId === 'string' &&
-    !TERMINAL.has(s.get('status')) &&
-    typeof storedSeq === 'number'
-  ) {
-    // A late message about an older settlement of this room: the current one wins.
-    return { applied: false, seq: storedSeq };
+  const why = staleReason(settlementMap(room.doc), next.id, body.seq);
+  if (why !== null) {
+    const m = settlementMap(room.doc);
+    const seq = Math.max(0, roomSeq(m));
+    log?.info(
+      {
+        roomId: room.id,
+        settlementId: next.id,
+        status: next.status,
+        seq: body.seq,
+        roomSeq: seq,
+        currentSettlementId: m.get('id'),
+        why,
+      },
+      'settlement status ignored',
+    );
+    return { applied: false, seq };
   }
+  // No await between the check above and this synchronous write: nothing can come between.
   await room.transact((doc) => {
     const m = settlementMap(doc);
-    m.set('id', next.id);
+    moveOn(m, next.id);
     m.set('status', next.status);
     m.set('seq', body.seq);
     if (next.holdExpiresAt !== undefined) m.set('holdExpiresAt', next.holdExpiresAt);
@@ -230,11 +307,34 @@ async function runFinalise(
       ...(l.sharedWith ? { sharedWith: l.sharedWith } : {}),
     })),
   };
-  const key = `${room.id}:${snap.cartVersion}`;
-  const log = opts.log.child({ roomId: room.id, memberId: who.id, idempotencyKey: key });
+  // The key names the settlement this one replaces: after a settlement ends, finalising the
+  // same cart is a new request (a new settlement), while a double tap, a retry or another
+  // instance finalising the same room at the same moment sends the same key (one settlement).
+  const previous = settlementMap(doc).get('id');
+  const keyFor = (after: unknown) =>
+    typeof after === 'string'
+      ? `${room.id}:${snap.cartVersion}:${after}`
+      : `${room.id}:${snap.cartVersion}`;
+  let key = keyFor(previous);
+  let log = opts.log.child({ roomId: room.id, memberId: who.id, idempotencyKey: key });
+  const endedOnTheWay: string[] = [];
   let res: HttpResult | null;
   try {
     res = await postSettlement(request, key, room.id, opts, log);
+    // The key's settlement has ended though the room never heard of it (its status message is
+    // still on the way): the next key names that one. Bounded, deterministic for every caller.
+    for (let hop = 0; hop < 3; hop++) {
+      const ended = endedSettlementId(res);
+      if (ended === null || endedOnTheWay.includes(ended)) break;
+      endedOnTheWay.push(ended);
+      key = keyFor(ended);
+      log = opts.log.child({ roomId: room.id, memberId: who.id, idempotencyKey: key });
+      log.info(
+        { endedSettlementId: ended },
+        'the settlement of this key has ended, finalising anew',
+      );
+      res = await postSettlement(request, key, room.id, opts, log);
+    }
   } catch (err) {
     log.error({ err }, 'finalise failed');
     res = null;
@@ -264,13 +364,19 @@ async function runFinalise(
     );
   }
   const settlement = st.data;
+  if (endedSettlements(settlementMap(doc)).includes(settlement.id)) {
+    // Never move the room back onto a settlement it has seen end.
+    log.warn({ settlementId: settlement.id }, 'settlement answered with an ended settlement');
+    await reopen('this checkout has ended, finalise again');
+    throw new HttpError(409, 'settlement_ended', 'this checkout has ended, finalise again');
+  }
   await room.transact((d) => {
     const m = settlementMap(d);
-    const newer = m.get('id') === settlement.id && typeof m.get('seq') === 'number';
-    if (m.get('id') !== settlement.id) m.delete('seq');
-    m.set('id', settlement.id);
+    // A status PUT from the outbox may have overtaken this answer (or another instance wrote
+    // the same answer): keep what is there, it is at least as new.
+    const newer = m.get('id') === settlement.id;
+    moveOn(m, settlement.id, endedOnTheWay);
     if (!newer) {
-      // a status PUT from the outbox may have overtaken this answer: keep the newer status
       m.set('status', settlement.status);
       if (settlement.payments) m.set('payments', paymentsRecord(settlement.payments));
     }
@@ -333,6 +439,14 @@ async function postSettlement(
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The settlement id of a `409 settlement_ended` answer (the key's settlement has ended). */
+function endedSettlementId(res: HttpResult): string | null {
+  if (res.status !== 409) return null;
+  const error = (res.body as { error?: { code?: unknown; details?: unknown } } | null)?.error;
+  const id = (error?.details as { settlementId?: unknown } | undefined)?.settlementId;
+  return error?.code === 'settlement_ended' && typeof id === 'string' && id ? id : null;
+}
 
 /** "2 × Teh Botol short at Toko Bandung" from a 409 insufficient_stock answer. */
 async function refusalReason(

@@ -278,3 +278,68 @@ describe('PUT /rooms/<id>/settlement', () => {
     expect(c.doc.getMap('settlement').get('status')).toBe('paid');
   });
 });
+
+describe('a room never moves back to an older settlement', () => {
+  test('A@100, A cancelled@101, B@200, B expired@201, then A@100 and A cancelled@101 again: acknowledged, ignored', async () => {
+    const { server, bob } = await setup('ok');
+    const svc = await token('shop', 'settlement', 'service');
+    const put = (seq: number, id: string, status: string) =>
+      post(server, '/rooms/shop/settlement', svc, { seq, settlement: { id, status } }, 'PUT');
+    const state = () => ({
+      status: bob.doc.getMap('meta').get('status'),
+      id: bob.doc.getMap('settlement').get('id'),
+      settlement: bob.doc.getMap('settlement').get('status'),
+    });
+    expect((await put(100, 'A', 'awaiting_payment')).body).toEqual({ applied: true, seq: 100 });
+    expect((await put(101, 'A', 'cancelled')).body).toEqual({ applied: true, seq: 101 });
+    await waitFor(() => state().settlement === 'cancelled');
+    expect(state().status).toBe('open');
+    expect((await put(200, 'B', 'awaiting_payment')).body).toEqual({ applied: true, seq: 200 });
+    await waitFor(() => state().id === 'B' && state().status === 'settling');
+    expect((await put(201, 'B', 'expired')).body).toEqual({ applied: true, seq: 201 });
+    await waitFor(() => state().settlement === 'expired');
+    // the late ones: answered 200 (so the outbox stops redelivering), changing nothing
+    expect(await put(100, 'A', 'awaiting_payment')).toEqual({
+      status: 200,
+      body: { applied: false, seq: 201 },
+    });
+    expect((await put(101, 'A', 'cancelled')).body).toEqual({ applied: false, seq: 201 });
+    // a duplicate of the newest one too
+    expect((await put(201, 'B', 'expired')).body).toEqual({ applied: false, seq: 201 });
+    // even a message about A with a higher sequence (a late refund on the old settlement)
+    expect((await put(300, 'A', 'cancelled')).body).toMatchObject({ applied: false });
+    const after = await client(server, 'shop', await token('shop', 'carol'));
+    for (const doc of [bob.doc, after.doc]) {
+      expect(doc.getMap('meta').get('status')).toBe('open');
+      expect(doc.getMap('settlement').get('id')).toBe('B');
+      expect(doc.getMap('settlement').get('status')).toBe('expired');
+    }
+    // a newer settlement (the room finalised again) still takes over
+    expect((await put(301, 'C', 'awaiting_payment')).body).toEqual({ applied: true, seq: 301 });
+    await waitFor(() => state().id === 'C' && state().status === 'settling');
+  });
+
+  test('finalising over an ended settlement keeps the room-wide sequence: the old settlement stays old', async () => {
+    const { server, bob } = await setup('ok');
+    const svc = await token('shop', 'settlement', 'service');
+    const org = await token('shop', 'alice', 'organiser');
+    const put = (seq: number, id: string, status: string) =>
+      post(server, '/rooms/shop/settlement', svc, { seq, settlement: { id, status } }, 'PUT');
+    expect((await post(server, '/rooms/shop/finalise', org)).body).toEqual({
+      settlementId: 's_1',
+    });
+    expect((await put(10, 's_1', 'cancelled')).body).toEqual({ applied: true, seq: 10 });
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'open');
+    expect((await post(server, '/rooms/shop/finalise', org)).body).toEqual({
+      settlementId: 's_2',
+    });
+    await waitFor(() => bob.doc.getMap('settlement').get('id') === 's_2');
+    // the old settlement's messages, old or even newer-numbered, leave the room on s_2
+    expect((await put(9, 's_1', 'awaiting_payment')).body).toMatchObject({ applied: false });
+    expect((await put(11, 's_1', 'cancelled')).body).toMatchObject({ applied: false });
+    expect(bob.doc.getMap('settlement').get('id')).toBe('s_2');
+    expect(bob.doc.getMap('meta').get('status')).toBe('settling');
+    expect((await put(12, 's_2', 'paid')).body).toEqual({ applied: true, seq: 12 });
+    await waitFor(() => bob.doc.getMap('settlement').get('status') === 'paid');
+  });
+});

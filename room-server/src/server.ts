@@ -3,7 +3,7 @@
  * at the upgrade, the HTTP routes (healthz, metrics, finalise, settlement), liveness pings,
  * backpressure and graceful shutdown.
  */
-import { createServer } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
@@ -66,7 +66,10 @@ export interface RoomServerOptions {
   pingIntervalMs?: number;
   /** How long a closing connection may take before it is cut (default 5 s). */
   closeTimeoutMs?: number;
-  /** Flush period of the embedded file storage (default 20 ms). */
+  /**
+   * Group-commit window of the embedded file storage: appends are collected this long, written,
+   * and only then broadcast (default 0: the end of the event-loop turn; decision 0005).
+   */
   flushIntervalMs?: number;
   /** Room logs the embedded file storage keeps open (default 1024). */
   maxOpenFiles?: number;
@@ -165,6 +168,77 @@ function destroyOnError(this: Duplex): void {
 
 const ROOM_PATH = /^\/([^/?]+)$/;
 
+/** Path and query of a request target, as the routes read them. */
+export interface RequestTarget {
+  path: string;
+  query: URLSearchParams;
+}
+
+/**
+ * Parses a request target (origin-form `/path?query`, absolute-form `http://host/path`, or
+ * `*`) without throwing: null when it cannot be parsed — an absolute-form URL that is not one,
+ * or a path with a percent-encoding that does not decode (answered with 400). A query with a
+ * bad percent-encoding is read leniently (URLSearchParams), like browsers do.
+ */
+export function parseTarget(raw: string | undefined): RequestTarget | null {
+  let path: string;
+  let query: string;
+  if (raw === undefined || raw === '' || raw === '*') {
+    path = raw || '/';
+    query = '';
+  } else if (raw.startsWith('/')) {
+    const q = raw.indexOf('?');
+    path = q < 0 ? raw : raw.slice(0, q);
+    query = q < 0 ? '' : raw.slice(q + 1);
+  } else {
+    // absolute-form, which a server must accept (RFC 9112 3.2.2)
+    if (!URL.canParse(raw)) return null;
+    const u = new URL(raw);
+    if (!/^(https?|wss?):$/.test(u.protocol)) return null;
+    path = u.pathname;
+    query = u.search.slice(1);
+  }
+  if (path.includes('%') && decodeSegment(path) === null) return null;
+  return { path, query: new URLSearchParams(query) };
+}
+
+/** `decodeURIComponent`, or null for a malformed percent-encoding. */
+export function decodeSegment(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  429: 'too_many_connections',
+  500: 'internal',
+  503: 'unavailable',
+};
+
+/**
+ * A complete HTTP/1.1 error response written straight to a socket (upgrade refusals and
+ * unparsable requests, where there is no ServerResponse).
+ */
+function rawResponse(
+  status: number,
+  message: string,
+  headers: Record<string, string | number> = {},
+): string {
+  const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
+  let extra = '';
+  for (const [k, v] of Object.entries(headers)) extra += `${k}: ${v}\r\n`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n${extra}` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
 export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServer> {
   const log =
     opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { service: 'room-server' } });
@@ -178,7 +252,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     (opts.dataDir
       ? new FileStorage({
           dir: join(opts.dataDir, 'rooms'),
-          flushIntervalMs: opts.flushIntervalMs ?? 20,
+          commitWindowMs: opts.flushIntervalMs ?? 0,
           maxOpenFiles: opts.maxOpenFiles ?? 1024,
           onError: (err, roomId) => log.error({ err, roomId }, 'storage write failed'),
         })
@@ -279,65 +353,125 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     );
   }
 
-  function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-    const body = JSON.stringify({
-      error: { code: status === 401 ? 'unauthorized' : 'forbidden', message },
-    });
-    const text =
-      status === 401
-        ? 'Unauthorized'
-        : status === 403
-          ? 'Forbidden'
-          : status === 503
-            ? 'Service Unavailable'
-            : status === 404
-              ? 'Not Found'
-              : 'Bad Request';
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+  function refuseUpgrade(
+    socket: Duplex,
+    status: number,
+    message: string,
+    headers?: Record<string, string | number>,
+  ): void {
+    socket.end(rawResponse(status, message, headers));
+  }
+
+  /**
+   * The last resort of the request and upgrade listeners: an exception that escaped them (a
+   * bug, never bad input — that is answered with a 4xx before) is logged with its stack, the
+   * client gets a 500 or a closed socket, and the server keeps serving everyone else.
+   */
+  function lastResort(what: string, err: unknown, req: IncomingMessage, socket: Duplex): void {
+    try {
+      log.error({ err, url: req.url, method: req.method }, `${what} failed`);
+      const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res) {
+        if (!res.headersSent)
+          sendJson(res, 500, { error: { code: 'internal', message: 'Internal Error' } });
+        else res.destroy();
+      } else if (socket.writable && (socket as { bytesWritten?: number }).bytesWritten === 0) {
+        socket.end(rawResponse(500, 'Internal Error'));
+      } else {
+        socket.destroy();
+      }
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  function httpError(err: unknown): HttpError | null {
+    return err instanceof HttpError
+      ? err
+      : err instanceof TokenError
+        ? new HttpError(err.status, err.code, err.message)
+        : null;
   }
 
   const http = createServer((req, res) => {
     handleHttp(req, res).catch((err: unknown) => {
-      const e =
-        err instanceof HttpError
-          ? err
-          : err instanceof TokenError
-            ? new HttpError(err.status, err.code, err.message)
-            : null;
-      if (!e) log.error({ err, url: req.url }, 'request failed');
-      sendJson(
-        res,
-        e?.status ?? 500,
-        e ?? { error: { code: 'internal', message: 'Internal Error' } },
-      );
+      const e = httpError(err);
+      if (!e) return lastResort('request', err, req, req.socket);
+      try {
+        sendJson(res, e.status, e);
+      } catch (err2) {
+        lastResort('request', err2, req, req.socket);
+      }
     });
   });
 
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', destroyOnError);
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = ROOM_PATH.exec(url.pathname);
-    const roomId = m ? decodeURIComponent(m[1]!) : '';
-    if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-    if (!isRoomId(roomId)) return refuseUpgrade(socket, 404, 'no such room path');
-    authenticate({ roomId, token: url.searchParams.get('token'), headers: req.headers }).then(
-      (who) => {
-        if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          // ws handles socket errors from here on; one listener less per connection
-          socket.off('error', destroyOnError);
-          accept(ws as RoomSocket, roomId, who);
-        });
-      },
-      (err: unknown) => {
-        const status = err instanceof TokenError ? err.status : 401;
-        log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
-        refuseUpgrade(socket, status, (err as Error).message);
-      },
-    );
+  // Requests Node's parser refuses (bad request line, header, size, timeout): answered here
+  // as Node does by default, plus a log line and a JSON body.
+  http.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    try {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? 431
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? 408
+            : 400;
+      log.info(
+        {
+          code: err.code,
+          status,
+          remoteAddress: (socket as { remoteAddress?: string }).remoteAddress,
+        },
+        'unparsable request refused',
+      );
+      if ((socket as { bytesWritten?: number }).bytesWritten === 0) {
+        socket.write(rawResponse(status, STATUS_CODES[status] ?? 'Bad Request'));
+      }
+      socket.destroy();
+    } catch {
+      socket.destroy();
+    }
   });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      lastResort('upgrade', err, req, socket);
+    }
+  });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', destroyOnError);
+    if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
+    const target = parseTarget(req.url);
+    if (!target) return refuseUpgrade(socket, 400, 'the request target cannot be parsed');
+    const m = ROOM_PATH.exec(target.path);
+    if (!m) return refuseUpgrade(socket, 404, 'no such room path');
+    const roomId = decodeSegment(m[1]!);
+    if (roomId === null) return refuseUpgrade(socket, 400, 'the room path cannot be parsed');
+    if (!isRoomId(roomId)) return refuseUpgrade(socket, 404, 'no such room path');
+    authenticate({ roomId, token: target.query.get('token'), headers: req.headers })
+      .then(
+        (who) => {
+          if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            // ws handles socket errors from here on; one listener less per connection
+            socket.off('error', destroyOnError);
+            accept(ws as RoomSocket, roomId, who);
+          });
+        },
+        (err: unknown) => {
+          const status = err instanceof TokenError ? err.status : 401;
+          log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
+          refuseUpgrade(socket, status, (err as Error).message);
+        },
+      )
+      .catch((err: unknown) => lastResort('upgrade', err, req, socket));
+  }
 
   async function bearer(req: IncomingMessage, roomId: string): Promise<Principal> {
     const h = req.headers.authorization;
@@ -385,8 +519,9 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
   }
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname;
+    const target = parseTarget(req.url);
+    if (!target) throw new HttpError(400, 'bad_request', 'the request target cannot be parsed');
+    const path = target.path;
     if (req.method === 'GET' && path === '/healthz') {
       let status: 'ok' | 'degraded' = closing ? 'degraded' : 'ok';
       const extra: Record<string, unknown> = {};
@@ -411,7 +546,8 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     }
     const m = /^\/rooms\/([^/]+)\/(finalise|settlement)$/.exec(path);
     if (m) {
-      const roomId = decodeURIComponent(m[1]!);
+      const roomId = decodeSegment(m[1]!);
+      if (roomId === null) throw new HttpError(400, 'bad_request', 'the room id cannot be parsed');
       if (!isRoomId(roomId)) throw new HttpError(404, 'not_found', 'no such room');
       if (closing) throw new HttpError(503, 'shutting_down', 'server shutting down, try again');
       if (m[2] === 'finalise' && req.method === 'POST') {

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { SettlementError } from '../errors.ts';
+import { NUL_MESSAGE } from '../schemas.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { payRoutes } from './pay-routes.ts';
 import { settlementRoutes } from './settlement-routes.ts';
@@ -37,6 +38,15 @@ export function createApp(d: AppDeps): Hono<Env> {
     );
   });
 
+  // PostgreSQL text cannot hold U+0000: a `%00` anywhere in the path or query (path
+  // parameters are ids, skus and codes) is refused before any route looks at it.
+  app.use('*', async (c, next) => {
+    if (/%00/i.test(c.req.url)) {
+      throw new SettlementError(400, 'invalid_request', `The path or query ${NUL_MESSAGE}`);
+    }
+    await next();
+  });
+
   app.get('/healthz', async (c) => {
     await ctx.db.query('SELECT 1');
     return c.json({ status: 'ok', db: ctx.db.kind, instance: ctx.instanceId });
@@ -60,6 +70,16 @@ export function createApp(d: AppDeps): Hono<Env> {
   );
   app.onError((err, c) => {
     if (err instanceof SettlementError) return c.json(err.toJSON(), err.status);
+    // Last net for input the checks above missed: PostgreSQL refusing a character (NUL,
+    // invalid encoding) is the client's input, not our failure.
+    const pgCode = (err as { code?: unknown }).code;
+    if (pgCode === '22021' || pgCode === '22P05') {
+      ctx.log.warn({ err, method: c.req.method, path: c.req.path }, 'text the database refuses');
+      return c.json(
+        new SettlementError(400, 'invalid_request', `A text field ${NUL_MESSAGE}`).toJSON(),
+        400,
+      );
+    }
     ctx.log.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
     return c.json({ error: { code: 'internal', message: 'Internal error; please retry' } }, 500);
   });

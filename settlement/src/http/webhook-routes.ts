@@ -9,17 +9,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { SettlementError } from '../errors.ts';
+import { text } from '../schemas.ts';
 import { applyProviderStatus } from '../flow/transitions.ts';
 import { midtransSignature } from '../providers/midtrans.ts';
 import type { ProviderName, ProviderStatus } from '../providers/provider.ts';
 import { parse, type AppDeps, type Env } from './support.ts';
 
 const midtransNotification = z.object({
-  order_id: z.string().min(1).max(50),
-  status_code: z.string().min(1),
-  gross_amount: z.string().min(1),
-  signature_key: z.string().min(1),
-  transaction_status: z.string().optional(),
+  order_id: text().min(1).max(50),
+  status_code: text().min(1),
+  gross_amount: text().min(1),
+  signature_key: text().min(1),
+  transaction_status: text().optional(),
 });
 
 export function webhookRoutes(app: Hono<Env>, d: AppDeps): void {

@@ -300,6 +300,27 @@ async function createPayments(ctx: Ctx, settlementId: string): Promise<void> {
   }
 }
 
+/** Statuses after which a settlement is over and its idempotency key is spent. */
+const ENDED = ['expired', 'cancelled'];
+
+async function refuseEnded(ctx: Ctx, settlementId: string, key: string): Promise<void> {
+  const [row] = await ctx.db.query<{ status: string; room_id: string }>(
+    'SELECT status, room_id FROM settlements WHERE id = $1',
+    [settlementId],
+  );
+  if (!row || !ENDED.includes(row.status)) return;
+  ctx.log.info(
+    { settlementId, roomId: row.room_id, status: row.status, idempotencyKey: key },
+    'idempotency key of an ended settlement refused',
+  );
+  throw new SettlementError(
+    409,
+    'settlement_ended',
+    `The settlement of this Idempotency-Key has ended (${row.status}); finalise again with a new key`,
+    { settlementId, status: row.status },
+  );
+}
+
 export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Promise<CreateResult> {
   const hash = hashJson(s);
   for (let round = 0; round < 5; round++) {
@@ -314,6 +335,10 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
           'This Idempotency-Key was used with a different request body',
         );
       }
+      // An ended settlement's key never answers a new finalise (DESIGN.md "Room lifecycle"):
+      // its stored answer would put the room back on a dead settlement. Not stored, like
+      // every refusal; the room-server finalises again with a key naming this settlement.
+      if (existing.settlement_id) await refuseEnded(ctx, existing.settlement_id, key);
       if (existing.response !== null && existing.status_code !== null) {
         return { status: existing.status_code, body: existing.response };
       }

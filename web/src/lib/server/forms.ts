@@ -42,9 +42,24 @@ export function failWith(err: unknown, values: Record<string, string> = {}) {
   throw err;
 }
 
-/** A same-site path to go to after signing in; anything else becomes `/`. */
-export function safeRedirect(v: string | null | undefined): string {
-  return v && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : '/';
+/**
+ * A same-site place to go to after signing in or switching language: `v` is resolved against
+ * this app's `origin` as a browser would resolve a Location header (so tabs, newlines,
+ * backslashes and `//` are read the browser's way) and kept only when it stays on that origin.
+ * Returns path + search + hash; anything else (another site, `javascript:`, junk) becomes `/`.
+ */
+export function safeRedirect(v: unknown, origin: string): string {
+  if (typeof v !== 'string' || v === '' || v.length > 2000) return '/';
+  let url: URL;
+  try {
+    url = new URL(v, origin);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== new URL(origin).origin) return '/';
+  // A path that begins with `//` would be read as another host in a Location header.
+  const path = url.pathname.replace(/^\/{2,}/, '/');
+  return path + url.search + url.hash;
 }
 
 export const str = (v: FormDataEntryValue | null): string => (typeof v === 'string' ? v : '');

@@ -4,6 +4,7 @@
  */
 import { redirect } from '@sveltejs/kit';
 import { isLocale } from '$lib/i18n/translate.ts';
+import { safeRedirect } from '$lib/server/forms.ts';
 import { LOCALE_COOKIE, secureCookies } from '$lib/server/session.ts';
 import type { RequestHandler } from './$types';
 
@@ -19,9 +20,6 @@ export const POST: RequestHandler = async ({ request, cookies, url }) => {
       maxAge: 365 * 24 * 3600,
     });
   }
-  const back = form.get('redirect');
-  // Only same-site paths: never an open redirect.
-  const to =
-    typeof back === 'string' && back.startsWith('/') && !back.startsWith('//') ? back : '/';
-  redirect(303, to);
+  // Only this site: never an open redirect.
+  redirect(303, safeRedirect(form.get('redirect'), url.origin));
 };

@@ -8,8 +8,8 @@ import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = ({ locals, url }) => {
   if (locals.user && !locals.user.guest)
-    redirect(303, safeRedirect(url.searchParams.get('redirect')));
-  return { redirectTo: safeRedirect(url.searchParams.get('redirect')) };
+    redirect(303, safeRedirect(url.searchParams.get('redirect'), url.origin));
+  return { redirectTo: safeRedirect(url.searchParams.get('redirect'), url.origin) };
 };
 
 export const actions: Actions = {
@@ -25,6 +25,6 @@ export const actions: Actions = {
     }
     setSessionCookie(event.cookies, event.url, await createSession(db, user.id));
     log.info({ userId: user.id }, 'logged in');
-    redirect(303, safeRedirect(str(form.get('redirect'))));
+    redirect(303, safeRedirect(form.get('redirect'), event.url.origin));
   },
 };

@@ -10,7 +10,7 @@ export const load: PageServerLoad = ({ locals, url }) => {
   // A guest registering would lose their place: send them to claim their account instead.
   if (locals.user?.guest) redirect(303, '/profile#claim');
   if (locals.user) redirect(303, '/');
-  return { redirectTo: safeRedirect(url.searchParams.get('redirect')) };
+  return { redirectTo: safeRedirect(url.searchParams.get('redirect'), url.origin) };
 };
 
 export const actions: Actions = {
@@ -26,6 +26,6 @@ export const actions: Actions = {
     }
     setSessionCookie(event.cookies, event.url, await createSession(db, user.id));
     log.info({ userId: user.id }, 'registered');
-    redirect(303, safeRedirect(str(form.get('redirect'))));
+    redirect(303, safeRedirect(form.get('redirect'), event.url.origin));
   },
 };

@@ -20,7 +20,13 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dataDir, roomTokenSecret } from '@patungan/model/node';
+import {
+  MIN_SECRET_BYTES,
+  RoomTokenSecretError,
+  dataDir,
+  roomTokenSecret,
+  weakSecretReason,
+} from '@patungan/model/node';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 const GRACE_MS = 10_000;
@@ -265,7 +271,16 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   if (!Number.isInteger(n) || n < 1) throw new Error('--instances must be a positive integer');
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...o.env };
   const dir = resolve(o.dataDir ?? dataDir(baseEnv));
-  const secret = o.secret ?? roomTokenSecret({ ...baseEnv, DATA_DIR: dir });
+  // Scaled topology: every part refuses a missing, short or well-known secret
+  // (model/src/node.ts). Without one given, this cluster makes a strong random one (32 random
+  // bytes) and keeps it in DATA_DIR/room-token-secret (0600), where `npm run load` finds it.
+  const secret = o.secret ?? (baseEnv.ROOM_TOKEN_SECRET || roomTokenSecret({ DATA_DIR: dir }));
+  const weak = weakSecretReason(secret);
+  if (weak) {
+    throw new RoomTokenSecretError(
+      `${weak}; a cluster needs at least ${MIN_SECRET_BYTES} bytes (or leave it unset and one is generated)`,
+    );
+  }
   const redisUrl = o.redisUrl ?? baseEnv.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const prefix = o.redisPrefix ?? baseEnv.REDIS_PREFIX ?? 'patungan:';
   const output = o.output ?? 'prefix';

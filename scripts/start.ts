@@ -7,12 +7,14 @@
  * SIGTERM stops every child (SIGTERM, a grace period, then SIGKILL) and exits; if any child
  * dies on its own, the others are stopped and this exits non-zero.
  *
+ * Demo staff passwords are printed only when stdout is a terminal (else the path of the 0600
+ * file that holds them); no log line carries them.
+ *
  * Environment (all optional): DATA_DIR (./data), ROOM_TOKEN_SECRET (generated into DATA_DIR),
  * WEB_PORT (3000), ROOM_SERVER_PORT (1234), SETTLEMENT_PORT (4000), PUBLIC_HOST (localhost:
  * the host name browsers use), LOG_LEVEL. Other variables pass through to the children.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { dataDir, roomTokenSecret } from '@patungan/model/node';
 import { BUILD_ENTRY, ROOT, buildWebLocked } from './build-web.ts';
@@ -22,7 +24,13 @@ const HEALTH_TIMEOUT_MS = 90_000;
 
 const env = { ...process.env };
 env.DATA_DIR = dataDir(env);
-env.ROOM_TOKEN_SECRET = roomTokenSecret(env);
+try {
+  env.ROOM_TOKEN_SECRET = roomTokenSecret(env);
+} catch (err) {
+  // REDIS_URL or DATABASE_URL in the environment with a missing or weak secret (scaled mode).
+  console.error(`npm start cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
 const ports = {
   web: Number(env.WEB_PORT || 3000),
   room: Number(env.ROOM_SERVER_PORT || 1234),
@@ -176,18 +184,25 @@ async function main() {
   ).catch(() => undefined);
   if (stopping) return;
 
-  const { readDemoStaff } = await import('../web/src/lib/server/staff-seed.ts');
+  const { readDemoStaff, demoStaffFile } = await import('../web/src/lib/server/staff-seed.ts');
   const staff = readDemoStaff(env.DATA_DIR!);
+  // Passwords go to a person at a terminal, once; when the output goes to a file or a log
+  // collector (not a TTY), only where to find them (the file is mode 0600).
+  const showPasswords = process.stdout.isTTY === true;
   const lines = [
     '',
     paint(1, `  Patungan is running: ${paint(4, urls.web)}`),
     `  room-server ${urls.roomPublic} · settlement ${urls.settlementPublic}`,
     '',
     staff.length
-      ? '  Demo store staff logins (open /staff/<store> after logging in):'
+      ? showPasswords
+        ? '  Demo store staff logins (open /staff/<store> after logging in):'
+        : `  Demo store staff logins: ${staff.length}, with their passwords in ${demoStaffFile(env.DATA_DIR!)}`
       : '  No demo staff logins yet (settlement had no stores).',
-    ...staff.map((s) => `    ${s.storeName.padEnd(28)} ${s.email.padEnd(40)} ${s.password}`),
-    staff.length ? `  (kept in ${join(env.DATA_DIR!, 'web', 'demo-staff.json')})` : '',
+    ...(showPasswords
+      ? staff.map((s) => `    ${s.storeName.padEnd(28)} ${s.email.padEnd(40)} ${s.password}`)
+      : []),
+    staff.length && showPasswords ? `  (kept in ${demoStaffFile(env.DATA_DIR!)})` : '',
     '',
     '  Press Ctrl-C to stop.',
     '',

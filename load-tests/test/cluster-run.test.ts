@@ -13,7 +13,7 @@ import { startCluster, type Cluster } from '../../scripts/cluster.ts';
 import { runCli } from '../src/main.ts';
 import type { LoadReport } from '../src/report-types.ts';
 
-const SECRET = 'cluster-load-secret-0123456789';
+const SECRET = 'cluster-load-secret-0123456789abcdef';
 const PREFIX = `lt-test-${process.pid}-${Date.now().toString(36)}:`;
 let cluster: Cluster | null = null;
 let dir = '';

@@ -30,7 +30,7 @@ import { startCluster, type Cluster } from '../../scripts/cluster.ts';
 import { PrivateRedis } from '../test/scale-helpers.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const SECRET = 'scale-bench-secret';
+const SECRET = 'scale-bench-secret-0123456789abcdef';
 
 const { values } = parseArgs({
   options: {

@@ -2,7 +2,14 @@
 import { configFromEnv } from './config.ts';
 import { startRoomServer } from './server.ts';
 
-const config = configFromEnv();
+let config: ReturnType<typeof configFromEnv>;
+try {
+  config = configFromEnv();
+} catch (err) {
+  // A missing or weak ROOM_TOKEN_SECRET in scaled mode (model/src/node.ts): say why, exit 1.
+  console.error(`room-server cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
 // REDIS_URL set → scaled mode (docs/scaling.md): the Redis extension fans out, stores and
 // loads rooms; unset → embedded mode. Imported only when needed: loading ioredis and the
 // scale modules costs ~8 MB of heap that an embedded server never uses.

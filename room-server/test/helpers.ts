@@ -21,7 +21,7 @@ import type { RoomServer, RoomServerOptions } from '../src/index.ts';
 // tests run dozens of stock clients in one process.
 process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
 
-export const SECRET = 'test-secret-room-server';
+export const SECRET = 'test-secret-room-server-0123456789';
 
 export async function startServer(opts: Partial<RoomServerOptions> = {}): Promise<RoomServer> {
   const server = await startRoomServer({

@@ -40,7 +40,7 @@ import {
   type StockClient,
 } from './scale-helpers.ts';
 
-const SECRET = 'scale-cluster-secret';
+const SECRET = 'scale-cluster-secret-0123456789abcdef';
 // Every y-websocket provider adds a process 'exit' listener; these tests run 30 at once.
 process.setMaxListeners(100);
 const cleanups: (() => Promise<unknown> | unknown)[] = [];

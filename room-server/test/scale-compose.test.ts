@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { weakSecretReason } from '@patungan/model/node';
 import { roomServerStartCommand } from '../../scripts/cluster.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -30,6 +31,25 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), {
   merge: true,
 }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
+const APP_SERVICES = ['room-server', 'settlement', 'settlement-worker', 'web'];
+
+/**
+ * Compose's variable interpolation (`${V}`, `${V:-default}`, `${V-default}`, `${V:?message}`,
+ * `${V?message}`), applied to one value as `docker compose config` would.
+ */
+function interpolate(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(
+    /\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g,
+    (_m, name: string, colon: string, op: string | undefined, arg: string) => {
+      const v = env[name];
+      const missing = colon ? !v : v === undefined;
+      if (!op) return v ?? '';
+      if (!missing) return v!;
+      if (op === '-') return arg;
+      throw new Error(`required variable ${name} is missing a value: ${arg}`);
+    },
+  );
+}
 
 describe('docker-compose.yml', () => {
   it('has the whole scaled topology', () => {
@@ -78,7 +98,9 @@ describe('docker-compose.yml', () => {
 
   it('puts a WebSocket-capable balancer in front of them, and points everyone at it', () => {
     const lb = services.lb!;
-    expect(lb.ports).toContain('1234:1234');
+    // Browsers reach the rooms through it; published on loopback only (a public deployment
+    // puts its TLS proxy in front, docs/scaling.md).
+    expect(lb.ports).toContain('127.0.0.1:1234:1234');
     const mount = lb.volumes?.find((v) => v.includes('haproxy.cfg'));
     expect(mount).toBeDefined();
     const cfg = readFileSync(join(ROOT, mount!.split(':')[0]!), 'utf8');
@@ -112,5 +134,34 @@ describe('docker-compose.yml', () => {
       if (!entry.startsWith('web/build')) expect(existsSync(join(ROOT, entry)), entry).toBe(true);
     }
     expect(services.redis!.image).toMatch(/^redis:7/);
+  });
+
+  it('ships no token secret: compose refuses to start without a strong ROOM_TOKEN_SECRET', () => {
+    const strong = 'k3Yq0w8Jx2mVbN5rT7pLz1cD4fG6hS9aE0uI2oP4yW';
+    for (const name of APP_SERVICES) {
+      const raw = String(services[name]!.environment?.ROOM_TOKEN_SECRET);
+      // Without the variable, interpolation fails with a message naming it.
+      expect(() => interpolate(raw, {}), name).toThrow(/ROOM_TOKEN_SECRET/);
+      expect(() => interpolate(raw, { ROOM_TOKEN_SECRET: '' }), name).toThrow(/ROOM_TOKEN_SECRET/);
+      // With it, every part gets exactly the operator's value (no default baked in).
+      expect(interpolate(raw, { ROOM_TOKEN_SECRET: strong }), name).toBe(strong);
+      expect(weakSecretReason(interpolate(raw, { ROOM_TOKEN_SECRET: strong }))).toBeNull();
+      // Each app service runs in scaled mode, where the parts themselves refuse weak secrets.
+      expect(services[name]!.environment?.REDIS_URL, name).toBe('redis://redis:6379');
+    }
+  });
+
+  it('publishes only the web app on every interface; the rest on loopback or not at all', () => {
+    const published: string[] = [];
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of s.ports ?? []) {
+        const parts = String(p).split(':');
+        // HOST:PORT:PORT binds one address; PORT:PORT or PORT binds every interface.
+        const host = parts.length === 3 ? parts[0] : '0.0.0.0';
+        if (host !== '127.0.0.1') published.push(`${name} ${p}`);
+      }
+    }
+    expect(published).toEqual(['web 3000:3000']);
+    for (const db of ['redis', 'postgres']) expect(services[db]!.ports, db).toBeUndefined();
   });
 });

@@ -24,6 +24,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
   if (rate !== undefined) limits.messagesPerSecond = rate;
   const burst = int(env, 'MESSAGE_BURST');
   if (burst !== undefined) limits.messageBurst = burst;
+  const perMember = int(env, 'MAX_CONNECTIONS_PER_MEMBER');
+  if (perMember !== undefined) limits.maxConnectionsPerMember = perMember;
+  const perIp = int(env, 'MAX_CONNECTIONS_PER_IP');
+  if (perIp !== undefined) limits.maxConnectionsPerIp = perIp;
   const opts: RoomServerOptions = {
     port: int(env, 'PORT') ?? 1234,
     host: env.HOST || '127.0.0.1',

@@ -62,3 +62,75 @@ export class Connection {
     return true;
   }
 }
+
+/** Whether `address` is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/**
+ * Live connections per member per room and per client address (DESIGN.md "Connection
+ * limits"). A slot is taken when an upgrade is let through and given back when its socket
+ * closes or the upgrade fails; keys with no live connection are removed (no growth).
+ */
+export class ConnectionCaps {
+  private readonly members = new Map<string, number>();
+  private readonly addresses = new Map<string, number>();
+
+  constructor(
+    /** Per member per room; 0 = no cap. */
+    readonly perMember: number,
+    /** Per client address; 0 = no cap. */
+    readonly perAddress: number,
+    /** Whether loopback clients are counted per address (default: not). */
+    readonly countLoopback: boolean,
+  ) {}
+
+  /** The key `address` is counted under, or null when it is not counted. */
+  addressKey(address: string | undefined): string | null {
+    if (this.perAddress === 0 || !address) return null;
+    if (!this.countLoopback && isLoopback(address)) return null;
+    return address;
+  }
+
+  /** Takes a slot for a client address (from `addressKey`); false at the cap. */
+  takeAddress(key: string): boolean {
+    return take(this.addresses, key, this.perAddress);
+  }
+
+  releaseAddress(key: string): void {
+    release(this.addresses, key);
+  }
+
+  /** Takes a slot for a member in a room; false at the cap. */
+  takeMember(roomId: string, memberId: string): boolean {
+    return this.perMember === 0 || take(this.members, memberKey(roomId, memberId), this.perMember);
+  }
+
+  releaseMember(roomId: string, memberId: string): void {
+    if (this.perMember !== 0) release(this.members, memberKey(roomId, memberId));
+  }
+
+  /** Live counts (tests, debugging). */
+  get size(): { members: number; addresses: number } {
+    return { members: this.members.size, addresses: this.addresses.size };
+  }
+}
+
+// room ids never contain a newline (model's ROOM_ID_PATTERN), so the key is unambiguous
+const memberKey = (roomId: string, memberId: string) => `${roomId}\n${memberId}`;
+
+function take(map: Map<string, number>, key: string, cap: number): boolean {
+  const n = map.get(key) ?? 0;
+  if (n >= cap) return false;
+  map.set(key, n + 1);
+  return true;
+}
+
+function release(map: Map<string, number>, key: string): void {
+  const n = map.get(key);
+  if (n === undefined) return;
+  if (n <= 1) map.delete(key);
+  else map.set(key, n - 1);
+}

@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { TokenError, isRoomId, verifyRoomToken } from '@patungan/model';
-import { Connection } from './connection.ts';
+import { Connection, ConnectionCaps } from './connection.ts';
 import type { Transport } from './connection.ts';
 import { HttpError } from './errors.ts';
 import type { RoomExtension } from './hooks.ts';
@@ -33,6 +33,15 @@ export interface ServerLimits extends RoomLimits {
   maxBufferedBytes: number;
   /** Largest HTTP request body. */
   maxBodyBytes: number;
+  /** Live connections per member per room; the next upgrade gets 429 (0 = no cap). */
+  maxConnectionsPerMember: number;
+  /** Live connections (and pending upgrades) per client address; the next gets 429 (0 = no cap). */
+  maxConnectionsPerIp: number;
+  /**
+   * Whether loopback clients count per address. Off by default: behind a reverse proxy on the
+   * same host every client is 127.0.0.1, and the benchmarks connect from there.
+   */
+  countLoopbackPerIp: boolean;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -42,7 +51,13 @@ export const DEFAULT_LIMITS: ServerLimits = {
   messagesPerSecond: 50,
   messageBurst: 200,
   compactBytes: 512 * 1024,
+  maxConnectionsPerMember: 8,
+  maxConnectionsPerIp: 1000,
+  countLoopbackPerIp: false,
 };
+
+/** Retry-After (seconds) of a 429 at the upgrade. */
+const CAP_RETRY_AFTER_S = 10;
 
 export interface RoomServerOptions {
   /** TCP port; 0 picks a free one (default 1234). */
@@ -67,8 +82,8 @@ export interface RoomServerOptions {
   /** How long a closing connection may take before it is cut (default 5 s). */
   closeTimeoutMs?: number;
   /**
-   * Group-commit window of the embedded file storage: appends are collected this long, written,
-   * and only then broadcast (default 0: the end of the event-loop turn; decision 0005).
+   * Ignored since decision 0005: the embedded file storage writes the appends of each
+   * event-loop turn at its end, before they are broadcast (was: a 20 ms flush period).
    */
   flushIntervalMs?: number;
   /** Room logs the embedded file storage keeps open (default 1024). */
@@ -101,6 +116,8 @@ class RoomSocket extends WebSocket implements Transport {
   early: Buffer[] | null = null;
   alive = true;
   shell: Shell | null = null;
+  /** The client-address key this socket holds a slot under (null: not counted). */
+  address: string | null = null;
 
   override send(message: Uint8Array): void {
     const shell = this.shell!;
@@ -252,7 +269,6 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     (opts.dataDir
       ? new FileStorage({
           dir: join(opts.dataDir, 'rooms'),
-          commitWindowMs: opts.flushIntervalMs ?? 0,
           maxOpenFiles: opts.maxOpenFiles ?? 1024,
           onError: (err, roomId) => log.error({ err, roomId }, 'storage write failed'),
         })
@@ -292,6 +308,11 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
 
   const sockets = new Set<RoomSocket>();
   let closing = false;
+  const caps = new ConnectionCaps(
+    limits.maxConnectionsPerMember,
+    limits.maxConnectionsPerIp,
+    limits.countLoopbackPerIp,
+  );
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -306,8 +327,11 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     const ws = this as RoomSocket;
     sockets.delete(ws);
     stats.connections--;
+    if (ws.address !== null) caps.releaseAddress(ws.address);
+    ws.address = null;
     const conn = ws.conn;
     if (!conn) return;
+    caps.releaseMember(conn.roomId, conn.principal.id);
     if (ws.room) ws.room.disconnect(conn);
     else conn.closed = true;
     ws.room = null;
@@ -454,23 +478,64 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     const roomId = decodeSegment(m[1]!);
     if (roomId === null) return refuseUpgrade(socket, 400, 'the room path cannot be parsed');
     if (!isRoomId(roomId)) return refuseUpgrade(socket, 404, 'no such room path');
-    authenticate({ roomId, token: target.query.get('token'), headers: req.headers })
-      .then(
-        (who) => {
-          if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            // ws handles socket errors from here on; one listener less per connection
-            socket.off('error', destroyOnError);
-            accept(ws as RoomSocket, roomId, who);
-          });
-        },
-        (err: unknown) => {
-          const status = err instanceof TokenError ? err.status : 401;
-          log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
-          refuseUpgrade(socket, status, (err as Error).message);
-        },
-      )
-      .catch((err: unknown) => lastResort('upgrade', err, req, socket));
+    // The address's slot is held from here (pending upgrades count: a flood of handshakes is
+    // capped too) until the socket closes, or given back if no WebSocket comes of it.
+    const remoteAddress = req.socket.remoteAddress;
+    const address = caps.addressKey(remoteAddress);
+    if (address !== null && !caps.takeAddress(address)) {
+      log.info(
+        { roomId, remoteAddress },
+        'upgrade refused: too many connections from this address',
+      );
+      return refuseUpgrade(socket, 429, 'too many connections from this address', {
+        'Retry-After': CAP_RETRY_AFTER_S,
+      });
+    }
+    let handedOver = false;
+    try {
+      authenticate({ roomId, token: target.query.get('token'), headers: req.headers })
+        .then(
+          (who) => {
+            if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
+            if (!caps.takeMember(roomId, who.id)) {
+              log.info(
+                { roomId, memberId: who.id },
+                'upgrade refused: too many connections of this member',
+              );
+              return refuseUpgrade(
+                socket,
+                429,
+                'too many connections of this member in this room',
+                {
+                  'Retry-After': CAP_RETRY_AFTER_S,
+                },
+              );
+            }
+            // handleUpgrade calls back synchronously, or not at all (a bad handshake it answers
+            // itself, a socket already gone)
+            wss.handleUpgrade(req, socket, head, (ws) => {
+              handedOver = true;
+              // ws handles socket errors from here on; one listener less per connection
+              socket.off('error', destroyOnError);
+              (ws as RoomSocket).address = address;
+              accept(ws as RoomSocket, roomId, who);
+            });
+            if (!handedOver) caps.releaseMember(roomId, who.id);
+          },
+          (err: unknown) => {
+            const status = err instanceof TokenError ? err.status : 401;
+            log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
+            refuseUpgrade(socket, status, (err as Error).message);
+          },
+        )
+        .catch((err: unknown) => lastResort('upgrade', err, req, socket))
+        .finally(() => {
+          if (!handedOver && address !== null) caps.releaseAddress(address);
+        });
+    } catch (err) {
+      if (address !== null) caps.releaseAddress(address);
+      throw err;
+    }
   }
 
   async function bearer(req: IncomingMessage, roomId: string): Promise<Principal> {
@@ -531,8 +596,12 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
         if (h.status === 'degraded') status = 'degraded';
         extra[ext.name ?? 'extension'] = h;
       }
-      return sendJson(res, 200, {
+      // storage writes failing (full disk): edits are refused, so 503 (decision 0005)
+      const stored = rooms.health();
+      if (stored.status === 'degraded') status = 'degraded';
+      return sendJson(res, stored.status === 'degraded' ? 503 : 200, {
         status,
+        ...(stored.status === 'degraded' ? { reason: stored.reason, storage: stored } : {}),
         rooms: rooms.size,
         connections: stats.connections,
         ...extra,

@@ -73,6 +73,13 @@ export interface SettlementOptions {
   roomServerUrl?: string | null;
   /** Base of pay links. Default SETTLEMENT_PUBLIC_URL, else SETTLEMENT_URL, else this server's URL. */
   publicUrl?: string;
+  /** Request body limit of every route, bytes. Default MAX_BODY_BYTES, else 65,536. */
+  maxBodyBytes?: number;
+  /**
+   * Body limit of the cart snapshot (POST /settlements) and provider webhooks, bytes.
+   * Default MAX_LARGE_BODY_BYTES, else 1,048,576.
+   */
+  maxLargeBodyBytes?: number;
   /** Load the demo catalog when the database has no products (default true). */
   seed?: boolean;
   clock?: Clock;
@@ -97,6 +104,14 @@ export interface SettlementService {
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
+}
+
+/** A size setting: a positive whole number of bytes, else startup fails naming it. */
+function byteLimit(name: string, given: number | undefined, raw: string | undefined, def: number) {
+  const v = given ?? (raw === undefined || raw === '' ? def : Number(raw));
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new Error(`${name} must be a positive whole number of bytes (got ${given ?? raw})`);
+  return v;
 }
 
 /** STRIPE_API_URL (e.g. http://127.0.0.1:12111 for a local Stripe stand-in) → SDK host options. */
@@ -188,6 +203,15 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       cleanups.push(() => bus.close());
     }
 
+    const bodyBytes = byteLimit('MAX_BODY_BYTES', o.maxBodyBytes, env.MAX_BODY_BYTES, 64 * 1024);
+    const limits = {
+      body: bodyBytes,
+      // never below the general limit
+      largeBody: Math.max(
+        bodyBytes,
+        byteLimit('MAX_LARGE_BODY_BYTES', o.maxLargeBodyBytes, env.MAX_LARGE_BODY_BYTES, 1 << 20),
+      ),
+    };
     const metrics = createMetrics(o.processMetrics ?? false);
     const holdTtlSeconds = o.holdTtlSeconds ?? num(env.HOLD_TTL_SECONDS) ?? 900;
     const port = o.port ?? num(env.PORT) ?? 4000;
@@ -251,6 +275,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
           : null,
         midtransServerKey: midtransCfg?.serverKey ?? null,
         closing: closing.signal,
+        limits,
       });
       const srv = createServer(getRequestListener(app.fetch));
       server = srv;

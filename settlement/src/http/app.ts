@@ -4,6 +4,7 @@
  * anything else is logged and answered as `500 internal` without details.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { SettlementError } from '../errors.ts';
 import { NUL_MESSAGE } from '../schemas.ts';
@@ -36,6 +37,43 @@ export function createApp(d: AppDeps): Hono<Env> {
       { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
       (performance.now() - t0) / 1000,
     );
+  });
+
+  // Body limits, before any route reads a body: a Content-Length past the limit is refused
+  // at once, a chunked body as soon as it passes it (never buffered beyond the limit). The
+  // Node adapter then discards what the client still sends (at most 500 ms / 64 MB) and
+  // closes the connection, so the client can read its 413 first.
+  const limited = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) => {
+        ctx.log.warn(
+          {
+            method: c.req.method,
+            path: c.req.path,
+            contentLength: c.req.header('content-length'),
+            limit: maxSize,
+          },
+          'request body too large',
+        );
+        return c.json(
+          {
+            error: {
+              code: 'payload_too_large',
+              message: `The request body is larger than ${maxSize} bytes`,
+              details: { limit: maxSize },
+            },
+          },
+          413,
+        );
+      },
+    });
+  const bodyLimits = { body: limited(d.limits.body), large: limited(d.limits.largeBody) };
+  app.use('*', (c, next) => {
+    const large =
+      c.req.method === 'POST' &&
+      (c.req.path === '/settlements' || c.req.path.startsWith('/webhooks/'));
+    return (large ? bodyLimits.large : bodyLimits.body)(c, next);
   });
 
   // PostgreSQL text cannot hold U+0000: a `%00` anywhere in the path or query (path

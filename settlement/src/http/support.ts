@@ -16,6 +16,11 @@ export interface AppDeps {
   midtransServerKey: string | null;
   /** Resolves when the service is closing: long-lived streams end. */
   closing: AbortSignal;
+  /**
+   * Request body limits in bytes: `body` for every route, `largeBody` for the cart snapshot
+   * (POST /settlements) and provider webhooks. Past it: 413 payload_too_large.
+   */
+  limits: { body: number; largeBody: number };
 }
 
 export type Env = { Variables: { claims?: TokenClaims } };

@@ -37,6 +37,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
     logLevel: env.LOG_LEVEL || 'info',
     limits,
   };
+  if (env.METRICS_TOKEN) {
+    if (env.METRICS_TOKEN.length < 16)
+      throw new Error('METRICS_TOKEN must be at least 16 characters');
+    opts.metricsToken = env.METRICS_TOKEN;
+  }
   const unload = int(env, 'UNLOAD_DELAY_MS');
   if (unload !== undefined) opts.unloadDelayMs = unload;
   const ping = int(env, 'PING_INTERVAL_MS');

@@ -2,8 +2,27 @@
  * Counters are plain numbers on the hot path (one `+=` per message) and are read by
  * prom-client only when `/metrics` is scraped.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isLoopback } from './connection.ts';
+
+/**
+ * Who may read `/metrics`: without `token` (METRICS_TOKEN) only loopback clients (403 for
+ * others); with it, any client sending `Authorization: Bearer <token>` (401 otherwise).
+ */
+export function metricsAccess(
+  remoteAddress: string | undefined,
+  authorization: string | undefined,
+  token: string | undefined,
+): 200 | 401 | 403 {
+  if (!token) return isLoopback(remoteAddress) ? 200 : 403;
+  if (!authorization?.startsWith('Bearer ')) return 401;
+  // equal-length digests: the comparison takes the same time whatever was sent
+  const sent = createHash('sha256').update(authorization.slice(7)).digest();
+  const want = createHash('sha256').update(token).digest();
+  return timingSafeEqual(sent, want) ? 200 : 401;
+}
 
 export class Stats {
   connections = 0;

@@ -15,7 +15,7 @@ import { Connection, ConnectionCaps } from './connection.ts';
 import type { Transport } from './connection.ts';
 import { HttpError } from './errors.ts';
 import type { RoomExtension } from './hooks.ts';
-import { Stats, createMetrics } from './metrics.ts';
+import { Stats, createMetrics, metricsAccess } from './metrics.ts';
 import { CLOSE } from './protocol.ts';
 import type { Room, RoomLimits } from './room.ts';
 import { Rooms } from './rooms.ts';
@@ -88,6 +88,11 @@ export interface RoomServerOptions {
   flushIntervalMs?: number;
   /** Room logs the embedded file storage keeps open (default 1024). */
   maxOpenFiles?: number;
+  /**
+   * METRICS_TOKEN: when set, `/metrics` needs `Authorization: Bearer <metricsToken>` from any
+   * client; unset, `/metrics` is served to loopback clients only.
+   */
+  metricsToken?: string;
   logLevel?: string;
   logger?: Logger;
 }
@@ -608,6 +613,26 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
       });
     }
     if (req.method === 'GET' && path === '/metrics') {
+      const access = metricsAccess(
+        req.socket.remoteAddress,
+        req.headers.authorization,
+        opts.metricsToken,
+      );
+      if (access === 403) {
+        throw new HttpError(
+          403,
+          'forbidden',
+          '/metrics is served to loopback clients only; set METRICS_TOKEN to scrape from elsewhere',
+        );
+      }
+      if (access === 401) {
+        res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+        throw new HttpError(
+          401,
+          'unauthorized',
+          '/metrics needs Authorization: Bearer <METRICS_TOKEN>',
+        );
+      }
       const body = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(body);

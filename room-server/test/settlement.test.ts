@@ -15,7 +15,7 @@ interface Seen {
   body: Record<string, unknown>;
 }
 
-type Mode = 'ok' | 'short' | 'flaky' | 'down';
+type Mode = 'ok' | 'short' | 'flaky' | 'down' | 'ended';
 
 async function standIn(mode: Mode) {
   const seen: Seen[] = [];
@@ -46,6 +46,16 @@ async function standIn(mode: Mode) {
       });
       if (mode === 'down' || (mode === 'flaky' && calls <= 2))
         return send(503, { error: { code: 'unavailable', message: 'try later' } });
+      // the first key's settlement ended before the room heard of it
+      if (mode === 'ended' && key!.split(':').length === 2) {
+        return send(409, {
+          error: {
+            code: 'settlement_ended',
+            message: 'The settlement of this Idempotency-Key has ended (expired)',
+            details: { settlementId: 's_old', status: 'expired' },
+          },
+        });
+      }
       if (mode === 'short') {
         return send(409, {
           error: {
@@ -196,6 +206,29 @@ describe('finalise', () => {
     expect(res.status).toBe(503);
     await waitFor(() => typeof bob.doc.getMap('settlement').get('lastError') === 'string');
     expect(bob.doc.getMap('meta').get('status')).toBe('open');
+  });
+
+  test('a key whose settlement has ended (409 settlement_ended) is followed by a key naming it', async () => {
+    const { settlement, server, bob } = await setup('ended');
+    const version = cartSnapshot(bob.doc, 'shop').cartVersion;
+    const org = await token('shop', 'alice', 'organiser');
+    const res = await post(server, '/rooms/shop/finalise', org);
+    expect(res).toEqual({ status: 202, body: { settlementId: 's_1' } });
+    expect(settlement.seen.map((s) => s.key)).toEqual([`shop:${version}`, `shop:${version}:s_old`]);
+    await waitFor(() => bob.doc.getMap('settlement').get('id') === 's_1');
+    expect(bob.doc.getMap('meta').get('status')).toBe('settling');
+    expect(bob.doc.getMap('settlement').get('ended')).toEqual(['s_old']);
+    // a late message about the ended one changes nothing
+    const svc = await token('shop', 'settlement', 'service');
+    const late = await post(
+      server,
+      '/rooms/shop/settlement',
+      svc,
+      { seq: 5, settlement: { id: 's_old', status: 'expired' } },
+      'PUT',
+    );
+    expect(late.body).toMatchObject({ applied: false });
+    expect(bob.doc.getMap('settlement').get('id')).toBe('s_1');
   });
 
   test('only the organiser finalises', async () => {

@@ -25,7 +25,8 @@ import {
   removeAwarenessStates,
 } from 'y-protocols/awareness';
 import type { Logger } from 'pino';
-import { ROOT } from '@patungan/model';
+import { ROOM_LIMITS, ROOT } from '@patungan/model';
+import { clientOwner, recordClientOwners } from './client-owners.ts';
 import { Connection } from './connection.ts';
 import type { Origin, RoomExtension, ServiceOrigin } from './hooks.ts';
 import { REMOTE_ORIGIN, RefusedUpdate, serviceOrigin } from './hooks.ts';
@@ -46,8 +47,9 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
 } from './protocol.ts';
+import { RoomSize } from './room-size.ts';
 import type { RoomStorage } from './storage/types.ts';
-import { checkWrites } from './write-rules.ts';
+import { checkWrites, removeInserted } from './write-rules.ts';
 import type { WriteCheck } from './write-rules.ts';
 
 export interface RoomLimits {
@@ -57,6 +59,11 @@ export interface RoomLimits {
   messageBurst: number;
   /** Compact the stored log once it holds this many bytes since the last compaction. */
   compactBytes: number;
+  /**
+   * A room's encoded document may hold at most this many bytes (`MAX_ROOM_BYTES`, default
+   * `ROOM_LIMITS.roomBytes`, 4 MiB): an update adding content past it is refused.
+   */
+  maxRoomBytes?: number;
 }
 
 /** What all rooms of one server share. */
@@ -70,6 +77,12 @@ export interface RoomContext {
   limits: RoomLimits;
   /** Called when a room has no connections and no service work left. */
   idle(room: Room): void;
+  /**
+   * Called when storage failed. `discard`: the room whose update could not be stored (its
+   * document holds what storage does not: drop it, send its clients away with 1013, load it
+   * again); null when nothing was lost (a compaction).
+   */
+  storageFailed?(err: unknown, discard: Room | null): void;
   /** Persistence timing, for metrics. */
   observePersist(op: string, seconds: number): void;
 }
@@ -81,7 +94,12 @@ const DEPARTED_MS = 60_000;
 interface Revert {
   check: WriteCheck;
   undo: Y.UndoManager | null;
+  /** The document's state vector before the refused transaction. */
+  before: Map<number, number>;
 }
+
+/** The close reason for errors that are not ours to name (the real one is only logged). */
+export const GENERIC_CLOSE_REASON = 'message could not be processed';
 
 const isConnection = (o: unknown): o is Connection => o instanceof Connection;
 
@@ -98,10 +116,22 @@ export class Room {
   /** Update events of the step in progress (null outside a step). */
   private capture: Uint8Array[] | null = null;
   private revert: Revert | null = null;
+  /** The room is full: the reason to refuse what the transaction being applied adds. */
+  private growth: string | null = null;
+  /** The document size bound (made by the first write). */
+  private size: RoomSize | null = null;
   /** Service operations in progress (finalise, settlement PUT): keep the room loaded. */
   private holds = 0;
   private compacting = false;
   private typed = false;
+  /**
+   * Broadcasts waiting for their update to be durable, chained in publish order (null when
+   * none waits); `waiting` counts them.
+   */
+  private outbox: Promise<void> | null = null;
+  private waiting = 0;
+  /** An update of this room could not be stored: nothing more goes out from this document. */
+  private lost = false;
   /** Set by the registry. */
   state: 'loading' | 'ready' | 'unloading' | 'gone' = 'loading';
   ready: Promise<void> = Promise.resolve();
@@ -196,15 +226,23 @@ export class Room {
   }
 
   private fail(conn: Connection, err: unknown): void {
-    const code =
-      err instanceof ProtocolError || err instanceof RefusedUpdate
-        ? err instanceof ProtocolError
-          ? err.code
-          : err.closeCode
-        : CLOSE.invalidPayload;
-    const reason = err instanceof Error ? err.message : String(err);
+    const ours = err instanceof ProtocolError || err instanceof RefusedUpdate;
+    const code = ours
+      ? err instanceof ProtocolError
+        ? err.code
+        : err.closeCode
+      : CLOSE.invalidPayload;
+    // Only reasons we wrote go to the client; anything else (a decoder's or a library's
+    // exception text) is logged here and the client gets a generic reason.
+    const reason = ours ? err.message : GENERIC_CLOSE_REASON;
     this.ctx.log.warn(
-      { roomId: this.id, memberId: conn.principal.id, connId: conn.id, code, err: reason },
+      {
+        roomId: this.id,
+        memberId: conn.principal.id,
+        connId: conn.id,
+        code,
+        ...(ours ? { reason } : { err }),
+      },
       'closing connection',
     );
     if (err instanceof RefusedUpdate) conn.send(encodePermissionDenied(reason));
@@ -223,7 +261,10 @@ export class Room {
         const sub = decoding.readVarUint(decoder);
         if (sub === SYNC_STEP1) {
           const sv = decoding.readVarUint8Array(decoder);
-          conn.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, sv)));
+          const reply = encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, sv));
+          // it may hold updates not stored yet: it goes out after them (decision 0005)
+          if (this.outbox) this.afterDurable(() => conn.send(reply));
+          else conn.send(reply);
           return;
         }
         if (sub !== SYNC_STEP2 && sub !== SYNC_UPDATE) {
@@ -261,20 +302,11 @@ export class Room {
     // An empty update (no structs, no deletes): what a client with nothing new answers to our
     // sync step 1. Nothing to check, apply or broadcast.
     if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return;
-    // Which Yjs clients does this update write new content for? One of them in use by
-    // another member's live connection would let this member occupy that member's next
-    // clocks, and every later update of theirs would be ignored as already known.
+    // Which Yjs clients does this update write new content for? (Judged in
+    // `claimClients`, once the extensions have caught up.)
     const fresh: number[] = [];
     for (const [client, to] of this.writtenClients(update)) {
       if (to <= Y.getState(this.doc.store, client)) continue;
-      const owner = this.owners?.get(client);
-      if (owner !== undefined && owner !== conn && !owner.closed) {
-        if (owner.principal.id !== conn.principal.id) {
-          throw new RefusedUpdate(`client id ${client} is in use by another connection`);
-        }
-        // The same member on a new connection with the same document: the old connection is
-        // a dead socket not reaped yet. The new one takes the id over.
-      }
       fresh.push(client);
     }
     let async: Promise<void> | null = null;
@@ -308,8 +340,37 @@ export class Room {
     return Y.parseUpdateMeta(update).to;
   }
 
+  /**
+   * Refuses new content under a Yjs client id that belongs to another member: the member who
+   * first wrote with it in this room (client-owners.ts; for the room's lifetime, across
+   * unloads, restarts and instances), or, before that is recorded, another member's live
+   * connection writing with it. Such content would occupy that member's next clocks, and
+   * every later update of theirs (their offline edits) would be ignored as already known.
+   * Returns the ids this member writes with for the first time, with their clocks now.
+   */
+  private claimClients(conn: Connection, fresh: number[]): [number, number][] | null {
+    const me = conn.principal.id;
+    let claims: [number, number][] | null = null;
+    for (const c of fresh) {
+      const first = clientOwner(this.doc, c);
+      if (first === me) continue;
+      if (first !== undefined) {
+        throw new RefusedUpdate(`client id ${c} belongs to another member`);
+      }
+      const live = this.owners?.get(c);
+      if (live !== undefined && live !== conn && !live.closed && live.principal.id !== me) {
+        throw new RefusedUpdate(`client id ${c} is in use by another connection`);
+      }
+      // The same member on a new connection with the same document (the old connection is a
+      // dead socket not reaped yet) simply goes on with it.
+      (claims ??= []).push([c, Y.getState(this.doc.store, c)]);
+    }
+    return claims;
+  }
+
   private applyFromConnection(conn: Connection, update: Uint8Array, fresh: number[]): void {
     if (conn.closed) return;
+    const claims = fresh.length > 0 ? this.claimClients(conn, fresh) : null;
     for (const c of fresh) {
       const owners = (this.owners ??= new Map());
       if (owners.get(c) === conn) continue;
@@ -319,7 +380,13 @@ export class Room {
     this.typeRoots();
     const store = this.doc.store;
     const hadPending = store.pendingStructs !== null || store.pendingDs !== null;
+    if (fresh.length > 0) {
+      // Only an update that adds content can make the room bigger.
+      this.size ??= new RoomSize(this.doc, this.ctx.limits.maxRoomBytes ?? ROOM_LIMITS.roomBytes);
+      this.growth = this.size.refusal(update.byteLength);
+    }
     let revert: Revert | null = null;
+    let recorded = false;
     this.capture = [];
     let updates: Uint8Array[];
     try {
@@ -327,17 +394,24 @@ export class Room {
     } finally {
       revert = this.revert;
       this.revert = null;
+      this.growth = null;
       try {
         if (revert) this.runRevert(revert);
+        if (claims) recorded = this.recordClaims(conn, claims);
       } finally {
         updates = this.capture;
         this.capture = null;
       }
     }
+    if (revert && updates.length > 0) {
+      // What the step integrated, as it is now: the refused content deleted and
+      // garbage-collected, so nobody is sent (or stores) the bytes of a refused write.
+      updates = [Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(revert.before))];
+    }
     const leftPending = !hadPending && (store.pendingStructs !== null || store.pendingDs !== null);
     // The sender already has its own update; it needs the broadcast only when it carries
-    // something else too (a revert, or structs that were waiting for this update).
-    this.publish(updates, conn, revert !== null || hadPending ? null : conn);
+    // something else too (a revert, an ownership record, or structs that were waiting).
+    this.publish(updates, conn, revert !== null || hadPending || recorded ? null : conn);
     if (revert) {
       const reasons = [...revert.check.reasons].join('; ');
       this.ctx.stats.refusedWrites++;
@@ -372,10 +446,19 @@ export class Room {
     this.doc.getArray(ROOT.comments);
   }
 
+  /** Records this member as the owner of the client ids it just wrote with for the first time. */
+  private recordClaims(conn: Connection, claims: [number, number][]): boolean {
+    const store = this.doc.store;
+    const written = claims.filter(([c, before]) => Y.getState(store, c) > before).map(([c]) => c);
+    if (written.length === 0) return false;
+    recordClientOwners(this.doc, written, conn.principal.id);
+    return true;
+  }
+
   private afterTransaction(tr: Y.Transaction): void {
     const origin: unknown = tr.origin;
     if (!isConnection(origin)) return;
-    const check = checkWrites(tr, origin.principal);
+    const check = checkWrites(tr, origin.principal, this.growth);
     if (!check) return;
     let undo: Y.UndoManager | null = null;
     const scope = [...check.undo, ...[...check.restore].filter((t) => !check.undo.has(t))];
@@ -394,10 +477,15 @@ export class Room {
       });
       undo.afterTransactionHandler(tr);
     }
-    this.revert = { check, undo };
+    this.revert = { check, undo, before: tr.beforeState };
   }
 
   private runRevert({ check, undo }: Revert): void {
+    if (check.remove.size > 0) {
+      this.doc.transact(() => {
+        for (const [array, items] of check.remove) removeInserted(array, items);
+      }, REVERT_ORIGIN);
+    }
     if (check.writeBacks.length > 0) {
       this.doc.transact(() => {
         for (const w of check.writeBacks) {
@@ -413,8 +501,10 @@ export class Room {
   }
 
   /**
-   * Broadcasts what a step changed as one update, then stores it and hands it to the
-   * extensions. Returns a promise for the durability of service writes.
+   * Stores what a step changed as one update, hands it to the extensions, and broadcasts it
+   * once it is durable (DESIGN.md Invariants, docs/decisions/0005-durable-before-broadcast.md):
+   * nobody but its sender sees an update that a killed process could lose. Broadcasts go out
+   * in publish order. Returns a promise for the durability of service writes.
    */
   private publish(
     updates: Uint8Array[],
@@ -424,19 +514,16 @@ export class Room {
     if (updates.length === 0) return null;
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     const message = encodeSyncUpdate(update);
-    let sent = 0;
-    for (const c of this.conns) {
-      if (c !== except) {
-        c.send(message);
-        sent++;
-      }
-    }
-    this.ctx.stats.messagesOut += sent;
-    this.ctx.stats.bytesOut += sent * message.byteLength;
     const kind = origin.kind;
-    if (kind === 'remote' || kind === 'storage') return null;
+    if (kind === 'remote' || kind === 'storage') {
+      // durable already (where it came from); still behind the local ones waiting
+      if (this.outbox) this.afterDurable(() => this.broadcast(message, except));
+      else this.broadcast(message, except);
+      return null;
+    }
+    let stored: Promise<void> | null = null;
     if (this.ctx.persist) {
-      this.ctx.storage.append(this.id, update);
+      stored = this.ctx.storage.append(this.id, update);
       if (this.ctx.storage.pendingBytes(this.id) > this.ctx.limits.compactBytes) this.compact();
     }
     let waits: Promise<unknown>[] | null = null;
@@ -449,17 +536,64 @@ export class Room {
         this.ctx.log.error({ roomId: this.id, err, extension: ext.name }, 'onUpdate hook failed');
       }
     }
-    if (kind !== 'service') {
-      // nobody awaits a connection's update: report hook failures instead of leaving them unhandled
-      if (waits)
-        Promise.all(waits).catch((err: unknown) =>
+    const hooks = waits ? Promise.all(waits) : null;
+    // An extension that persists (scaled mode: the Redis append) gates the broadcast like
+    // storage does; when it fails it has its own degraded mode (serve local clients, push on
+    // resync), so the broadcast goes out then and the failure is logged.
+    const gate = hooks
+      ? hooks.catch((err: unknown) =>
           this.ctx.log.error({ roomId: this.id, err }, 'onUpdate hook failed'),
-        );
-      return null;
+        )
+      : null;
+    const durable = stored && gate ? Promise.all([stored, gate]) : (stored ?? gate);
+    if (durable || this.outbox) {
+      this.waiting++;
+      this.outbox = (this.outbox ?? Promise.resolve())
+        .then(() => durable)
+        .then(
+          () => {
+            if (!this.lost) this.broadcast(message, except);
+          },
+          (err: unknown) => this.storageFailed(err),
+        )
+        .then(() => {
+          if (--this.waiting === 0) this.outbox = null;
+        });
+    } else {
+      this.broadcast(message, except);
     }
-    const durable: Promise<unknown>[] = waits ?? [];
-    if (this.ctx.persist) durable.push(this.flush());
-    return Promise.all(durable);
+    if (kind !== 'service') return null;
+    if (stored && hooks) return Promise.all([stored, hooks]);
+    return stored ?? hooks;
+  }
+
+  private broadcast(message: Uint8Array, except: Connection | null): void {
+    let sent = 0;
+    for (const c of this.conns) {
+      if (c !== except) {
+        c.send(message);
+        sent++;
+      }
+    }
+    this.ctx.stats.messagesOut += sent;
+    this.ctx.stats.bytesOut += sent * message.byteLength;
+  }
+
+  /** Runs `fn` after the broadcasts waiting now (in order with them; not if storage failed). */
+  private afterDurable(fn: () => void): void {
+    this.waiting++;
+    this.outbox = (this.outbox ?? Promise.resolve()).then(() => {
+      if (!this.lost) fn();
+      if (--this.waiting === 0) this.outbox = null;
+    });
+  }
+
+  /** An update of this room could not be stored: it must not reach anybody. */
+  private storageFailed(err: unknown): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.ctx.log.error({ roomId: this.id, err }, 'an update could not be stored');
+    this.ctx.storageFailed?.(err, this);
   }
 
   /** Rewrites the stored log as one snapshot of the current state. */
@@ -471,7 +605,10 @@ export class Room {
       .compact(this.id, Y.encodeStateAsUpdate(this.doc))
       .then(
         () => this.ctx.observePersist('compact', (performance.now() - started) / 1000),
-        (err: unknown) => this.ctx.log.error({ roomId: this.id, err }, 'compaction failed'),
+        (err: unknown) => {
+          this.ctx.log.error({ roomId: this.id, err }, 'compaction failed');
+          this.ctx.storageFailed?.(err, null); // the log still holds everything: nothing lost
+        },
       )
       .finally(() => {
         this.compacting = false;

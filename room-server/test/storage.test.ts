@@ -14,8 +14,8 @@ storageContract('memory', async () => {
 storageContract('file', async () => {
   const dir = await tempDir();
   return {
-    storage: new FileStorage({ dir, flushIntervalMs: 5 }),
-    reopen: async () => new FileStorage({ dir, flushIntervalMs: 5 }),
+    storage: new FileStorage({ dir, commitWindowMs: 5 }),
+    reopen: async () => new FileStorage({ dir, commitWindowMs: 5 }),
   };
 });
 
@@ -39,7 +39,7 @@ describe('file storage specifics', () => {
 
   test('compaction keeps the files bounded', async () => {
     const dir = await tempDir();
-    const storage = new FileStorage({ dir, flushIntervalMs: 1 });
+    const storage = new FileStorage({ dir, commitWindowMs: 1 });
     const doc = new Y.Doc();
     doc.on('update', (u: Uint8Array) => storage.append('grow', u));
     for (let round = 0; round < 5; round++) {
@@ -56,7 +56,7 @@ describe('file storage specifics', () => {
 
   test('more rooms than open files: least recently written logs are closed and nothing is lost', async () => {
     const dir = await tempDir();
-    const storage = new FileStorage({ dir, flushIntervalMs: 1, maxOpenFiles: 2 });
+    const storage = new FileStorage({ dir, commitWindowMs: 1, maxOpenFiles: 2 });
     const docs = Array.from({ length: 6 }, (_, i) => {
       const doc = new Y.Doc();
       doc.on('update', (u: Uint8Array) => storage.append(`room${i}`, u));

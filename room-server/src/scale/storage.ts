@@ -22,9 +22,11 @@ export class RedisRoomStorage implements RoomStorage {
     return (await this.#store.load(roomId)).updates;
   }
 
-  append(roomId: string, update: Uint8Array): void {
+  /** Resolves once Redis has acknowledged the append (the script stores and publishes it). */
+  append(roomId: string, update: Uint8Array): Promise<void> {
     this.#pending.set(roomId, (this.#pending.get(roomId) ?? 0) + update.byteLength);
-    const p = this.#store.append(roomId, update).catch((err: unknown) => {
+    const acked = this.#store.append(roomId, update).then(() => {});
+    const p = acked.catch((err: unknown) => {
       this.#failed.set(roomId, err);
     });
     const prev = this.#inflight.get(roomId);
@@ -33,6 +35,7 @@ export class RedisRoomStorage implements RoomStorage {
     void all.then(() => {
       if (this.#inflight.get(roomId) === all) this.#inflight.delete(roomId);
     });
+    return acked; // handled above: ignoring it loses nothing flush would not report
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {

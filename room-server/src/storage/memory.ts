@@ -8,11 +8,12 @@ export class MemoryStorage implements RoomStorage {
     return [...(this.rooms.get(roomId)?.updates ?? [])];
   }
 
-  append(roomId: string, update: Uint8Array): void {
+  append(roomId: string, update: Uint8Array): null {
     let r = this.rooms.get(roomId);
     if (!r) this.rooms.set(roomId, (r = { updates: [], bytes: 0 }));
     r.updates.push(update.slice());
     r.bytes += update.byteLength;
+    return null; // as durable as this storage gets
   }
 
   async compact(roomId: string, state: Uint8Array): Promise<void> {

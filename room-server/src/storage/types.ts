@@ -3,15 +3,22 @@
  * (test/storage-contract.test.ts) run over every implementation.
  *
  * The core calls `append` with every update it applied for a connection or a service write
- * (never for updates that came from storage itself or from another instance), `compact` from
- * time to time with the whole document state, and `flush` when it must know the data is
- * durable (a service write before it answers, unload, shutdown).
+ * (never for updates that came from storage itself or from another instance) and sends the
+ * update to anybody else only once the promise `append` returned has resolved: an update any
+ * client has seen is durable (DESIGN.md Invariants, docs/decisions/0005). It calls `compact`
+ * from time to time with the whole document state, and `flush` when it must know that
+ * everything appended so far is durable (unload, shutdown).
  */
 export interface RoomStorage {
   /** Everything stored for a room, in order; applying all of them rebuilds its document. */
   load(roomId: string): Promise<Uint8Array[]>;
-  /** Records one update. May buffer: durability is promised by `flush`. */
-  append(roomId: string, update: Uint8Array): void;
+  /**
+   * Records one update. Resolves once it is durable, rejects when it could not be stored
+   * (then nothing of it is stored). `null`: durable already. Appends of the same moment may be
+   * written together (group commit), in the order they were made. The promise is marked
+   * handled: a caller that ignores it misses nothing that `flush` would not report.
+   */
+  append(roomId: string, update: Uint8Array): Promise<void> | null;
   /**
    * Replaces what is stored for the room with `state`, which covers every update appended
    * before this call. Updates appended after the call are kept after it.
@@ -23,6 +30,11 @@ export interface RoomStorage {
   pendingBytes(roomId: string): number;
   /** Called when the room leaves memory: flush it and drop per-room bookkeeping. */
   release?(roomId: string): Promise<void>;
+  /**
+   * Resolves when the storage can take writes now (called while the server is degraded after
+   * a failed write, to know when to report healthy again). Absent: assume it can.
+   */
+  probe?(): Promise<void>;
   /** Flushes and releases files / connections. */
   close(): Promise<void>;
 }

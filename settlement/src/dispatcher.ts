@@ -6,6 +6,8 @@
  *   a service token, retried with backoff until it answers 200. Each event carries the full
  *   state, so only the newest undelivered one per room is sent; its outbox id is the `seq`
  *   the room-server uses to ignore anything older (a late retry never moves a room back).
+ *   The room-server answers a stale or duplicate message 200 `{applied: false}`: delivered,
+ *   never sent again.
  */
 import { signToken } from '@patungan/model';
 import type { Clock } from './clock.ts';
@@ -82,8 +84,22 @@ async function put(
     body: JSON.stringify({ seq, settlement: ev.settlement }),
     signal: AbortSignal.timeout(o.deliveryTimeoutMs ?? 5000),
   });
-  await res.body?.cancel();
-  if (res.status !== 200) throw new Error(`room-server answered ${res.status}`);
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new Error(`room-server answered ${res.status}`);
+  }
+  // 200 is an acknowledgement either way; `applied: false` means the room had already moved
+  // past this message (stale, a duplicate, or about an older settlement of the room).
+  const answer = (await res.json().catch(() => null)) as {
+    applied?: unknown;
+    seq?: unknown;
+  } | null;
+  if (answer?.applied === false) {
+    o.log.info(
+      { roomId, settlementId: ev.settlement.id, seq, roomSeq: answer.seq },
+      'room-server ignored a stale settlement status',
+    );
+  }
 }
 
 export async function deliverPending(o: DispatcherOptions, limit = 500): Promise<number> {

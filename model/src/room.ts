@@ -24,6 +24,32 @@ export const ROOT = {
   settlement: 'settlement',
 } as const;
 
+/**
+ * A root only the room-server writes: which member first wrote with each Yjs client id
+ * (`String(clientId)` → member id). Not part of the room's data; it keeps one member from
+ * writing with another's client id, even while that member is offline.
+ */
+export const CLIENT_OWNERS_ROOT = 'clients';
+
+/**
+ * What one room may hold (DESIGN.md "Connection limits"). The room-server refuses a write
+ * that passes them, like any other forbidden write; the helpers below refuse it up front.
+ */
+export const ROOM_LIMITS = {
+  /** Encoded document size (`MAX_ROOM_BYTES` on the room-server). */
+  roomBytes: 4 * 1024 * 1024,
+  /** A comment's text, in characters (UTF-16 code units, as `String.length`). */
+  commentChars: 2000,
+  /** A cart line's note. */
+  noteChars: 500,
+  /** A member's display name. */
+  nameChars: 200,
+  /** A cart line's sku. */
+  skuChars: 64,
+  /** Members a line is shared with. */
+  sharedWith: 100,
+} as const;
+
 export interface RoomMeta {
   name: string;
   currency: string;
@@ -47,6 +73,8 @@ export interface RoomMember {
   joinedAt: number;
   /** Absent means `local`. */
   method?: PaymentMethod;
+  /** ISO time the member left or was removed; while set they are not a current member. */
+  removedAt?: string;
 }
 
 export interface CartLine {
@@ -197,10 +225,11 @@ export function setMeta<K extends keyof RoomMeta>(
 export function joinMember(
   doc: Y.Doc,
   id: string,
-  name: string,
+  fullName: string,
   now = Date.now(),
   origin?: unknown,
 ): void {
+  const name = fullName.slice(0, ROOM_LIMITS.nameChars);
   doc.transact(() => {
     const existing = membersMap(doc).get(id);
     if (existing && existing.name === name) return;
@@ -230,6 +259,12 @@ export function setMemberMethod(
   }, origin);
 }
 
+/** Whether `id` has a member entry that is not removed. */
+export function isCurrentMember(doc: Y.Doc, id: string): boolean {
+  const m = membersMap(doc).get(id) as RoomMember | undefined;
+  return typeof m === 'object' && m !== null && !m.removedAt;
+}
+
 export function readMembers(doc: Y.Doc): Record<string, RoomMember> {
   return membersMap(doc).toJSON() as Record<string, RoomMember>;
 }
@@ -254,6 +289,12 @@ export interface NewLine {
   id?: string;
 }
 
+function checkNote(note: string | undefined): void {
+  if (note && note.length > ROOM_LIMITS.noteChars) {
+    throw new RoomError('invalid', `a note has at most ${ROOM_LIMITS.noteChars} characters`);
+  }
+}
+
 function checkQty(qty: number): void {
   if (!Number.isInteger(qty) || qty < 1 || qty > 9999) {
     throw new RoomError('invalid', `quantity must be an integer from 1 to 9999, got ${qty}`);
@@ -262,7 +303,10 @@ function checkQty(qty: number): void {
 
 export function addLine(doc: Y.Doc, line: NewLine, origin?: unknown): string {
   checkQty(line.qty);
-  if (!line.sku) throw new RoomError('invalid', 'a line needs a sku');
+  checkNote(line.note);
+  if (!line.sku || line.sku.length > ROOM_LIMITS.skuChars) {
+    throw new RoomError('invalid', `a line needs a sku of 1 to ${ROOM_LIMITS.skuChars} characters`);
+  }
   const id = line.id ?? newId('l');
   doc.transact(() => {
     const m = new Y.Map<unknown>();
@@ -289,6 +333,7 @@ export function setLineQty(doc: Y.Doc, id: string, qty: number, origin?: unknown
 }
 
 export function setLineNote(doc: Y.Doc, id: string, note: string, origin?: unknown): void {
+  checkNote(note);
   const m = lineMap(doc, id);
   doc.transact(() => (note ? m.set('note', note) : m.delete('note')), origin);
 }
@@ -340,8 +385,8 @@ export function addComment(
   origin?: unknown,
 ): string {
   const text = c.text.trim();
-  if (!text || text.length > 2000)
-    throw new RoomError('invalid', 'a comment has 1 to 2000 characters');
+  if (!text || text.length > ROOM_LIMITS.commentChars)
+    throw new RoomError('invalid', `a comment has 1 to ${ROOM_LIMITS.commentChars} characters`);
   const id = c.id ?? newId('c');
   const comment: RoomComment = {
     id,

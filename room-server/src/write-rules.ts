@@ -14,10 +14,17 @@
  *   only this transaction (a whole root for a member's cart edit in a locked room, or one
  *   nested Y type such as another member's entry);
  * - `restore`: types whose deletions are restored while their insertions stay (comments are
- *   append-only for members: a new comment stays, a deleted one comes back).
+ *   append-only for members: a new comment stays, a deleted one comes back);
+ * - `remove`: items this transaction inserted into an array that are deleted again (a comment
+ *   in someone else's name or over the length limit; the others of the same update stay).
+ *
+ * Attribution is the writer's (DESIGN.md "Room lifecycle"): a new line carries `addedBy` = the
+ * writer, a new comment `by` = the writer, `sharedWith` names only current members, and
+ * `addedBy` of an existing line never changes. Free text is bounded (`ROOM_LIMITS` in model),
+ * and when the room is full (`growth`) only deletions pass.
  */
 import * as Y from 'yjs';
-import { ROOT, ROOM_STATUSES } from '@patungan/model';
+import { ROOM_LIMITS, ROOT, ROOM_STATUSES } from '@patungan/model';
 import type { Role, RoomStatus } from '@patungan/model';
 
 /** Who is writing: the verified claims of a connection or of a service call. */
@@ -42,6 +49,7 @@ export interface WriteCheck {
   undo: Set<AnyType>;
   restore: Set<AnyType>;
   writeBacks: WriteBack[];
+  remove: Map<Y.Array<unknown>, Set<Y.Item>>;
 }
 
 // Yjs types are generic in their event type; the rules handle every kind of type alike.
@@ -59,7 +67,19 @@ export const REASON = {
   comments: 'comments cannot be changed or deleted',
   staff: 'store staff cannot write to a room',
   unknown: 'this part of the room document is not writable',
+  addedBy: 'a new cart line must be added in your own name (addedBy)',
+  addedByChange: 'who added a cart line (addedBy) cannot change',
+  sharedWith: `sharedWith may name only current members (at most ${ROOM_LIMITS.sharedWith})`,
+  line: `a cart line needs a sku of 1 to ${ROOM_LIMITS.skuChars} characters, a qty and addedBy`,
+  note: `a line note has at most ${ROOM_LIMITS.noteChars} characters`,
+  name: `a member name has at most ${ROOM_LIMITS.nameChars} characters`,
+  commentBy: 'a comment must be written in your own name (by)',
+  comment: `a comment is {id, by, text, at} with a text of 1 to ${ROOM_LIMITS.commentChars.toLocaleString('en')} characters`,
 } as const;
+
+/** The reason given when the room's document would pass its size limit. */
+export const sizeReason = (maxBytes: number): string =>
+  `the room is full (its document may hold ${maxBytes.toLocaleString('en')} bytes): delete something first`;
 
 export function lockedReason(status: RoomStatus): string {
   return status === 'locked'
@@ -97,7 +117,17 @@ class Check implements WriteCheck {
   undo = new Set<AnyType>();
   restore = new Set<AnyType>();
   writeBacks: WriteBack[] = [];
+  remove = new Map<Y.Array<unknown>, Set<Y.Item>>();
   constructor(private readonly tr: Y.Transaction) {}
+
+  /** Deletes an item this transaction inserted into an array (no undo manager involved). */
+  removeItem(array: Y.Array<unknown>, item: Y.Item, reason: string): void {
+    this.reasons.add(reason);
+    if (this.undo.has(array)) return;
+    let items = this.remove.get(array);
+    if (!items) this.remove.set(array, (items = new Set()));
+    items.add(item);
+  }
 
   refuseType(type: AnyType, reason: string): void {
     this.undo.add(type);
@@ -110,6 +140,7 @@ class Check implements WriteCheck {
     if (this.undo.has(map)) return;
     const change = mapEvent(this.tr, map)?.changes.keys.get(key);
     if (!change) return; // changed and changed back inside the update: nothing to revert
+    if (this.writeBacks.some((w) => w.map === map && w.key === key)) return;
     const had = change.action !== 'add';
     const value: unknown = change.oldValue;
     if (
@@ -120,6 +151,7 @@ class Check implements WriteCheck {
       // only reachable with documents that break the schema, where roots hold plain JSON).
       this.undo.add(map);
       this.writeBacks = this.writeBacks.filter((w) => w.map !== map);
+      if (map instanceof Y.Array) this.remove.delete(map);
       return;
     }
     this.writeBacks.push({ map: map as Y.Map<unknown>, key, had, value });
@@ -167,16 +199,188 @@ function deletesIn(tr: Y.Transaction, array: AnyType): boolean {
   return found;
 }
 
+/** Items this transaction inserted directly into `parent` (and that are still there). */
+function insertedIn(tr: Y.Transaction, parent: AnyType): Y.Item[] {
+  const out: Y.Item[] = [];
+  const store = tr.doc.store;
+  for (const [client, after] of tr.afterState) {
+    const before = tr.beforeState.get(client) ?? 0;
+    if (after <= before) continue;
+    const structs = store.clients.get(client);
+    if (!structs) continue;
+    for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+      const s = structs[i]!;
+      if (s.id.clock >= after) break;
+      if (s instanceof Y.Item && !s.deleted && s.parent === parent && s.parentSub === null) {
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why one comment may not be added by `who`, or null. */
+function commentProblem(c: unknown, who: Principal): string | null {
+  if (!isObject(c) || typeof c.text !== 'string') return REASON.comment;
+  if (c.by !== who.id) return REASON.commentBy;
+  const len = c.text.trim().length;
+  if (len === 0 || c.text.length > ROOM_LIMITS.commentChars) return REASON.comment;
+  return null;
+}
+
+/** The rules a writer (member or organiser) must follow in the cart, the members and comments. */
+class Attribution {
+  constructor(
+    private readonly tr: Y.Transaction,
+    private readonly who: Principal,
+    private readonly check: () => Check,
+  ) {}
+
+  /**
+   * Whether `id` is a current member: present in `members` and not removed. A member entry
+   * this very update wrote counts only when the writer may write it (the organiser any, a
+   * member their own); entries it is refused are judged as they were before.
+   */
+  private current(id: string): boolean {
+    const members = this.tr.doc.getMap<unknown>(ROOT.members);
+    let entry: unknown = members.get(id);
+    const mayWrite = this.who.role === 'organiser' || id === this.who.id;
+    if (!mayWrite && this.tr.changed.get(members as AnyType)?.has(id)) {
+      const change = mapEvent(this.tr, members)?.changes.keys.get(id);
+      if (change) entry = change.action === 'add' ? undefined : change.oldValue;
+    }
+    return isObject(entry) && !entry.removedAt;
+  }
+
+  private sharedWithOk(v: unknown): boolean {
+    if (v === undefined) return true;
+    return (
+      Array.isArray(v) &&
+      v.length <= ROOM_LIMITS.sharedWith &&
+      v.every((m) => typeof m === 'string' && this.current(m))
+    );
+  }
+
+  private noteOk(v: unknown): boolean {
+    return v === undefined || (typeof v === 'string' && v.length <= ROOM_LIMITS.noteChars);
+  }
+
+  /** Why a line this update put under a key of `lines` is not the writer's to add, or null. */
+  private newLineProblem(line: unknown): string | null {
+    if (!(line instanceof Y.Map)) return REASON.line;
+    const sku: unknown = line.get('sku');
+    if (typeof sku !== 'string' || sku.length === 0 || sku.length > ROOM_LIMITS.skuChars)
+      return REASON.line;
+    if (typeof line.get('qty') !== 'number') return REASON.line;
+    if (line.get('addedBy') !== this.who.id) return REASON.addedBy;
+    if (!this.sharedWithOk(line.get('sharedWith'))) return REASON.sharedWith;
+    if (!this.noteOk(line.get('note'))) return REASON.note;
+    return null;
+  }
+
+  lines(root: AnyType, child: AnyType | null, type: AnyType, keys: Set<string | null>): void {
+    if (type === root && root instanceof Y.Map) {
+      for (const k of keys) {
+        if (k === null || !root.has(k)) continue; // a removed line
+        const problem = this.newLineProblem(root.get(k));
+        if (problem) this.check().refuseKey(root, k, problem);
+      }
+    } else if (child && type === child && child instanceof Y.Map) {
+      for (const k of keys) {
+        if (k === 'addedBy') this.check().refuseKey(child, k, REASON.addedByChange);
+        else if (k === 'sharedWith' && !this.sharedWithOk(child.get(k)))
+          this.check().refuseKey(child, k, REASON.sharedWith);
+        else if (k === 'note' && !this.noteOk(child.get(k)))
+          this.check().refuseKey(child, k, REASON.note);
+        else if (k === 'sku') {
+          const sku: unknown = child.get(k);
+          if (typeof sku !== 'string' || sku.length === 0 || sku.length > ROOM_LIMITS.skuChars)
+            this.check().refuseKey(child, k, REASON.line);
+        }
+      }
+    }
+  }
+
+  /** Names in member entries this update wrote (the entries' owners are checked elsewhere). */
+  members(root: AnyType, keys: Set<string | null>): void {
+    if (!(root instanceof Y.Map)) return;
+    for (const k of keys) {
+      if (k === null) continue;
+      const v: unknown = root.get(k);
+      if (isObject(v) && typeof v.name === 'string' && v.name.length > ROOM_LIMITS.nameChars)
+        this.check().refuseKey(root, k, REASON.name);
+    }
+  }
+
+  /** New comments: in the writer's own name, within the length limit. */
+  comments(root: AnyType): void {
+    if (!(root instanceof Y.Array)) return;
+    for (const item of insertedIn(this.tr, root)) {
+      let problem: string | null = null;
+      if (!(item.content instanceof Y.ContentAny)) problem = REASON.comment;
+      else {
+        for (const c of item.content.getContent()) {
+          problem = commentProblem(c, this.who);
+          if (problem) break;
+        }
+      }
+      if (problem) this.check().removeItem(root as Y.Array<unknown>, item, problem);
+    }
+  }
+}
+
+/**
+ * Deletes `items` (inserted into `array` by a refused transaction) by index, in the revert's
+ * transaction: deleted this way their content is garbage-collected at once (an undo manager
+ * would keep it, and the refused bytes with it).
+ */
+export function removeInserted(array: Y.Array<unknown>, items: Set<Y.Item>): void {
+  const ranges: [number, number][] = [];
+  let index = 0;
+  for (let it = array._start; it !== null; it = it.right) {
+    if (it.deleted || !it.countable) continue;
+    if (items.has(it)) ranges.push([index, it.length]);
+    index += it.length;
+  }
+  for (let i = ranges.length - 1; i >= 0; i--) array.delete(ranges[i]![0], ranges[i]![1]);
+}
+
+/** Refuses what a transaction added (keeping its deletions): the room is full. */
+function refuseGrowth(tr: Y.Transaction, check: Check, reason: string): void {
+  for (const [type, keys] of tr.changed) {
+    if (type instanceof Y.Map) {
+      for (const k of keys) if (k !== null && type.has(k)) check.refuseKey(type, k, reason);
+    } else if (type instanceof Y.Array) {
+      for (const item of insertedIn(tr, type)) check.removeItem(type, item, reason);
+    } else {
+      check.refuseType(type, reason);
+    }
+  }
+}
+
 /**
  * Checks one applied transaction against the write rules for `who`. Returns null when every
  * change is allowed (the common case), else what to revert and why.
  */
-export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | null {
-  if (who.role === 'service') return null;
+export function checkWrites(
+  tr: Y.Transaction,
+  who: Principal,
+  /**
+   * The room is full: refuse everything this transaction added, with this reason, and keep
+   * its deletions (every role; staff is refused anyway).
+   */
+  growth: string | null = null,
+): WriteCheck | null {
   // Allocated on the first refusal only: an allowed update (the common case) allocates
   // nothing but this one closure.
   let lazy: Check | null = null;
   const check = () => (lazy ??= new Check(tr));
+  if (growth && who.role !== 'staff') refuseGrowth(tr, check(), growth);
+  if (who.role === 'service') return (lazy as Check | null)?.refused ? lazy : null;
+  const attribution = new Attribution(tr, who, check);
   const doc = tr.doc;
   let open: RoomStatus | null = null;
   const roomStatus = () => (open ??= statusBefore(tr, doc.getMap(ROOT.meta)));
@@ -199,7 +403,9 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
         const ok =
           (before === 'open' || before === 'locked') && (after === 'open' || after === 'locked');
         if (!ok) check().refuseKey(root, 'status', REASON.status);
-      }
+      } else if (name === ROOT.lines) attribution.lines(root, child, type, keys);
+      else if (name === ROOT.members && type === root) attribution.members(root, keys);
+      else if (name === ROOT.comments && type === root) attribution.comments(root);
       continue;
     }
     // member
@@ -207,6 +413,7 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
       case ROOT.lines: {
         const s = roomStatus();
         if (s !== 'open') check().refuseChange(root, child, keys, lockedReason(s));
+        else attribution.lines(root, child, type, keys);
         break;
       }
       case ROOT.votes: {
@@ -228,14 +435,18 @@ export function checkWrites(tr: Y.Transaction, who: Principal): WriteCheck | nul
           if (keyOf(child) !== who.id) check().refuseType(child, REASON.members);
         } else {
           for (const k of keys) if (k !== who.id) check().refuseKey(root, k ?? '', REASON.members);
+          attribution.members(root, keys);
         }
         break;
       }
       case ROOT.comments: {
         if (child) check().refuseType(child, REASON.comments);
-        else if (deletesIn(tr, root)) {
-          check().restore.add(root);
-          check().reasons.add(REASON.comments);
+        else {
+          if (deletesIn(tr, root)) {
+            check().restore.add(root);
+            check().reasons.add(REASON.comments);
+          }
+          attribution.comments(root);
         }
         break;
       }

@@ -1,8 +1,22 @@
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
-import { addComment, addLine, initRoom, readLines, setMeta, vote } from '@patungan/model';
+import {
+  addComment,
+  addLine,
+  computeSplit,
+  initRoom,
+  joinMember,
+  memberOrder,
+  readComments,
+  readLines,
+  setLineSharedWith,
+  setMeta,
+  vote,
+} from '@patungan/model';
+import type { CartLine, MemberShare } from '@patungan/model';
 import type { Client } from './helpers.ts';
 import {
+  canonical,
   client,
   json,
   rawClient,
@@ -33,10 +47,7 @@ async function room(server: RoomServer, roomId: string) {
 /** Waits until every client has the same document as `a`, then a little longer for stragglers. */
 async function settled(...clients: Client[]) {
   const [first, ...rest] = clients;
-  await waitFor(
-    () => rest.every((c) => JSON.stringify(json(c.doc)) === JSON.stringify(json(first!.doc))),
-    'convergence',
-  );
+  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
 }
 
 describe('write rules with stock clients', () => {
@@ -199,5 +210,165 @@ describe('write rules with stock clients', () => {
         .toJSON()
         .map((c: { text: string }) => c.text),
     ).toEqual(['first', 'second']);
+  });
+});
+
+/** The `items` split of a room's cart, every sku at 1,000 a unit. */
+function itemsSplit(doc: Y.Doc): MemberShare[] {
+  return computeSplit({
+    members: memberOrder(doc),
+    lines: readLines(doc).map((l) => ({
+      id: l.id,
+      amount: l.qty * 1000,
+      addedBy: l.addedBy,
+      ...(l.sharedWith ? { sharedWith: l.sharedWith } : {}),
+    })),
+    split: { mode: 'items' },
+  });
+}
+
+const attribution = (lines: CartLine[]) =>
+  lines.map((l) => `${l.sku}:${l.addedBy}:${(l.sharedWith ?? []).join('+')}`).join(' ');
+
+describe("attribution is the writer's (DESIGN.md)", () => {
+  /** The room of `room()` with bob and carol joined, one line each, and carol's history. */
+  async function joined(server: RoomServer, roomId: string) {
+    const r = await room(server, roomId);
+    joinMember(r.bob.doc, 'bob', 'Bob', 1);
+    joinMember(r.carol.doc, 'carol', 'Carol', 2);
+    addLine(r.bob.doc, { sku: 'kopi', qty: 2, addedBy: 'bob', id: 'l-bob' });
+    addLine(r.carol.doc, { sku: 'teh', qty: 1, addedBy: 'carol', id: 'l-carol' });
+    await waitFor(() => readLines(r.org.doc).length === 2 && memberOrder(r.org.doc).length === 3);
+    await settled(r.org, r.bob, r.carol);
+    /** Every (lines, comments) state carol's document went through. */
+    const history: { lines: string; comments: string }[] = [];
+    r.carol.doc.on('afterTransaction', () =>
+      history.push({
+        lines: attribution(readLines(r.carol.doc)),
+        comments: readComments(r.carol.doc)
+          .map((c) => `${c.by}:${c.text}`)
+          .join(' '),
+      }),
+    );
+    return { ...r, history };
+  }
+
+  /** Waits for the refusal, and for every client to be back where `before` was. */
+  async function refused(who: Client, n: number, reason: RegExp, all: Client[], before: string) {
+    await waitFor(() => who.denied.length === n, 'permission denied');
+    expect(who.denied[n - 1]).toMatch(reason);
+    await waitFor(() => all.every((c) => canonical(c.doc) === before), 'every client snaps back');
+  }
+
+  test('a new line must carry its writer as addedBy, for members and the organiser; the victim is not charged', async () => {
+    const server = await startServer();
+    const { org, bob, carol, history } = await joined(server, 'a1');
+    const all = [org, bob, carol];
+    const before = canonical(carol.doc);
+    const split = itemsSplit(carol.doc);
+    expect(split).toEqual([
+      { memberId: 'alice', amount: 0 },
+      { memberId: 'bob', amount: 2000 },
+      { memberId: 'carol', amount: 1000 },
+    ]);
+
+    // bob pins a line on carol
+    addLine(bob.doc, { sku: 'forged-1', qty: 50, addedBy: 'carol' });
+    await refused(bob, 1, /own name|addedBy/, all, before);
+    // the organiser may not either
+    addLine(org.doc, { sku: 'forged-2', qty: 50, addedBy: 'bob' });
+    await refused(org, 1, /own name|addedBy/, all, before);
+    // nor may bob replace carol's line with one still "added by" her
+    bob.doc.transact(() => {
+      const m = new Y.Map<unknown>();
+      m.set('sku', 'forged-3');
+      m.set('qty', 99);
+      m.set('addedBy', 'carol');
+      bob.doc.getMap('lines').set('l-carol', m);
+    });
+    await refused(bob, 2, /own name|addedBy/, all, before);
+
+    for (const c of all) expect(itemsSplit(c.doc)).toEqual(split);
+    expect(history.some((h) => h.lines.includes('forged'))).toBe(false);
+
+    // the sender's next allowed edit still flows, and so does a qty edit of another's line
+    addLine(bob.doc, { sku: 'roti', qty: 1, addedBy: 'bob', id: 'l-roti' });
+    bob.doc.getMap<Y.Map<unknown>>('lines').get('l-carol')!.set('qty', 3);
+    await waitFor(
+      () => readLines(carol.doc).length === 3 && readLines(carol.doc)[1]!.qty === 3,
+      'allowed edits',
+    );
+    await settled(org, bob, carol);
+    expect(itemsSplit(org.doc)).toEqual([
+      { memberId: 'alice', amount: 0 },
+      { memberId: 'bob', amount: 3000 },
+      { memberId: 'carol', amount: 3000 },
+    ]);
+    expect(bob.denied).toHaveLength(2);
+  });
+
+  test('addedBy of an existing line cannot change, not even to the writer', async () => {
+    const server = await startServer();
+    const { org, bob, carol, history } = await joined(server, 'a2');
+    const all = [org, bob, carol];
+    const before = canonical(carol.doc);
+    const split = itemsSplit(carol.doc);
+    bob.doc.getMap<Y.Map<unknown>>('lines').get('l-bob')!.set('addedBy', 'carol');
+    await refused(bob, 1, /addedBy/, all, before);
+    bob.doc.getMap<Y.Map<unknown>>('lines').get('l-carol')!.set('addedBy', 'bob');
+    await refused(bob, 2, /addedBy/, all, before);
+    org.doc.getMap<Y.Map<unknown>>('lines').get('l-bob')!.set('addedBy', 'carol');
+    await refused(org, 1, /addedBy/, all, before);
+    for (const c of all) expect(itemsSplit(c.doc)).toEqual(split);
+    expect(history.every((h) => h.lines === 'kopi:bob: teh:carol:')).toBe(true);
+  });
+
+  test('sharedWith names only current members', async () => {
+    const server = await startServer();
+    const { org, bob, carol, history } = await joined(server, 'a3');
+    const all = [org, bob, carol];
+    // dave joined once and was removed by the organiser
+    org.doc
+      .getMap('members')
+      .set('dave', { name: 'Dave', joinedAt: 3, removedAt: '2026-01-01T00:00:00Z' });
+    await waitFor(() => carol.doc.getMap('members').has('dave'));
+    await settled(org, bob, carol);
+    const before = canonical(carol.doc);
+    const split = itemsSplit(carol.doc);
+
+    addLine(bob.doc, { sku: 'forged-1', qty: 9, addedBy: 'bob', sharedWith: ['bob', 'zed'] });
+    await refused(bob, 1, /sharedWith|current members/, all, before);
+    setLineSharedWith(bob.doc, 'l-bob', ['bob', 'dave']);
+    await refused(bob, 2, /sharedWith|current members/, all, before);
+    // a member who joins in the same update is no excuse: bob cannot add carol's friend
+    bob.doc.transact(() => {
+      bob.doc.getMap('members').set('eve', { name: 'Eve', joinedAt: 4 });
+      setLineSharedWith(bob.doc, 'l-bob', ['bob', 'eve']);
+    });
+    await refused(bob, 3, /sharedWith|current members/, all, before);
+    for (const c of all) expect(itemsSplit(c.doc)).toEqual(split);
+    expect(history.some((h) => /zed|dave|eve|forged/.test(h.lines))).toBe(false);
+
+    // sharing with current members is allowed, also on another member's line
+    setLineSharedWith(bob.doc, 'l-carol', ['bob', 'carol']);
+    await waitFor(() => attribution(readLines(org.doc)).includes('teh:carol:bob+carol'));
+    await settled(org, bob, carol);
+    expect(bob.denied).toHaveLength(3);
+  });
+
+  test("a new comment must be by its writer; the sender's next comment still flows", async () => {
+    const server = await startServer();
+    const { org, bob, carol, history } = await joined(server, 'a4');
+    const all = [org, bob, carol];
+    const before = canonical(carol.doc);
+    addComment(bob.doc, { by: 'carol', text: 'forged: I will pay for everything' });
+    await refused(bob, 1, /your own name|by/, all, before);
+    addComment(org.doc, { by: 'bob', text: 'forged: bob agrees' });
+    await refused(org, 1, /your own name|by/, all, before);
+    addComment(bob.doc, { by: 'bob', text: 'mine' });
+    await waitFor(() => readComments(carol.doc).length === 1);
+    await settled(org, bob, carol);
+    expect(readComments(org.doc).map((c) => `${c.by}:${c.text}`)).toEqual(['bob:mine']);
+    expect(history.some((h) => h.comments.includes('forged'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  * variable of DESIGN.md (read from `options.env`, default process.env), then to its default.
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -104,6 +104,52 @@ export interface SettlementService {
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
+}
+
+/**
+ * The app behind Node's server, with the last-resort guard: whatever escapes Hono's own
+ * error handling (a request that cannot even be turned into a Request, a failure while
+ * writing the response) is logged and answered — 400 when the request itself was bad, 500
+ * otherwise — and the process keeps serving.
+ */
+const INTERNAL = JSON.stringify({
+  error: { code: 'internal', message: 'Internal error; please retry' },
+});
+
+function guardedListener(
+  fetch: (req: Request) => Response | Promise<Response>,
+  log: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const listener = getRequestListener(fetch, {
+    errorHandler: (err) => {
+      const bad = err instanceof Error && err.name === 'RequestError';
+      if (bad) log.debug({ err: err.message }, 'request refused before routing');
+      else log.error({ err }, 'request failed outside the app');
+      return Response.json(
+        bad
+          ? { error: { code: 'invalid_request', message: 'The request could not be read' } }
+          : { error: { code: 'internal', message: 'Internal error; please retry' } },
+        { status: bad ? 400 : 500 },
+      );
+    },
+  });
+  return (req, res) => {
+    listener(req, res).catch((err: unknown) => {
+      log.error({ err, method: req.method, url: req.url }, 'request failed outside the app');
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'application/json' }).end(INTERNAL);
+    });
+  };
+}
+
+/**
+ * For the settlement process's entry point: an error nobody handled (a rejected promise
+ * left behind, an exception in a timer or stream callback) is logged instead of ending the
+ * process; every request and transaction stands on its own, so the service keeps serving.
+ */
+export function guardProcess(log: Logger): void {
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
 }
 
 /** A size setting: a positive whole number of bytes, else startup fails naming it. */
@@ -277,12 +323,32 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         closing: closing.signal,
         limits,
       });
-      const srv = createServer(getRequestListener(app.fetch));
+      const srv = createServer(guardedListener(app.fetch, log));
       server = srv;
+      // A request Node cannot parse (request line, header, chunk, size, timeout) gets a 4xx
+      // and its connection closed; nothing reaches the app.
+      srv.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        log.debug({ code: err.code }, 'malformed request');
+        const res = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+        if (err.code === 'ECONNRESET' || !socket.writable || res?.headersSent) {
+          socket.destroy();
+          return;
+        }
+        const status =
+          err.code === 'HPE_HEADER_OVERFLOW'
+            ? '431 Request Header Fields Too Large'
+            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? '408 Request Timeout'
+              : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(port, host, () => resolve());
       });
+      srv.removeAllListeners('error');
+      // after listening (e.g. EMFILE on accept): log, keep serving
+      srv.on('error', (err) => log.error({ err }, 'http server error'));
       const addr = srv.address() as AddressInfo;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
     }

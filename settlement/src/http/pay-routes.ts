@@ -80,6 +80,15 @@ export function payRoutes(app: Hono<Env>, d: AppDeps): void {
     return { p, s: s!, storeName: st?.name ?? s!.store_id };
   }
 
+  /** A urlencoded or multipart form; one that cannot be read is the client's 400. */
+  async function formBody(c: C): Promise<unknown> {
+    try {
+      return await c.req.parseBody();
+    } catch {
+      throw new SettlementError(400, 'invalid_request', 'The form body could not be read');
+    }
+  }
+
   const wantsJson = (c: C) => (c.req.header('accept') ?? '').includes('application/json');
 
   app.get('/pay/:paymentId', async (c) => {
@@ -92,7 +101,7 @@ export function payRoutes(app: Hono<Env>, d: AppDeps): void {
   app.post('/pay/:paymentId', async (c) => {
     const id = c.req.param('paymentId');
     const isForm = (c.req.header('content-type') ?? '').includes('form');
-    const raw = isForm ? await c.req.parseBody() : await jsonBody(c);
+    const raw = isForm ? await formBody(c) : await jsonBody(c);
     try {
       const { action } = parse(payBody, raw);
       const view = await localPay(ctx, id, action);

@@ -6,6 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   addLine,
   initRoom,
@@ -16,7 +19,8 @@ import {
   signToken,
 } from '@patungan/model';
 import { startRoomServer, type RoomServer } from '@patungan/room-server';
-import { RoomConnection } from '../src/lib/room/connection.ts';
+import { RoomConnection, backoffDelay } from '../src/lib/room/connection.ts';
+import { freePort } from './helpers/stack.ts';
 
 const secret = randomBytes(32).toString('base64url');
 let server: RoomServer;
@@ -203,5 +207,104 @@ describe('room connection', () => {
     ani.transact(() => initRoom(ani.doc, { name: 'Kos', currency: 'IDR', organiser: 'ani' }));
     const budi = await connect(roomId, 'budi', 'member');
     await when(budi, () => budi.doc.getMap('meta').get('status') === 'open');
+  });
+
+  it('renews a token the server refuses at the upgrade, then connects', async () => {
+    const roomId = newRoomId();
+    // Valid for an hour as far as the page can read, but signed with another secret: the
+    // room-server answers the upgrade with 401, exactly like a token it no longer accepts.
+    const refused = await signToken(
+      { sub: 'ani', name: 'ani', room: roomId, role: 'organiser' },
+      randomBytes(32).toString('base64url'),
+      { ttlSeconds: 3600 },
+    );
+    let refreshed = 0;
+    const ani = new RoomConnection({
+      roomId,
+      serverUrl: server.url,
+      token: refused,
+      memberId: 'ani',
+      persist: false,
+      backoff: { baseMs: 20, capMs: 100 },
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      refreshToken: async () => {
+        refreshed++;
+        return token(roomId, 'ani', 'organiser');
+      },
+    });
+    open.push(ani);
+    const synced = new Promise<void>((resolve) => ani.on('synced', () => resolve()));
+    ani.connect();
+    await synced;
+    expect(refreshed).toBe(1);
+    expect(ani.state).toBe('connected');
+  }, 15_000);
+
+  it('keeps reconnecting through a long outage and resyncs the edits made meanwhile', async () => {
+    // A server of its own, restarted on the same port and data directory.
+    const dataDir = await mkdtemp(join(tmpdir(), 'patungan-conn-'));
+    const port = await freePort();
+    const opts = { port, secret, dataDir, logLevel: 'silent' };
+    let own: RoomServer | null = await startRoomServer(opts);
+    try {
+      const roomId = newRoomId();
+      const make = async (sub: string, role: 'organiser' | 'member') => {
+        const c = new RoomConnection({
+          roomId,
+          serverUrl: own!.url,
+          token: await token(roomId, sub, role),
+          memberId: sub,
+          persist: false,
+          backoff: { baseMs: 50, capMs: 300 },
+          WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+          refreshToken: () => token(roomId, sub, role),
+        });
+        open.push(c);
+        const synced = new Promise<void>((resolve) => c.on('synced', () => resolve()));
+        c.connect();
+        await synced;
+        return c;
+      };
+      const ani = await make('ani', 'organiser');
+      ani.transact(() =>
+        initRoom(ani.doc, { name: 'Kos', currency: 'IDR', organiser: 'ani', organiserName: 'Ani' }),
+      );
+      const budi = await make('budi', 'member');
+      await when(budi, () => budi.doc.getMap('meta').get('status') === 'open');
+      let closes = 0;
+      budi.provider.on('connection-close', () => closes++);
+
+      await own.close();
+      own = null;
+      const stateIs = (c: RoomConnection, s: string) =>
+        new Promise<void>((resolve) => {
+          if (c.state === s) return resolve();
+          const off = c.on('state', (x) => x === s && (off(), resolve()));
+        });
+      await stateIs(budi, 'reconnecting');
+      budi.transact(() => addLine(budi.doc, { sku: 'kopi', qty: 2, addedBy: 'budi' }));
+      // Well past the provider's own four or five attempts (where the old code gave up).
+      while (closes < 10) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      own = await startRoomServer(opts);
+      await Promise.all([stateIs(ani, 'connected'), stateIs(budi, 'connected')]);
+      await when(ani, () => readLines(ani.doc).some((l) => l.sku === 'kopi'));
+      ani.transact(() => addLine(ani.doc, { sku: 'teh', qty: 1, addedBy: 'ani' }));
+      await when(budi, () => readLines(budi.doc).some((l) => l.sku === 'teh'));
+      expect(readLines(budi.doc)).toEqual(readLines(ani.doc));
+    } finally {
+      await own?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('spreads reconnects with full jitter under a cap', () => {
+    const b = { baseMs: 500, capMs: 10_000 };
+    expect(backoffDelay(0, b, () => 1)).toBe(500);
+    expect(backoffDelay(3, b, () => 1)).toBe(4000);
+    expect(backoffDelay(40, b, () => 1)).toBe(10_000);
+    expect(backoffDelay(40, b, () => 0)).toBe(0);
+    expect(backoffDelay(2, b, () => 0.5)).toBe(1000);
   });
 });

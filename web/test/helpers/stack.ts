@@ -11,6 +11,9 @@
  *
  * Options: `databaseUrl` runs web on PostgreSQL instead of PGlite; `holdTtlSeconds` shortens
  * settlement holds; `webEnv` adds environment variables for the web process.
+ * `stack.stopRoomServer()` / `stack.startRoomServer()` take the room-server down and bring it
+ * back on the same port and DATA_DIR (a restart under open pages); `stack.roomServer` is the
+ * running one.
  * `stack.logs()` returns the web process's output (print it when a test fails).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +46,10 @@ export interface Stack {
   staff: DemoStaffLogin[];
   roomServer: RoomServer;
   settlement: SettlementService;
+  /** Stops the room-server (sockets closed with 1001, rooms flushed); its port stops answering. */
+  stopRoomServer(): Promise<void>;
+  /** Starts the room-server again on the same port and DATA_DIR. */
+  startRoomServer(): Promise<void>;
   logs(): string;
   close(): Promise<void>;
 }
@@ -109,21 +116,25 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     // Room-server and settlement name each other; settlement gets a port chosen up front.
     const settlementPort = await freePort();
     const settlementUrl = `http://127.0.0.1:${settlementPort}`;
-    const roomServer = await startRoomServer({
-      port: 0,
+    // A fixed port, so that web's ROOM_SERVER_URL stays right across a restart.
+    const roomServerPort = await freePort();
+    const roomServerOptions = {
+      port: roomServerPort,
       host: '127.0.0.1',
       secret,
       dataDir: join(dataDir, 'room-server'),
       settlementUrl,
       logLevel,
-    });
-    cleanups.push(() => roomServer.close());
+    };
+    let roomServer: RoomServer | null = await startRoomServer(roomServerOptions);
+    const firstRoomServer = roomServer;
+    cleanups.push(() => roomServer?.close() ?? Promise.resolve());
     const settlement = await startSettlement({
       port: settlementPort,
       host: '127.0.0.1',
       secret,
       dataDir: join(dataDir, 'settlement'),
-      roomServerUrl: roomServer.httpUrl,
+      roomServerUrl: firstRoomServer.httpUrl,
       publicUrl: settlementUrl,
       ...(o.holdTtlSeconds !== undefined ? { holdTtlSeconds: o.holdTtlSeconds } : {}),
       stripe: null,
@@ -143,8 +154,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       ORIGIN: webUrl,
       DATA_DIR: dataDir,
       ROOM_TOKEN_SECRET: secret,
-      ROOM_SERVER_URL: roomServer.url,
-      ROOM_SERVER_INTERNAL_URL: roomServer.httpUrl,
+      ROOM_SERVER_URL: firstRoomServer.url,
+      ROOM_SERVER_INTERNAL_URL: firstRoomServer.httpUrl,
       SETTLEMENT_URL: settlementUrl,
       SETTLEMENT_PUBLIC_URL: settlementUrl,
       WEB_DEMO_STAFF: '1',
@@ -181,14 +192,26 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     );
     return {
       webUrl,
-      roomServerUrl: roomServer.url,
-      roomServerHttpUrl: roomServer.httpUrl,
+      roomServerUrl: firstRoomServer.url,
+      roomServerHttpUrl: firstRoomServer.httpUrl,
       settlementUrl,
       dataDir,
       secret,
       staff: readDemoStaff(dataDir),
-      roomServer,
+      get roomServer() {
+        if (!roomServer) throw new Error('the room-server is stopped');
+        return roomServer;
+      },
       settlement,
+      async stopRoomServer() {
+        const rs = roomServer;
+        roomServer = null;
+        await rs?.close();
+      },
+      async startRoomServer() {
+        if (roomServer) return;
+        roomServer = await startRoomServer(roomServerOptions);
+      },
       logs: () => output,
       close: closeAll,
     };

@@ -20,6 +20,9 @@ export const messages: Record<RoomKey, string> = {
   'room.conn.reconnecting': 'Reconnecting…',
   'room.conn.offline': 'Offline — changes are kept on this device',
   'room.conn.label': 'Connection status',
+  'room.conn.retryIn': 'next try in {seconds} s',
+  'room.conn.retrying': 'trying now…',
+  'room.conn.retryNow': 'Try now',
 
   'room.status.open': 'Open',
   'room.status.locked': 'Locked',

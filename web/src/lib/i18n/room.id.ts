@@ -18,6 +18,9 @@ export const messages = {
   'room.conn.reconnecting': 'Menghubungkan ulang…',
   'room.conn.offline': 'Offline — perubahan disimpan di perangkat ini',
   'room.conn.label': 'Status koneksi',
+  'room.conn.retryIn': 'mencoba lagi dalam {seconds} dtk',
+  'room.conn.retrying': 'mencoba sekarang…',
+  'room.conn.retryNow': 'Coba sekarang',
 
   'room.status.open': 'Terbuka',
   'room.status.locked': 'Terkunci',

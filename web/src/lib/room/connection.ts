@@ -15,6 +15,29 @@ import { tokenExpiry } from './token.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
+/** Reconnect delays: full jitter over an exponential ceiling, forever. */
+export interface Backoff {
+  /** Ceiling of the first retry (default 500 ms). */
+  baseMs: number;
+  /** Largest ceiling (default 10 s). */
+  capMs: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 500, capMs: 10_000 };
+
+/**
+ * The delay before retry number `attempt` (0-based): uniformly random in
+ * [0, min(cap, base · 2^attempt)] ("full jitter"), so that every page of a restarted
+ * room-server does not come back in the same instant.
+ */
+export function backoffDelay(attempt: number, b: Backoff = DEFAULT_BACKOFF, random = Math.random) {
+  const ceiling = Math.min(b.capMs, b.baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(random() * ceiling);
+}
+
+/** A token is fetched again before a retry after a failed upgrade at most this often. */
+const RENEW_AFTER_FAILURE_MS = 30_000;
+
 export interface ConnectionOptions {
   roomId: string;
   /** ws(s)://host:port of the room-server. */
@@ -28,12 +51,16 @@ export interface ConnectionOptions {
   persist?: boolean;
   /** Refresh the token this many seconds before it expires (default 120). */
   refreshMarginSeconds?: number;
+  /** Reconnect delays (default 0.5 s doubling up to 10 s, full jitter). */
+  backoff?: Partial<Backoff>;
   /** WebSocket implementation (tests in Node pass `ws`); the browser's by default. */
   WebSocketPolyfill?: typeof WebSocket;
 }
 
 export interface ConnectionEvents {
   state: (s: ConnectionState) => void;
+  /** When the next reconnect attempt is due (ms since the epoch), or null when none is waiting. */
+  retry: (at: number | null) => void;
   synced: () => void;
   /** The room-server refused one of our writes; the document has already snapped back. */
   denied: (reason: string) => void;
@@ -49,17 +76,37 @@ export class RoomConnection {
   readonly origin = { local: true };
   readonly undo: Y.UndoManager;
   state: ConnectionState = 'connecting';
+  /** When the next reconnect attempt is due (ms since the epoch), or null. */
+  retryAt: number | null = null;
   /** Has this page ever completed a sync with the server? */
   everSynced = false;
   token: string;
   private everConnected = false;
+  /** Whether the page wants to be connected (after `connect()`, until `destroy()`). */
+  private wanted = false;
+  /** Attempts since the last successful sync: the backoff exponent. */
+  private attempt = 0;
+  /** Did the current socket open? A close before opening may be a refused (expired) token. */
+  private opened = false;
+  /** The server closed for good (4400–4499, e.g. removed from the room): no automatic retry. */
+  private terminal = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private renewBeforeNext = false;
+  private lastRenewAt = 0;
+  private readonly backoff: Backoff;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private refreshing: Promise<void> | null = null;
   private destroyed = false;
-  private handlers: HandlerList = { state: new Set(), synced: new Set(), denied: new Set() };
+  private handlers: HandlerList = {
+    state: new Set(),
+    retry: new Set(),
+    synced: new Set(),
+    denied: new Set(),
+  };
 
   constructor(private readonly opts: ConnectionOptions) {
     this.token = opts.token;
+    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     const persist = opts.persist ?? typeof indexedDB !== 'undefined';
     this.idb = persist
       ? new IndexeddbPersistence(`patungan-room:${opts.roomId}:${opts.memberId}`, this.doc)
@@ -81,6 +128,7 @@ export class RoomConnection {
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') {
         this.everConnected = true;
+        this.opened = true;
         // Peers still hold our last presence clock from before the drop, and ignore a state
         // announced with the same clock again; a fresh clock makes them see us at once.
         const state = this.provider.awareness.getLocalState();
@@ -92,16 +140,23 @@ export class RoomConnection {
     this.provider.on('sync', (synced: boolean) => {
       if (synced) {
         this.everSynced = true;
+        this.attempt = 0;
         this.emit('synced');
       }
       this.update();
     });
+    this.provider.on('closed', () => {
+      this.terminal = true;
+    });
     this.provider.on('connection-close', () => {
-      // A refused upgrade (expired token) looks like any other close to a browser WebSocket,
-      // so renew a token that is near its end before the provider's next attempt.
-      if (this.expiresWithin(60) || this.provider.wsUnsuccessfulReconnects >= 4)
-        void this.refresh(true);
-      this.update();
+      // Emitted from inside the provider's close path, with `provider.ws` still set: nothing
+      // here may close the provider again (that recursed until the stack overflowed). The
+      // provider's own retry (2.5 s at most, no jitter, no token renewal) is switched off; ours
+      // is scheduled once the provider is done.
+      this.provider.shouldConnect = false;
+      const failedUpgrade = !this.opened;
+      this.opened = false;
+      queueMicrotask(() => this.onClosed(failedUpgrade));
     });
     this.undo = new Y.UndoManager([linesMap(this.doc), votesMap(this.doc)], {
       trackedOrigins: new Set([this.origin]),
@@ -110,6 +165,9 @@ export class RoomConnection {
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.onOnline);
       window.addEventListener('offline', this.onOffline);
+    }
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', this.onVisible);
     }
     this.scheduleRefresh();
   }
@@ -156,16 +214,20 @@ export class RoomConnection {
 
   /** Connects unless the browser says it is offline (then it connects when it comes back). */
   connect(): void {
-    if (this.isOffline()) {
-      this.update();
-      return;
-    }
-    if (this.expiresWithin(60)) {
-      void this.refresh(true);
-      return;
-    }
-    this.provider.connect();
-    this.update();
+    this.wanted = true;
+    this.reconnectNow();
+  }
+
+  /**
+   * Tries at once (the network came back, the page became visible, the user asked): the
+   * waiting retry is cancelled and the backoff starts over.
+   */
+  reconnectNow(): void {
+    if (this.destroyed || !this.wanted) return;
+    this.terminal = false;
+    this.attempt = 0;
+    this.clearRetry();
+    void this.attemptNow();
   }
 
   get awareness() {
@@ -194,14 +256,71 @@ export class RoomConnection {
     return typeof navigator !== 'undefined' && navigator.onLine === false;
   }
 
+  /** The socket is up or on its way. */
+  private get busy(): boolean {
+    return this.provider.ws !== null;
+  }
+
+  /** One attempt: renew the token first when it is due or the last upgrade failed. */
+  private async attemptNow(): Promise<void> {
+    if (this.destroyed || !this.wanted || this.busy) return;
+    if (this.isOffline()) {
+      this.update();
+      return;
+    }
+    const renew =
+      this.expiresWithin(60) ||
+      (this.renewBeforeNext && Date.now() - this.lastRenewAt > RENEW_AFTER_FAILURE_MS);
+    if (renew) {
+      this.renewBeforeNext = false;
+      // A web that cannot answer right now does not stop the attempt: the token we hold may
+      // still be good, and if not the next failure renews again.
+      await this.refresh(false).catch(() => undefined);
+      if (this.destroyed || !this.wanted || this.busy || this.retryTimer) return;
+      if (this.isOffline()) return this.update();
+    }
+    this.provider.connect();
+    this.update();
+  }
+
+  private onClosed(failedUpgrade: boolean): void {
+    if (this.destroyed) return;
+    // A browser WebSocket cannot tell a refused upgrade (401/403: an expired or revoked token)
+    // from a server that is down; both close before opening. Renew the token before the next
+    // try (at most every 30 s), which fixes the first and costs little in the second.
+    if (failedUpgrade) this.renewBeforeNext = true;
+    if (this.wanted && !this.terminal && !this.isOffline()) this.scheduleRetry();
+    this.update();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.busy) return;
+    const delay = backoffDelay(this.attempt, this.backoff);
+    this.attempt++;
+    this.retryAt = Date.now() + delay;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryAt = null;
+      this.emit('retry', null);
+      void this.attemptNow();
+    }, delay);
+    this.emit('retry', this.retryAt);
+  }
+
+  private clearRetry(): void {
+    if (!this.retryTimer) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryAt = null;
+    this.emit('retry', null);
+  }
+
   private update(): void {
     let s: ConnectionState;
     if (this.isOffline()) s = 'offline';
     else if (this.provider.wsconnected && this.provider.synced) s = 'connected';
     else if (!this.everConnected) s = 'connecting';
     else s = 'reconnecting';
-    // Many failed attempts in a row: say so plainly rather than "reconnecting" forever.
-    if (s === 'reconnecting' && this.provider.wsUnsuccessfulReconnects >= 6) s = 'offline';
     if (s !== this.state) {
       this.state = s;
       this.emit('state', s);
@@ -209,15 +328,21 @@ export class RoomConnection {
   }
 
   private onOnline = (): void => {
-    this.connect();
+    this.reconnectNow();
     this.update();
   };
 
   private onOffline = (): void => {
     // Chromium keeps an idle WebSocket open when it goes offline; drop it so that edits queue
     // locally (and in IndexedDB) and sync from scratch when the network returns.
+    this.clearRetry();
     this.provider.disconnect();
     this.update();
+  };
+
+  private onVisible = (): void => {
+    // A phone that comes back to the page should not wait out a backoff that grew meanwhile.
+    if (document.visibilityState === 'visible' && !this.busy) this.reconnectNow();
   };
 
   private expiresWithin(seconds: number): boolean {
@@ -232,47 +357,64 @@ export class RoomConnection {
     const margin = this.opts.refreshMarginSeconds ?? 120;
     const inMs = Math.max(5_000, (exp - margin) * 1000 - Date.now());
     // setTimeout overflows past ~24.8 days; a room page is not open that long.
-    this.refreshTimer = setTimeout(() => void this.refresh(false), Math.min(inMs, 2 ** 31 - 1));
+    this.refreshTimer = setTimeout(
+      () => void this.refresh(false).catch(() => undefined),
+      Math.min(inMs, 2 ** 31 - 1),
+    );
   }
 
   /**
-   * Gets a fresh token. With `reconnect`, the provider is paused meanwhile and resumed with the
-   * new token; otherwise the new token is used from the next connection on.
+   * Gets a fresh token, used from the next connection on. With `reconnect`, the current
+   * connection is dropped and made again with it. Rejects when web cannot give one now (offline,
+   * restarting, no longer a member); the background renewal then tries again in 30 s.
    */
   refresh(reconnect: boolean): Promise<void> {
-    if (this.refreshing) return this.refreshing;
-    const run = async () => {
-      let delay = 1000;
-      for (;;) {
-        if (this.destroyed) return;
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
         try {
           const token = await this.opts.refreshToken();
+          if (this.destroyed) return;
           this.token = token;
+          this.lastRenewAt = Date.now();
           this.provider.params = { ...this.provider.params, token };
           this.scheduleRefresh();
-          return;
-        } catch {
-          // Offline or the server is restarting: try again, a little later each time.
-          await new Promise((r) => setTimeout(r, delay));
-          delay = Math.min(delay * 2, 30_000);
+        } catch (err) {
+          if (!this.destroyed) this.retryRefreshLater();
+          throw err;
+        } finally {
+          this.refreshing = null;
         }
-      }
-    };
-    if (reconnect) this.provider.disconnect();
-    this.refreshing = run().finally(() => {
-      this.refreshing = null;
-      if (reconnect && !this.destroyed && !this.isOffline()) this.provider.connect();
-      this.update();
+      })();
+    }
+    const p = this.refreshing;
+    if (!reconnect) return p;
+    return p.then(() => {
+      if (this.destroyed || !this.wanted) return;
+      // Outside any provider event: closing here cannot re-enter the provider's close path.
+      this.provider.disconnect();
+      this.reconnectNow();
     });
-    return this.refreshing;
+  }
+
+  private retryRefreshLater(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(
+      () => void this.refresh(false).catch(() => undefined),
+      RENEW_AFTER_FAILURE_MS,
+    );
   }
 
   destroy(): void {
     this.destroyed = true;
+    this.wanted = false;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (typeof window !== 'undefined') {
       window.removeEventListener('online', this.onOnline);
       window.removeEventListener('offline', this.onOffline);
+    }
+    if (typeof document !== 'undefined') {
+      document.removeEventListener('visibilitychange', this.onVisible);
     }
     this.undo.destroy();
     this.provider.destroy();

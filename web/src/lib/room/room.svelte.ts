@@ -96,6 +96,8 @@ export class Room {
   comments = $state<RoomComment[]>([]);
   settlement = $state<RoomSettlement>({});
   connection = $state<ConnectionState>('connecting');
+  /** When the next reconnect attempt is due (ms since the epoch), or null. */
+  retryAt = $state<number | null>(null);
   synced = $state(false);
   peers = $state<Peer[]>([]);
   activity = $state<ActivityEntry[]>([]);
@@ -169,6 +171,7 @@ export class Room {
     this.offs.push(() => conn.doc.off('afterTransaction', this.schedule));
     this.offs.push(this.feed.subscribe((e) => (this.activity = e)));
     this.offs.push(conn.on('state', (s) => (this.connection = s)));
+    this.offs.push(conn.on('retry', (at) => (this.retryAt = at)));
     this.offs.push(conn.on('synced', () => this.onSynced()));
     this.offs.push(conn.on('denied', (reason) => this.onDenied(reason)));
     const undoChanged = () => {
@@ -190,6 +193,11 @@ export class Room {
     this.refresh();
     conn.connect();
     this.connection = conn.state;
+  }
+
+  /** "Try now" on the connection badge: skips the backoff wait. */
+  reconnectNow(): void {
+    this.conn.reconnectNow();
   }
 
   destroy(): void {

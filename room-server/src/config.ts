@@ -24,6 +24,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
   if (rate !== undefined) limits.messagesPerSecond = rate;
   const burst = int(env, 'MESSAGE_BURST');
   if (burst !== undefined) limits.messageBurst = burst;
+  const maxRoomBytes = int(env, 'MAX_ROOM_BYTES');
+  if (maxRoomBytes !== undefined) limits.maxRoomBytes = maxRoomBytes;
   const perMember = int(env, 'MAX_CONNECTIONS_PER_MEMBER');
   if (perMember !== undefined) limits.maxConnectionsPerMember = perMember;
   const perIp = int(env, 'MAX_CONNECTIONS_PER_IP');

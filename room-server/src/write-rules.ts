@@ -49,7 +49,7 @@ export interface WriteCheck {
   undo: Set<AnyType>;
   restore: Set<AnyType>;
   writeBacks: WriteBack[];
-  remove: Map<Y.Array<unknown>, Set<Y.Item>>;
+  remove: Map<Y.Array<unknown>, InsertedItem[]>;
 }
 
 // Yjs types are generic in their event type; the rules handle every kind of type alike.
@@ -117,7 +117,7 @@ class Check implements WriteCheck {
   undo = new Set<AnyType>();
   restore = new Set<AnyType>();
   writeBacks: WriteBack[] = [];
-  remove = new Map<Y.Array<unknown>, Set<Y.Item>>();
+  remove = new Map<Y.Array<unknown>, InsertedItem[]>();
   constructor(private readonly tr: Y.Transaction) {}
 
   /** Deletes an item this transaction inserted into an array (no undo manager involved). */
@@ -125,8 +125,11 @@ class Check implements WriteCheck {
     this.reasons.add(reason);
     if (this.undo.has(array)) return;
     let items = this.remove.get(array);
-    if (!items) this.remove.set(array, (items = new Set()));
-    items.add(item);
+    if (!items) this.remove.set(array, (items = []));
+    const { client, clock } = item.id;
+    if (!items.some((i) => i.client === client && i.clock === clock)) {
+      items.push({ client, clock, length: item.length });
+    }
   }
 
   refuseType(type: AnyType, reason: string): void {
@@ -333,19 +336,37 @@ class Attribution {
 }
 
 /**
+ * An item a refused transaction inserted, by id: the `Item` object itself may be merged into
+ * its left neighbour when the transaction is cleaned up.
+ */
+export interface InsertedItem {
+  client: number;
+  clock: number;
+  length: number;
+}
+
+/**
  * Deletes `items` (inserted into `array` by a refused transaction) by index, in the revert's
  * transaction: deleted this way their content is garbage-collected at once (an undo manager
  * would keep it, and the refused bytes with it).
  */
-export function removeInserted(array: Y.Array<unknown>, items: Set<Y.Item>): void {
+export function removeInserted(array: Y.Array<unknown>, items: Iterable<InsertedItem>): void {
+  const targets = [...items];
   const ranges: [number, number][] = [];
   let index = 0;
   for (let it = array._start; it !== null; it = it.right) {
     if (it.deleted || !it.countable) continue;
-    if (items.has(it)) ranges.push([index, it.length]);
+    const { client, clock } = it.id;
+    for (const t of targets) {
+      if (t.client !== client) continue;
+      const start = Math.max(clock, t.clock);
+      const end = Math.min(clock + it.length, t.clock + t.length);
+      if (start < end) ranges.push([index + start - clock, end - start]);
+    }
     index += it.length;
   }
-  for (let i = ranges.length - 1; i >= 0; i--) array.delete(ranges[i]![0], ranges[i]![1]);
+  ranges.sort((a, b) => b[0] - a[0]);
+  for (const [at, length] of ranges) array.delete(at, length);
 }
 
 /** Refuses what a transaction added (keeping its deletions): the room is full. */

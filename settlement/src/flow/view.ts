@@ -85,6 +85,18 @@ export async function settlementView(q: Queryable, id: string) {
 
 export type SettlementView = Awaited<ReturnType<typeof settlementView>>;
 
+/**
+ * What store staff see of a settlement: the handover (status, lines, order, pickup code,
+ * who owes what) without any payment id or pay link — with either, anyone can authorise
+ * or decline that member's share on the pay page.
+ */
+export function staffSettlementView(v: SettlementView) {
+  return {
+    ...v,
+    payments: v.payments.map(({ paymentId: _id, payUrl: _url, ...p }) => p),
+  };
+}
+
 /** The `201` body of POST /settlements (DESIGN.md), a subset of the full view. */
 export function creationResponse(v: SettlementView) {
   return {

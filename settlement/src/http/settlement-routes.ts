@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { createSettlement } from '../flow/create.ts';
 import { coverPayment, retryPayment } from '../flow/member.ts';
 import { cancel } from '../flow/transitions.ts';
-import { settlementView } from '../flow/view.ts';
+import { settlementView, staffSettlementView } from '../flow/view.ts';
 import { SettlementError, notFound } from '../errors.ts';
 import { cancelBody, coverBody, retryBody, snapshotSchema } from '../schemas.ts';
 import {
@@ -54,7 +54,8 @@ export function settlementRoutes(app: Hono<Env>, d: AppDeps): void {
     const ok =
       claims.role === 'staff' ? claims.store === s.store_id : allowsRoom(claims, s.room_id);
     if (!ok) throw forbidden('This token is for another room');
-    return c.json(await settlementView(ctx.db, c.req.param('id')));
+    const view = await settlementView(ctx.db, c.req.param('id'));
+    return c.json(claims.role === 'staff' ? staffSettlementView(view) : view);
   });
 
   app.post('/settlements/:id/cancel', async (c) => {

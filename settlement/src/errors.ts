@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'bad_signature'
   | 'provider_error'
   | 'conflict'
+  | 'settlement_ended'
   | 'internal';
 
 export class SettlementError extends Error {

@@ -13,7 +13,7 @@
 import { computeSplit, hashJson, SplitError } from '@patungan/model';
 import type { Ctx } from '../context.ts';
 import { addMs } from '../clock.ts';
-import { SettlementError, notFound, type ErrorCode } from '../errors.ts';
+import { SettlementError, notFound } from '../errors.ts';
 import { secretId, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
 import type { Snapshot } from '../schemas.ts';
@@ -302,8 +302,6 @@ async function createPayments(ctx: Ctx, settlementId: string): Promise<void> {
 
 /** Statuses after which a settlement is over and its idempotency key is spent. */
 const ENDED = ['expired', 'cancelled'];
-// TODO(errors.ts, not this change's file): add 'settlement_ended' to ErrorCode and drop the cast.
-const SETTLEMENT_ENDED = 'settlement_ended' as ErrorCode;
 
 async function refuseEnded(ctx: Ctx, settlementId: string, key: string): Promise<void> {
   const [row] = await ctx.db.query<{ status: string; room_id: string }>(
@@ -317,7 +315,7 @@ async function refuseEnded(ctx: Ctx, settlementId: string, key: string): Promise
   );
   throw new SettlementError(
     409,
-    SETTLEMENT_ENDED,
+    'settlement_ended',
     `The settlement of this Idempotency-Key has ended (${row.status}); finalise again with a new key`,
     { settlementId, status: row.status },
   );

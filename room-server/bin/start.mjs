@@ -6,12 +6,15 @@
 // none of it stays in this one. Nothing is kept on disk: the bundle goes to a temp dir that
 // is removed once main has finished loading, so it can never be stale (src/main.ts does its
 // only dynamic import, the scaled mode's chunk, at top level, before that). See docs/room-server.md "Running".
+// Stack traces still name src/*.ts files and lines: external source maps, applied only when a
+// stack is formatted (bin/source-maps.mjs).
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as sourceMaps from './source-maps.mjs';
 
 const esbuild = createRequire(import.meta.url).resolve('esbuild/bin/esbuild');
 const dir = mkdtempSync(join(tmpdir(), 'patungan-room-server-'));
@@ -38,17 +41,23 @@ execFileSync(
     '--out-extension:.js=.mjs',
     // V8 keeps every module's source text in memory, as a two-byte string when it holds one
     // non-ASCII character (a comment's dash): 4 MB unminified, 0.8 MB minified, ASCII only.
-    // Names are kept, so stack traces still read.
+    // Names are kept, and stack traces are mapped back to the sources (below).
     '--minify',
     '--keep-names',
     '--legal-comments=none',
     '--charset=ascii',
     '--log-level=warning',
+    // maps as separate files, without the sources' text: read into memory below, applied
+    // only when an error's stack is formatted
+    '--sourcemap=external',
+    '--sources-content=false',
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins
     "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   ],
   { stdio: 'inherit' },
 );
+sourceMaps.keep(outdir);
+sourceMaps.install();
 try {
   await import(pathToFileURL(join(outdir, 'main.mjs')).href);
 } finally {

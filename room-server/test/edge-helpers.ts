@@ -94,18 +94,19 @@ export interface RawAnswer {
 }
 
 /**
- * Sends `bytes` on a fresh TCP connection, half-closes it and collects what comes back until
- * the server closes (or `timeoutMs`, then the socket is destroyed).
+ * Sends `bytes` on a fresh TCP connection, half-closes it (unless `halfClose` is false: a
+ * server may drop an upgrade whose client has already closed its side) and collects what
+ * comes back until the server closes (or `timeoutMs`, then the socket is destroyed).
  */
 export function rawRequest(
   port: number,
   bytes: string | Uint8Array,
   timeoutMs = 2000,
-  host = '127.0.0.1',
+  halfClose = true,
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const s = connect({ port, host });
+    const s = connect({ port, host: '127.0.0.1' });
     let done = false;
     const finish = () => {
       if (done) return;
@@ -124,7 +125,9 @@ export function rawRequest(
     });
     s.on('error', finish);
     s.on('close', finish);
-    s.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, () => s.end());
+    s.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes, () => {
+      if (halfClose) s.end();
+    });
   });
 }
 

@@ -15,6 +15,9 @@ import { staffRoutes } from './staff-routes.ts';
 import type { AppDeps, Env } from './support.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 
+/** The policy of an HTML answer that brings none of its own: nothing loads, nothing frames it. */
+const HTML_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const { ctx } = d;
@@ -37,6 +40,19 @@ export function createApp(d: AppDeps): Hono<Env> {
       { method: c.req.method, route: c.req.routePath, status: String(c.res.status) },
       (performance.now() - t0) / 1000,
     );
+  });
+
+  // Every answer: no MIME sniffing. HTML (the pay page): never framed, no referrer (the
+  // page's URL is the payment's secret), and a strict policy unless the route set its own.
+  app.use('*', async (c, next) => {
+    await next();
+    c.res.headers.set('x-content-type-options', 'nosniff');
+    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html')) {
+      if (!c.res.headers.has('content-security-policy'))
+        c.res.headers.set('content-security-policy', HTML_CSP);
+      c.res.headers.set('x-frame-options', 'DENY');
+      c.res.headers.set('referrer-policy', 'no-referrer');
+    }
   });
 
   // Body limits, before any route reads a body: a Content-Length past the limit is refused

@@ -2,6 +2,7 @@
  * The `local` provider's hosted pay page. Anyone holding the unguessable payment id may open
  * it (DESIGN.md); its buttons POST `action=authorize|decline` as a form (or JSON).
  */
+import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { formatMoney } from '@patungan/model';
 import { localPay } from '../flow/member.ts';
@@ -28,6 +29,29 @@ const STATUS_TEXT: Record<string, string> = {
   covered: 'A friend covered this share',
 };
 
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#222}
+.card{border:1px solid #ddd;border-radius:12px;padding:1.25rem}
+.amount{font-size:2rem;font-weight:700;margin:.25rem 0}
+.status{padding:.5rem .75rem;border-radius:8px;background:#f4f4f4}
+.error{background:#fde8e8;color:#8a1c1c;padding:.5rem .75rem;border-radius:8px}
+form{display:flex;gap:.5rem;margin-top:1rem}
+button{flex:1;font-size:1rem;padding:.75rem;border-radius:8px;border:0;cursor:pointer}
+.ok{background:#1a7f37;color:#fff}.no{background:#eee}
+small{color:#666}`;
+
+/**
+ * The pay page's policy: nothing but its own inline stylesheet (by hash), no script, forms
+ * post only back here, and no other page may frame it (the Authorise button must not be
+ * clickjacked). app.ts adds X-Frame-Options, nosniff and Referrer-Policy to every HTML answer.
+ */
+export const PAY_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
 function page(p: PaymentRow, s: SettlementRow, storeName: string, message?: string): string {
   const amount = formatMoney({ amount: p.amount, currency: p.currency });
   const canPay =
@@ -39,17 +63,7 @@ function page(p: PaymentRow, s: SettlementRow, storeName: string, message?: stri
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Pay ${esc(amount)} · Patungan</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#222}
-.card{border:1px solid #ddd;border-radius:12px;padding:1.25rem}
-.amount{font-size:2rem;font-weight:700;margin:.25rem 0}
-.status{padding:.5rem .75rem;border-radius:8px;background:#f4f4f4}
-.error{background:#fde8e8;color:#8a1c1c;padding:.5rem .75rem;border-radius:8px}
-form{display:flex;gap:.5rem;margin-top:1rem}
-button{flex:1;font-size:1rem;padding:.75rem;border-radius:8px;border:0;cursor:pointer}
-.ok{background:#1a7f37;color:#fff}.no{background:#eee}
-small{color:#666}
-</style></head>
+<style>${STYLE}</style></head>
 <body><div class="card">
 <div>${esc(p.member_name)}'s share at ${esc(storeName)}</div>
 <div class="amount" data-testid="amount">${esc(amount)}</div>
@@ -95,6 +109,7 @@ export function payRoutes(app: Hono<Env>, d: AppDeps): void {
     const { p, s, storeName } = await load(c.req.param('paymentId'));
     if (wantsJson(c))
       return c.json({ ...paymentView(p), settlementId: s.id, settlementStatus: s.status });
+    c.header('content-security-policy', PAY_PAGE_CSP);
     return c.html(page(p, s, storeName));
   });
 
@@ -110,6 +125,7 @@ export function payRoutes(app: Hono<Env>, d: AppDeps): void {
     } catch (err) {
       if (!isForm || !(err instanceof SettlementError) || err.status === 404) throw err;
       const { p, s, storeName } = await load(id);
+      c.header('content-security-policy', PAY_PAGE_CSP);
       return c.html(page(p, s, storeName, err.message), err.status as 409);
     }
   });

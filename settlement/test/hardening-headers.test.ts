@@ -1,0 +1,162 @@
+/**
+ * Security headers on the real server: the pay page (server-rendered HTML with the
+ * Authorise button) carries a Content-Security-Policy with `frame-ancestors 'none'`, no
+ * script, and only its own inline style, plus X-Frame-Options: DENY, nosniff and
+ * Referrer-Policy: no-referrer; JSON answers carry nosniff. In Chromium the page still
+ * renders and pays, and another origin cannot frame it (clickjacking of Authorise).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  setStock,
+  snapshot,
+  startTestService,
+  until,
+  type TestService,
+} from './support/service.ts';
+
+const STORE = 'jkt-menteng';
+
+describe('security headers', () => {
+  let s: TestService;
+  let payments: { memberId: string; paymentId: string; payUrl: string }[];
+
+  beforeAll(async () => {
+    s = await startTestService('pglite', { holdTtlSeconds: 300 });
+    await setStock(s, STORE, 'MIN-0001', 50);
+    const snap = snapshot({ storeId: STORE });
+    const r = await s.request('POST', '/settlements', {
+      token: await s.token('service', 'room-server'),
+      body: snap,
+      headers: { 'idempotency-key': `${snap.roomId}:${snap.cartVersion}` },
+    });
+    expect(r.status).toBe(201);
+    payments = r.body.payments;
+  });
+  afterAll(async () => s?.stop());
+
+  function expectHtmlHeaders(h: Headers) {
+    expect(h.get('content-type')).toMatch(/^text\/html/);
+    const csp = h.get('content-security-policy') ?? '';
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .filter((d) => d[0])
+        .map(([name, ...values]) => [name!, values]),
+    );
+    expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+    expect(directives.get('default-src')).toEqual(["'none'"]);
+    expect(directives.get('script-src') ?? ["'none'"]).toEqual(["'none'"]);
+    expect(directives.get('form-action')).toEqual(["'self'"]);
+    expect(directives.get('base-uri')).toEqual(["'none'"]);
+    expect(directives.get('style-src')?.join(' ')).not.toMatch(/unsafe/);
+    expect(h.get('x-frame-options')).toBe('DENY');
+    expect(h.get('x-content-type-options')).toBe('nosniff');
+    expect(h.get('referrer-policy')).toBe('no-referrer');
+  }
+
+  it('on the pay page, and on the page re-rendered with a refusal', async () => {
+    const page = await fetch(payments[0]!.payUrl);
+    expect(page.status).toBe(200);
+    expectHtmlHeaders(page.headers);
+    // a form post the page refuses (an unknown action) re-renders it with the reason
+    const refused = await fetch(payments[0]!.payUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'action=steal',
+      redirect: 'manual',
+    });
+    expect(refused.status).toBe(400);
+    expectHtmlHeaders(refused.headers);
+  });
+
+  it('nosniff on JSON answers, errors included', async () => {
+    for (const path of ['/products', '/healthz', '/no-such-route', '/settlements/stl_x']) {
+      const r = await fetch(s.url + path);
+      expect(r.headers.get('content-type')).toMatch(/json/);
+      expect({ path, nosniff: r.headers.get('x-content-type-options') }).toEqual({
+        path,
+        nosniff: 'nosniff',
+      });
+    }
+  });
+
+  describe('in Chromium', () => {
+    let browser: Browser;
+    let framer: Server;
+    let framerUrl: string;
+
+    beforeAll(async () => {
+      browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      });
+      // another origin that tries to frame the pay page
+      framer = createServer((req, res) => {
+        const target = new URL(req.url ?? '/', 'http://x').searchParams.get('u') ?? '';
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<!doctype html><iframe id="f" src="${target}" width="400" height="400"></iframe>`);
+      });
+      await new Promise<void>((r) => framer.listen(0, '127.0.0.1', () => r()));
+      // "localhost" is another origin than the pay page's 127.0.0.1
+      framerUrl = `http://localhost:${(framer.address() as AddressInfo).port}/`;
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise((r) => framer?.close(r));
+    });
+
+    it('the pay page renders its style and pays under the policy', async () => {
+      const ctx = await browser.newContext();
+      try {
+        const page = await ctx.newPage();
+        const violations: string[] = [];
+        page.on('console', (m) => {
+          if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+        });
+        await page.goto(payments[1]!.payUrl);
+        // the inline stylesheet applied: the amount is bold and large
+        const weight = await page
+          .getByTestId('amount')
+          .evaluate((e) => getComputedStyle(e).fontWeight);
+        expect(weight).toBe('700');
+        await page.getByRole('button', { name: /Authorise/ }).click();
+        await until(
+          async () =>
+            (await page.getByTestId('status').getAttribute('data-status')) === 'authorized',
+          10_000,
+          'the share authorised',
+        );
+        expect(violations).toEqual([]);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    it('another origin cannot frame the pay page', async () => {
+      const ctx = await browser.newContext();
+      try {
+        const page = await ctx.newPage();
+        await page.goto(`${framerUrl}?u=${encodeURIComponent(payments[2]!.payUrl)}`);
+        // the frame exists but the pay page was not rendered into it
+        await page.waitForLoadState('load');
+        const frame = await (await page.$('#f'))!.contentFrame();
+        const buttons = frame ? await frame.locator('button').count() : 0;
+        expect(buttons).toBe(0);
+      } finally {
+        await ctx.close();
+      }
+    });
+  });
+});

@@ -125,11 +125,10 @@ export class Room {
   private compacting = false;
   private typed = false;
   /**
-   * Broadcasts waiting for their update to be durable, chained in publish order (null when
-   * none waits); `waiting` counts them.
+   * Sends waiting for their update to be durable, in publish order (null when none waits).
+   * The updates of one storage batch share one entry (one promise reaction per batch).
    */
-  private outbox: Promise<void> | null = null;
-  private waiting = 0;
+  private outbox: Outgoing[] | null = null;
   /** An update of this room could not be stored: nothing more goes out from this document. */
   private lost = false;
   /** Set by the registry. */
@@ -263,8 +262,7 @@ export class Room {
           const sv = decoding.readVarUint8Array(decoder);
           const reply = encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, sv));
           // it may hold updates not stored yet: it goes out after them (decision 0005)
-          if (this.outbox) this.afterDurable(() => conn.send(reply));
-          else conn.send(reply);
+          this.afterDurable(() => conn.send(reply), null);
           return;
         }
         if (sub !== SYNC_STEP2 && sub !== SYNC_UPDATE) {
@@ -517,8 +515,7 @@ export class Room {
     const kind = origin.kind;
     if (kind === 'remote' || kind === 'storage') {
       // durable already (where it came from); still behind the local ones waiting
-      if (this.outbox) this.afterDurable(() => this.broadcast(message, except));
-      else this.broadcast(message, except);
+      this.afterDurable(() => this.broadcast(message, except), null);
       return null;
     }
     let stored: Promise<void> | null = null;
@@ -546,22 +543,7 @@ export class Room {
         )
       : null;
     const durable = stored && gate ? Promise.all([stored, gate]) : (stored ?? gate);
-    if (durable || this.outbox) {
-      this.waiting++;
-      this.outbox = (this.outbox ?? Promise.resolve())
-        .then(() => durable)
-        .then(
-          () => {
-            if (!this.lost) this.broadcast(message, except);
-          },
-          (err: unknown) => this.storageFailed(err),
-        )
-        .then(() => {
-          if (--this.waiting === 0) this.outbox = null;
-        });
-    } else {
-      this.broadcast(message, except);
-    }
+    this.afterDurable(() => this.broadcast(message, except), durable);
     if (kind !== 'service') return null;
     if (stored && hooks) return Promise.all([stored, hooks]);
     return stored ?? hooks;
@@ -579,13 +561,39 @@ export class Room {
     this.ctx.stats.bytesOut += sent * message.byteLength;
   }
 
-  /** Runs `fn` after the broadcasts waiting now (in order with them; not if storage failed). */
-  private afterDurable(fn: () => void): void {
-    this.waiting++;
-    this.outbox = (this.outbox ?? Promise.resolve()).then(() => {
-      if (!this.lost) fn();
-      if (--this.waiting === 0) this.outbox = null;
-    });
+  /**
+   * Runs `send` once `gate` (null: nothing) has resolved and every send queued before it has
+   * run; never once an update of this room could not be stored (`gate` rejected).
+   */
+  private afterDurable(send: () => void, gate: Promise<unknown> | null): void {
+    if (!this.outbox) {
+      if (!gate) return send();
+      this.outbox = [];
+    }
+    const last = this.outbox[this.outbox.length - 1];
+    if (last && last.gate === gate) {
+      last.sends.push(send); // same batch (or nothing to wait for): same entry
+      return;
+    }
+    const entry: Outgoing = { gate, sends: [send], ready: gate === null };
+    this.outbox.push(entry);
+    gate?.then(
+      () => {
+        entry.ready = true;
+        this.drain();
+      },
+      (err: unknown) => this.storageFailed(err),
+    );
+  }
+
+  private drain(): void {
+    const q = this.outbox;
+    if (!q) return;
+    while (q.length > 0 && q[0]!.ready) {
+      const { sends } = q.shift()!;
+      if (!this.lost) for (const send of sends) send();
+    }
+    if (q.length === 0 && this.outbox === q) this.outbox = null;
   }
 
   /** An update of this room could not be stored: it must not reach anybody. */
@@ -812,6 +820,12 @@ export class Room {
     this.awareness.destroy();
     this.doc.destroy();
   }
+}
+
+interface Outgoing {
+  gate: Promise<unknown> | null;
+  sends: (() => void)[];
+  ready: boolean;
 }
 
 interface AwarenessChanges {

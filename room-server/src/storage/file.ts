@@ -161,7 +161,7 @@ export class FileStorage implements RoomStorage {
         queued: false,
         gen: 0,
         logBytes: 0,
-        chain: this.ready.then(ignore),
+        chain: this.ready.then(ignore, ignore), // a failed mkdir fails the writes instead
         error: null,
         fd: null,
         size: 0,

@@ -81,7 +81,7 @@ export async function startChild(
       }
     },
     'server up',
-    20_000,
+    45_000,
   );
   const server = { url: `ws://127.0.0.1:${port}`, httpUrl, port } as RoomServer;
   return { child, server, port, logs, alive };
@@ -120,8 +120,13 @@ export function rawRequest(
     const timer = setTimeout(finish, timeoutMs);
     s.on('data', (d: Buffer) => {
       chunks.push(d);
+      const text = Buffer.concat(chunks).toString('latin1');
       // an accepted WebSocket stays open: the status line is all we need
-      if (/^HTTP\/1\.1 101 /.test(Buffer.concat(chunks).toString('latin1'))) finish();
+      if (/^HTTP\/1\.1 101 /.test(text)) return finish();
+      // a whole response with a body length (the connection may be kept alive)
+      const end = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(text.slice(0, end + 2));
+      if (end >= 0 && length && text.length - end - 4 >= Number(length[1])) finish();
     });
     s.on('error', finish);
     s.on('close', finish);

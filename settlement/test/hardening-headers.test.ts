@@ -34,7 +34,7 @@ describe('security headers', () => {
     });
     expect(r.status).toBe(201);
     payments = r.body.payments;
-  });
+  }, 60_000);
   afterAll(async () => s?.stop());
 
   function expectHtmlHeaders(h: Headers) {

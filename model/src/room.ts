@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { digest as sha256 } from 'lib0/hash/sha256';
 import { toBase64 } from 'lib0/buffer';
 import { isCurrency } from './money.ts';
-import type { SplitConfig } from './split.ts';
+import type { SplitConfig, SplitMode } from './split.ts';
 
 export type RoomStatus = 'open' | 'locked' | 'settling' | 'completed';
 export const ROOM_STATUSES: readonly RoomStatus[] = ['open', 'locked', 'settling', 'completed'];
@@ -22,6 +22,11 @@ export const ROOT = {
   comments: 'comments',
   votes: 'votes',
   settlement: 'settlement',
+  /**
+   * The room's history (`ActivityRecord`s, append-only): each writer appends what it did, in
+   * its own name, in the same transaction as the change itself.
+   */
+  activity: 'activity',
 } as const;
 
 /**
@@ -435,6 +440,84 @@ export function readVotes(
     entry.byMember[member] = v;
   });
   return out;
+}
+
+/**
+ * One thing a member did, as the room's history keeps it. Lines are named by id and sku (the
+ * line itself may be gone); text is a copy (bounded like the original).
+ */
+export type ActivityAction =
+  | { type: 'added'; line: string; sku: string; qty: number }
+  | { type: 'qty'; line: string; sku: string; from: number; to: number }
+  | { type: 'removed'; line: string; sku: string; qty: number }
+  | { type: 'note'; line: string; sku: string; note: string }
+  | { type: 'shared'; line: string; sku: string; count: number }
+  | { type: 'voted'; sku: string; value: 1 | -1 | 0 }
+  | { type: 'status'; status: 'open' | 'locked' }
+  | { type: 'split'; mode: SplitMode }
+  | { type: 'store'; storeId: string }
+  | { type: 'finalised' };
+
+export type ActivityType = ActivityAction['type'];
+export const ACTIVITY_TYPES: readonly ActivityType[] = [
+  'added',
+  'qty',
+  'removed',
+  'note',
+  'shared',
+  'voted',
+  'status',
+  'split',
+  'store',
+  'finalised',
+];
+/** Kinds that describe cart changes: like the cart itself, writable only while `open`. */
+export const CART_ACTIVITY_TYPES: readonly ActivityType[] = [
+  'added',
+  'qty',
+  'removed',
+  'note',
+  'shared',
+  'voted',
+];
+
+/** An entry of the `activity` root: who (`by`, a member id), when (ms since the epoch), what. */
+export type ActivityRecord = ActivityAction & { id: string; by: string; at: number };
+
+export const activityArray = (doc: Y.Doc) => doc.getArray<ActivityRecord>(ROOT.activity);
+
+/** Appends what `by` did (one transaction; nothing for an empty list). */
+export function recordActivity(
+  doc: Y.Doc,
+  by: string,
+  actions: readonly ActivityAction[],
+  at = Date.now(),
+  origin?: unknown,
+): void {
+  if (actions.length === 0) return;
+  const records = actions.map((a): ActivityRecord => ({
+    ...a,
+    ...(a.type === 'note' ? { note: a.note.slice(0, ROOM_LIMITS.noteChars) } : {}),
+    id: newId('a'),
+    by,
+    at,
+  }));
+  doc.transact(() => activityArray(doc).push(records), origin);
+}
+
+/** The history, oldest first; entries that do not have the shape are skipped. */
+export function readActivity(doc: Y.Doc): ActivityRecord[] {
+  return activityArray(doc)
+    .toArray()
+    .filter(
+      (r): r is ActivityRecord =>
+        typeof r === 'object' &&
+        r !== null &&
+        typeof r.id === 'string' &&
+        typeof r.by === 'string' &&
+        typeof r.at === 'number' &&
+        (ACTIVITY_TYPES as readonly string[]).includes(r.type),
+    );
 }
 
 export function readSettlement(doc: Y.Doc): RoomSettlement {

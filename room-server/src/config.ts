@@ -3,6 +3,7 @@
  * Every other setting has a default in `startRoomServer`.
  */
 import { dataDir, roomTokenSecret } from '@patungan/model/node';
+import { trustedProxies } from './connection.ts';
 import type { RoomServerOptions } from './server.ts';
 
 function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -43,6 +44,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
     if (env.METRICS_TOKEN.length < 16)
       throw new Error('METRICS_TOKEN must be at least 16 characters');
     opts.metricsToken = env.METRICS_TOKEN;
+  }
+  if (env.TRUSTED_PROXIES) {
+    const proxies = env.TRUSTED_PROXIES.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    trustedProxies(proxies); // throws on a bad entry, at start
+    opts.trustedProxies = proxies;
   }
   const unload = int(env, 'UNLOAD_DELAY_MS');
   if (unload !== undefined) opts.unloadDelayMs = unload;

@@ -3,6 +3,7 @@
  * little state the core keeps per connection (kept small: a server holds ~20k of these).
  * The core never touches a socket; the `ws` adapter (server.ts) implements `Transport`.
  */
+import { BlockList, isIP } from 'node:net';
 import type { Principal } from './write-rules.ts';
 
 export interface Transport {
@@ -67,6 +68,56 @@ export class Connection {
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/**
+ * The addresses (`1.2.3.4`) and subnets (`172.16.0.0/12`) of reverse proxies whose
+ * `X-Forwarded-For` is believed (TRUSTED_PROXIES). Throws on an entry that is neither.
+ */
+export function trustedProxies(entries: string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, bits, more] = entry.split('/');
+    const type = isIP(address ?? '');
+    const prefix = Number(bits);
+    if (
+      !type ||
+      more !== undefined ||
+      (bits !== undefined &&
+        !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (type === 4 ? 32 : 128)))
+    ) {
+      throw new Error(`TRUSTED_PROXIES: ${JSON.stringify(entry)} is not an IP address or subnet`);
+    }
+    const family = type === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) list.addAddress(address!, family);
+    else list.addSubnet(address!, prefix, family);
+  }
+  return list;
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const type = isIP(address);
+  return type !== 0 && list.check(address, type === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The client's address: the socket's peer, or — when the peer is a trusted proxy — the
+ * rightmost `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+ * are whatever the client claimed).
+ */
+export function clientAddress(
+  peer: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList | null,
+): string | undefined {
+  if (!trusted || !peer || !forwardedFor || !isTrusted(trusted, peer)) return peer;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.trim();
+    if (!isIP(hop)) return peer; // not written by a proxy we trust: fall back to the peer
+    if (!isTrusted(trusted, hop)) return hop;
+  }
+  return peer;
 }
 
 /**

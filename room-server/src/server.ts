@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { TokenError, isRoomId, verifyRoomToken } from '@patungan/model';
-import { Connection, ConnectionCaps } from './connection.ts';
+import { Connection, ConnectionCaps, clientAddress, trustedProxies } from './connection.ts';
 import type { Transport } from './connection.ts';
 import { HttpError } from './errors.ts';
 import type { RoomExtension } from './hooks.ts';
@@ -93,6 +93,12 @@ export interface RoomServerOptions {
    * client; unset, `/metrics` is served to loopback clients only.
    */
   metricsToken?: string;
+  /**
+   * TRUSTED_PROXIES: addresses / subnets of reverse proxies in front of this server; for an
+   * upgrade through one of them the client address (the per-address cap) is taken from
+   * `X-Forwarded-For`. Unset: the socket's peer address.
+   */
+  trustedProxies?: string[];
   logLevel?: string;
   logger?: Logger;
 }
@@ -313,6 +319,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
 
   const sockets = new Set<RoomSocket>();
   let closing = false;
+  const proxies = opts.trustedProxies?.length ? trustedProxies(opts.trustedProxies) : null;
   const caps = new ConnectionCaps(
     limits.maxConnectionsPerMember,
     limits.maxConnectionsPerIp,
@@ -485,7 +492,11 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     if (!isRoomId(roomId)) return refuseUpgrade(socket, 404, 'no such room path');
     // The address's slot is held from here (pending upgrades count: a flood of handshakes is
     // capped too) until the socket closes, or given back if no WebSocket comes of it.
-    const remoteAddress = req.socket.remoteAddress;
+    const remoteAddress = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      proxies,
+    );
     const address = caps.addressKey(remoteAddress);
     if (address !== null && !caps.takeAddress(address)) {
       log.info(

@@ -14,9 +14,10 @@ import type { RoomServer } from '../src/index.ts';
 /** Opens a WebSocket to `url`; resolves with the open socket or the refusal's status and headers. */
 function open(
   url: string,
+  headers: Record<string, string> = {},
 ): Promise<{ ws: WebSocket | null; status: number; retryAfter?: string | undefined }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
     onTestFinished(() => ws.terminate());
     ws.on('unexpected-response', (_req, res) => {
       resolve({ ws: null, status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
@@ -27,8 +28,14 @@ function open(
   });
 }
 
-async function member(server: RoomServer, roomId: string, sub: string, base = server.url) {
-  return open(`${base}/${roomId}?token=${await token(roomId, sub)}`);
+async function member(
+  server: RoomServer,
+  roomId: string,
+  sub: string,
+  base = server.url,
+  headers: Record<string, string> = {},
+) {
+  return open(`${base}/${roomId}?token=${await token(roomId, sub)}`, headers);
 }
 
 function closeAndWait(ws: WebSocket): Promise<void> {
@@ -135,6 +142,47 @@ describe('per client address', () => {
       expect((await member(server, 'eth-room', 'c')).status).toBe(101);
     },
   );
+});
+
+describe('behind a trusted proxy (TRUSTED_PROXIES)', () => {
+  test("the client address is the proxy's X-Forwarded-For entry, not the proxy's own", async () => {
+    const server = await startServer({
+      trustedProxies: ['127.0.0.0/8'],
+      limits: { maxConnectionsPerIp: 2 },
+    });
+    const via = (ip: string) => ({ 'X-Forwarded-For': `198.51.100.1, ${ip}` });
+    const a = await member(server, 'px', 'a', server.url, via('203.0.113.9'));
+    const b = await member(server, 'px', 'b', server.url, via('203.0.113.9'));
+    expect([a.status, b.status]).toEqual([101, 101]);
+    // the third from that client is refused; another client behind the same proxy is not
+    expect((await member(server, 'px', 'c', server.url, via('203.0.113.9'))).status).toBe(429);
+    expect((await member(server, 'px', 'c', server.url, via('203.0.113.10'))).status).toBe(101);
+    // without the header, the proxy's own (loopback) address: not counted
+    expect((await member(server, 'px', 'd')).status).toBe(101);
+  });
+
+  test('X-Forwarded-For from a peer that is not a trusted proxy is ignored', async () => {
+    const server = await startServer({
+      trustedProxies: ['10.0.0.0/8'],
+      limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true },
+    });
+    const forged = { 'X-Forwarded-For': '203.0.113.50' };
+    expect((await member(server, 'nx', 'a', server.url, forged)).status).toBe(101);
+    // counted under the real peer (127.0.0.1), whatever the header claims
+    expect(
+      (await member(server, 'nx', 'b', server.url, { 'X-Forwarded-For': '203.0.113.51' })).status,
+    ).toBe(429);
+  });
+
+  test('TRUSTED_PROXIES is read from the environment and checked', () => {
+    const env = { ROOM_TOKEN_SECRET: 'x'.repeat(40), DATA_DIR: '/tmp/unused' };
+    expect(
+      configFromEnv({ ...env, TRUSTED_PROXIES: '172.16.0.0/12, 10.1.2.3' }).trustedProxies,
+    ).toEqual(['172.16.0.0/12', '10.1.2.3']);
+    expect(() => configFromEnv({ ...env, TRUSTED_PROXIES: 'not-an-ip' })).toThrow(
+      /TRUSTED_PROXIES/,
+    );
+  });
 });
 
 test('the caps come from MAX_CONNECTIONS_PER_MEMBER and MAX_CONNECTIONS_PER_IP', () => {

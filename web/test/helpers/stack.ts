@@ -187,7 +187,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         const body = (await res.json()) as { status?: string; demoStaff?: number | null };
         return res.ok && typeof body.demoStaff === 'number' ? body : undefined;
       },
-      60_000,
+      // A loaded machine (several test runs sharing two cores) can take over a minute.
+      120_000,
       dead,
     );
     return {

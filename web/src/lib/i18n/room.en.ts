@@ -238,6 +238,15 @@ export const messages: Record<RoomKey, string> = {
   'room.activity.split': '{who} chose the split: {mode}',
   'room.activity.store': '{who} chose the store {store}',
   'room.activity.settlement': 'Order: {status}',
+  'room.activity.joined': '{who} joined',
+  'room.activity.finalised': '{who} finalised the order',
+  'room.activity.paid': '{who} paid {amount}',
+  'room.activity.covered': '{by} covered {who}’s share ({amount})',
+  'room.activity.atStore': '{who} will pay {amount} at the store',
+  'room.activity.declined': '{who}’s payment ({amount}) was declined',
+  'room.activity.voided': '{who}’s payment ({amount}) was voided',
+  'room.activity.refunded': '{who}’s payment ({amount}) was refunded',
+  'room.activity.formerMember': 'A former member',
 };
 
 export default messages;

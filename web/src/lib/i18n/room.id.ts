@@ -238,6 +238,15 @@ export const messages = {
   'room.activity.split': '{who} memilih pembagian: {mode}',
   'room.activity.store': '{who} memilih toko {store}',
   'room.activity.settlement': 'Pesanan: {status}',
+  'room.activity.joined': '{who} bergabung',
+  'room.activity.finalised': '{who} memfinalisasi pesanan',
+  'room.activity.paid': '{who} sudah membayar {amount}',
+  'room.activity.covered': '{by} membayari bagian {who} ({amount})',
+  'room.activity.atStore': '{who} akan membayar {amount} di toko',
+  'room.activity.declined': 'Pembayaran {who} ({amount}) ditolak',
+  'room.activity.voided': 'Pembayaran {who} ({amount}) dibatalkan',
+  'room.activity.refunded': 'Pembayaran {who} ({amount}) dikembalikan',
+  'room.activity.formerMember': 'Mantan anggota',
 } as const;
 
 export type RoomKey = keyof typeof messages;

@@ -1,101 +1,242 @@
 /**
- * The activity feed ("Budi added 2 × Indomie Goreng"), derived from Yjs events rather than
- * written into the document: nothing extra to sync, nothing for the write rules to police.
+ * The activity feed: the room's history, read from the durable room document so that it is the
+ * same on every device and survives a reload.
  *
- * Who did something is read from the change itself where Yjs records it: a new line carries
- * `addedBy`; a changed field is an Item whose `id.client` is the writer's Yjs client id, which
- * `actorOf` maps to a member through awareness. A deletion records no author in Yjs, so it is
- * attributed to the transaction's other writers, or to "you" when it was local.
+ * - What members did to the cart and the room's settings is in the `activity` root: each page
+ *   appends, in its own name, what its own write changed (`diffActivity` between a snapshot
+ *   before and after the write, in the same transaction), so a removal names who removed.
+ * - Comments (`comments`, with `by` and `at`) and who joined (`members[*].joinedAt`) are
+ *   already durable and read as they are.
+ * - Payments come from the `settlement` map the service writes: who paid, who covered whom,
+ *   who pays at the store, whose payment was declined. The map keeps each payment's current
+ *   status, not when it changed, so these entries carry no time; they follow the finalise.
  */
 import * as Y from 'yjs';
 import {
-  commentsArray,
   linesMap,
   metaMap,
-  settlementMap,
+  readActivity,
+  readComments,
+  readMembers,
+  readSettlement,
   votesMap,
-  type RoomComment,
+  type ActivityAction,
+  type PaymentStatus,
   type SettlementStatus,
   type SplitMode,
 } from '@patungan/model';
 
 export type ActivityKind =
-  | { type: 'added'; sku: string; qty: number }
-  | { type: 'qty'; sku: string; from: number; to: number }
-  | { type: 'removed'; sku: string; qty: number }
-  | { type: 'note'; sku: string; note: string }
-  | { type: 'shared'; sku: string; count: number }
-  | { type: 'voted'; sku: string; value: number }
+  | ActivityAction
   | { type: 'commented'; sku?: string; text: string }
-  | { type: 'status'; status: string }
-  | { type: 'split'; mode: SplitMode }
-  | { type: 'store'; storeId: string }
-  | { type: 'settlement'; status: SettlementStatus };
+  | { type: 'joined' }
+  | { type: 'settlement'; status: SettlementStatus }
+  | {
+      type: 'payment';
+      member: string;
+      status: PaymentStatus;
+      amount: number;
+      currency: string;
+      coveredBy?: string;
+    };
 
 export interface ActivityEntry {
-  id: number;
-  at: number;
-  /** Member id, or null when Yjs does not say who. */
+  /** Stable across rebuilds and devices (a record's id, `c:<comment>`, `j:<member>`, …). */
+  id: string;
+  /** Ms since the epoch; null where the document does not say (payments). */
+  at: number | null;
+  /** Member id of who did it; null for the service (settlement status). */
   actor: string | null;
-  local: boolean;
   kind: ActivityKind;
 }
 
-interface LineShadow {
+// ---- recording --------------------------------------------------------------------------------
+
+interface LineState {
   sku: string;
   qty: number;
-  note?: string;
+  note: string;
+  shared: number;
 }
 
-export interface ActivityOptions {
-  /** Member id behind a Yjs client id (from awareness), if known. */
-  actorOf: (clientId: number) => string | null;
-  /** This client's member id. */
-  me: string;
-  /** Keep at most this many entries (newest first). */
-  limit?: number;
-  now?: () => number;
+/** What a write by `me` can change that the history records. */
+export interface ActivitySnapshot {
+  lines: Map<string, LineState>;
+  votes: Map<string, number>;
+  status: string;
+  split: string;
+  storeId: string;
 }
 
-/** Keys changed on `type` in this transaction (Yjs types `changed` too narrowly for plain maps). */
-function changedKeys(tr: Y.Transaction, type: object): Set<string | null> | undefined {
-  return (tr.changed as unknown as Map<object, Set<string | null>>).get(type);
+export function snapshotForActivity(doc: Y.Doc, me: string): ActivitySnapshot {
+  const lines = new Map<string, LineState>();
+  linesMap(doc).forEach((m, id) => {
+    if (!(m instanceof Y.Map)) return;
+    const sku: unknown = m.get('sku');
+    const qty: unknown = m.get('qty');
+    if (typeof sku !== 'string' || typeof qty !== 'number') return;
+    const note: unknown = m.get('note');
+    const sw: unknown = m.get('sharedWith');
+    lines.set(id, {
+      sku,
+      qty,
+      note: typeof note === 'string' ? note : '',
+      shared: Array.isArray(sw) ? sw.length : 0,
+    });
+  });
+  const votes = new Map<string, number>();
+  const suffix = `:${me}`;
+  votesMap(doc).forEach((v, k) => {
+    if (k.endsWith(suffix)) votes.set(k.slice(0, -suffix.length), v);
+  });
+  const meta = metaMap(doc);
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    lines,
+    votes,
+    status: str(meta.get('status')),
+    split: JSON.stringify(meta.get('split') ?? null),
+    storeId: str(meta.get('storeId')),
+  };
 }
 
-function itemClient(map: Y.Map<unknown>, key: string): number | null {
-  // Y.Map keeps the current Item per key; its id names the client that wrote it.
-  const item = (map as unknown as { _map: Map<string, { id: { client: number } }> })._map.get(key);
-  return item ? item.id.client : null;
+/** What changed between two snapshots, as history entries. */
+export function diffActivity(
+  a: ActivitySnapshot,
+  b: ActivitySnapshot,
+  doc: Y.Doc,
+): ActivityAction[] {
+  const out: ActivityAction[] = [];
+  for (const [line, was] of a.lines) {
+    const now = b.lines.get(line);
+    if (!now) {
+      out.push({ type: 'removed', line, sku: was.sku, qty: was.qty });
+      continue;
+    }
+    if (now.qty !== was.qty)
+      out.push({ type: 'qty', line, sku: now.sku, from: was.qty, to: now.qty });
+    if (now.note !== was.note && now.note)
+      out.push({ type: 'note', line, sku: now.sku, note: now.note });
+    if (now.shared !== was.shared)
+      out.push({ type: 'shared', line, sku: now.sku, count: now.shared });
+  }
+  for (const [line, now] of b.lines) {
+    if (!a.lines.has(line)) out.push({ type: 'added', line, sku: now.sku, qty: now.qty });
+  }
+  const skus = new Set([...a.votes.keys(), ...b.votes.keys()]);
+  for (const sku of skus) {
+    const v = b.votes.get(sku) ?? 0;
+    if (v !== (a.votes.get(sku) ?? 0))
+      out.push({ type: 'voted', sku, value: v > 0 ? 1 : v < 0 ? -1 : 0 });
+  }
+  if (b.status !== a.status && (b.status === 'open' || b.status === 'locked'))
+    out.push({ type: 'status', status: b.status });
+  if (b.split !== a.split) {
+    const mode = (metaMap(doc).get('split') as { mode?: SplitMode } | undefined)?.mode;
+    if (mode) out.push({ type: 'split', mode });
+  }
+  if (b.storeId !== a.storeId && b.storeId) out.push({ type: 'store', storeId: b.storeId });
+  return out;
 }
 
+// ---- reading ----------------------------------------------------------------------------------
+
+/** Payment statuses worth a line in the history (pending is not news). */
+const NEWSWORTHY: ReadonlySet<PaymentStatus> = new Set([
+  'authorized',
+  'captured',
+  'covered',
+  'due_at_store',
+  'declined',
+  'voided',
+  'refunded',
+]);
+
+/** The whole feed from the document, newest first, at most `limit` entries. */
+export function readFeed(doc: Y.Doc, limit = 100): ActivityEntry[] {
+  const timed: ActivityEntry[] = [];
+  for (const r of readActivity(doc)) {
+    const { id, by, at, ...kind } = r;
+    timed.push({ id, at, actor: by, kind: kind as ActivityAction });
+  }
+  for (const c of readComments(doc)) {
+    if (typeof c?.by !== 'string' || typeof c.at !== 'number') continue;
+    timed.push({
+      id: `c:${c.id}`,
+      at: c.at,
+      actor: c.by,
+      kind: { type: 'commented', text: c.text, ...(c.sku ? { sku: c.sku } : {}) },
+    });
+  }
+  const members = readMembers(doc);
+  for (const [id, m] of Object.entries(members)) {
+    if (typeof m?.joinedAt !== 'number') continue;
+    timed.push({ id: `j:${id}`, at: m.joinedAt, actor: id, kind: { type: 'joined' } });
+  }
+  // Oldest first for now; equal times keep document order (a stable sort).
+  timed.sort((x, y) => (x.at ?? 0) - (y.at ?? 0));
+
+  const s = readSettlement(doc);
+  const money: ActivityEntry[] = [];
+  if (s.id && s.status) {
+    const order = Object.keys(members);
+    const payments = Object.entries(s.payments ?? {}).sort(
+      ([a], [b]) => order.indexOf(a) - order.indexOf(b),
+    );
+    for (const [member, p] of payments) {
+      if (!p || !NEWSWORTHY.has(p.status)) continue;
+      const coveredBy = (p as { coveredBy?: unknown }).coveredBy;
+      money.push({
+        id: `p:${s.id}:${member}:${p.status}`,
+        at: null,
+        actor: p.status === 'covered' && typeof coveredBy === 'string' ? coveredBy : member,
+        kind: {
+          type: 'payment',
+          member,
+          status: p.status,
+          amount: p.amount,
+          currency: p.currency,
+          ...(typeof coveredBy === 'string' ? { coveredBy } : {}),
+        },
+      });
+    }
+    money.push({
+      id: `s:${s.id}:${s.status}`,
+      at: null,
+      actor: null,
+      kind: { type: 'settlement', status: s.status },
+    });
+    // The settlement's entries follow the organiser's last finalise (or close the history).
+    let after = timed.length;
+    for (let i = timed.length - 1; i >= 0; i--) {
+      if (timed[i]!.kind.type === 'finalised') {
+        after = i + 1;
+        break;
+      }
+    }
+    timed.splice(after, 0, ...money);
+  }
+  return timed.reverse().slice(0, limit);
+}
+
+/** Keeps `readFeed` current as the document changes (one rebuild per burst of updates). */
 export class ActivityFeed {
   entries: ActivityEntry[] = [];
-  private seq = 0;
-  private shadow = new Map<string, LineShadow>();
-  /**
-   * Last seen room-level values: the service side rewrites `meta.status` and `settlement.status`
-   * with every settlement delivery, and a rewrite with the same value is not news.
-   */
-  private last = { status: '', split: '', storeId: '', settlement: '' };
   private listeners = new Set<(entries: ActivityEntry[]) => void>();
+  private scheduled = false;
   private readonly limit: number;
-  private readonly now: () => number;
-  /** While true, changes update the shadow but make no entries (initial load, IndexedDB). */
-  quiet = true;
 
   constructor(
     private readonly doc: Y.Doc,
-    private readonly opts: ActivityOptions,
+    opts: { limit?: number } = {},
   ) {
-    this.limit = opts.limit ?? 50;
-    this.now = opts.now ?? Date.now;
-    this.snapshotLines();
-    this.snapshotRoom();
-    doc.on('afterTransaction', this.onTransaction);
+    this.limit = opts.limit ?? 100;
+    this.entries = readFeed(doc, this.limit);
+    doc.on('update', this.onUpdate);
   }
 
   destroy(): void {
-    this.doc.off('afterTransaction', this.onTransaction);
+    this.doc.off('update', this.onUpdate);
     this.listeners.clear();
   }
 
@@ -105,192 +246,13 @@ export class ActivityFeed {
     return () => this.listeners.delete(fn);
   }
 
-  private snapshotLines(): void {
-    this.shadow.clear();
-    linesMap(this.doc).forEach((m, id) => {
-      const s = this.readLine(m);
-      if (s) this.shadow.set(id, s);
+  private onUpdate = (): void => {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.entries = readFeed(this.doc, this.limit);
+      for (const fn of this.listeners) fn(this.entries);
     });
-  }
-
-  private snapshotRoom(): typeof this.last {
-    const meta = metaMap(this.doc);
-    const prev = this.last;
-    const str = (v: unknown) => (typeof v === 'string' ? v : '');
-    this.last = {
-      status: str(meta.get('status')),
-      split: JSON.stringify(meta.get('split') ?? null),
-      storeId: str(meta.get('storeId')),
-      settlement: str(settlementMap(this.doc).get('status')),
-    };
-    return prev;
-  }
-
-  private readLine(m: unknown): LineShadow | null {
-    if (!(m instanceof Y.Map)) return null;
-    const sku = m.get('sku');
-    const qty = m.get('qty');
-    const note = m.get('note');
-    if (typeof sku !== 'string' || typeof qty !== 'number') return null;
-    return { sku, qty, ...(typeof note === 'string' ? { note } : {}) };
-  }
-
-  private onTransaction = (tr: Y.Transaction): void => {
-    if (tr.changed.size === 0 && tr.changedParentTypes.size === 0) return;
-    const out: Omit<ActivityEntry, 'id' | 'at'>[] = [];
-    const local = tr.local;
-    const writers = new Set<number>();
-    tr.afterState.forEach((clock, client) => {
-      if ((tr.beforeState.get(client) ?? 0) < clock) writers.add(client);
-    });
-    const fallback = (): string | null => {
-      if (local) return this.opts.me;
-      for (const c of writers) {
-        const a = this.opts.actorOf(c);
-        if (a) return a;
-      }
-      return null;
-    };
-    const actorFor = (map: Y.Map<unknown>, key: string): string | null => {
-      if (local) return this.opts.me;
-      const c = itemClient(map, key);
-      return (c !== null && this.opts.actorOf(c)) || fallback();
-    };
-
-    const lines = linesMap(this.doc);
-    const lineKeys = changedKeys(tr, lines);
-    if (lineKeys) {
-      for (const key of lineKeys) {
-        if (key === null) continue;
-        const now = lines.get(key);
-        const before = this.shadow.get(key);
-        const cur = this.readLine(now);
-        if (cur && !before) {
-          const addedBy = now?.get('addedBy');
-          out.push({
-            actor: typeof addedBy === 'string' ? addedBy : fallback(),
-            local,
-            kind: { type: 'added', sku: cur.sku, qty: cur.qty },
-          });
-        } else if (!cur && before) {
-          out.push({
-            actor: fallback(),
-            local,
-            kind: { type: 'removed', sku: before.sku, qty: before.qty },
-          });
-        }
-      }
-    }
-    // Field changes inside existing lines.
-    lines.forEach((m, id) => {
-      const keys = changedKeys(tr, m);
-      if (!keys || lineKeys?.has(id)) return;
-      const before = this.shadow.get(id);
-      const cur = this.readLine(m);
-      if (!cur) return;
-      if (keys.has('qty') && before && before.qty !== cur.qty) {
-        out.push({
-          actor: actorFor(m, 'qty'),
-          local,
-          kind: { type: 'qty', sku: cur.sku, from: before.qty, to: cur.qty },
-        });
-      }
-      if (keys.has('note') && cur.note) {
-        out.push({
-          actor: actorFor(m, 'note'),
-          local,
-          kind: { type: 'note', sku: cur.sku, note: cur.note },
-        });
-      }
-      if (keys.has('sharedWith')) {
-        const sw = m.get('sharedWith');
-        out.push({
-          actor: actorFor(m, 'sharedWith'),
-          local,
-          kind: { type: 'shared', sku: cur.sku, count: Array.isArray(sw) ? sw.length : 0 },
-        });
-      }
-    });
-
-    const votes = votesMap(this.doc);
-    const voteKeys = changedKeys(tr, votes);
-    if (voteKeys) {
-      for (const key of voteKeys) {
-        if (key === null) continue;
-        const i = key.lastIndexOf(':');
-        if (i <= 0) continue;
-        const v = votes.get(key);
-        out.push({
-          actor: key.slice(i + 1),
-          local,
-          kind: { type: 'voted', sku: key.slice(0, i), value: v ?? 0 },
-        });
-      }
-    }
-
-    const comments = commentsArray(this.doc);
-    if (changedKeys(tr, comments)) {
-      // New comments are the ones whose Items were created in this transaction.
-      for (
-        let item = (comments as unknown as { _start: Y.Item | null })._start;
-        item;
-        item = item.right
-      ) {
-        if (item.deleted) continue;
-        const created = (tr.beforeState.get(item.id.client) ?? 0) <= item.id.clock;
-        if (!created) continue;
-        for (const c of item.content.getContent() as RoomComment[]) {
-          out.push({
-            actor: c.by,
-            local,
-            kind: { type: 'commented', text: c.text, ...(c.sku ? { sku: c.sku } : {}) },
-          });
-        }
-      }
-    }
-
-    const meta = metaMap(this.doc);
-    const prev = this.snapshotRoom();
-    const now = this.last;
-    if (now.status && now.status !== prev.status) {
-      // `open ↔ locked` is the organiser's; the rest (and a reopened room) the service's.
-      const byOrganiser =
-        (prev.status === 'open' || prev.status === 'locked' || !prev.status) &&
-        (now.status === 'open' || now.status === 'locked');
-      out.push({
-        actor: byOrganiser ? actorFor(meta, 'status') : null,
-        local,
-        kind: { type: 'status', status: now.status },
-      });
-    }
-    const split = meta.get('split') as { mode?: SplitMode } | undefined;
-    if (now.split !== prev.split && split?.mode) {
-      out.push({
-        actor: actorFor(meta, 'split'),
-        local,
-        kind: { type: 'split', mode: split.mode },
-      });
-    }
-    if (now.storeId && now.storeId !== prev.storeId) {
-      out.push({
-        actor: actorFor(meta, 'storeId'),
-        local,
-        kind: { type: 'store', storeId: now.storeId },
-      });
-    }
-    if (now.settlement && now.settlement !== prev.settlement) {
-      out.push({
-        actor: null,
-        local: false,
-        kind: { type: 'settlement', status: now.settlement as SettlementStatus },
-      });
-    }
-
-    this.snapshotLines();
-    if (this.quiet || out.length === 0) return;
-    const at = this.now();
-    const fresh = out.map((e) => ({ ...e, id: ++this.seq, at }));
-    this.entries = [...fresh.reverse(), ...this.entries].slice(0, this.limit);
-    for (const fn of this.listeners) fn(this.entries);
   };
 }

@@ -13,6 +13,7 @@ import {
   metaMap,
   readComments,
   readLines,
+  recordActivity,
   readMembers,
   readMeta,
   readSettlement,
@@ -33,17 +34,10 @@ import {
   type SplitConfig,
 } from '@patungan/model';
 import type { MessageKey, Params } from '$lib/i18n/translate.ts';
-import { ActivityFeed, type ActivityEntry } from './activity.ts';
+import { ActivityFeed, diffActivity, snapshotForActivity, type ActivityEntry } from './activity.ts';
 import { ProductCache, type Product } from './catalog.ts';
 import { RoomConnection, type ConnectionState } from './connection.ts';
-import {
-  ClientDirectory,
-  colourFor,
-  readPeers,
-  sameView,
-  type Peer,
-  type View,
-} from './presence.ts';
+import { colourFor, readPeers, sameView, type Peer, type View } from './presence.ts';
 import {
   previewAdd,
   summarise,
@@ -84,7 +78,6 @@ export class Room {
   readonly conn: RoomConnection;
   readonly feed: ActivityFeed;
   readonly products: ProductCache;
-  private readonly directory: ClientDirectory;
   private scheduled = false;
   private offs: (() => void)[] = [];
 
@@ -157,11 +150,7 @@ export class Room {
       ...(opts.persist === undefined ? {} : { persist: opts.persist }),
     });
     this.products = new ProductCache(() => this.productsVersion++);
-    this.directory = new ClientDirectory(this.conn.awareness);
-    this.feed = new ActivityFeed(this.conn.doc, {
-      me: data.me.id,
-      actorOf: (c) => this.directory.memberOf(c),
-    });
+    this.feed = new ActivityFeed(this.conn.doc);
   }
 
   /** Connects and starts mirroring the document. Browser only. */
@@ -203,7 +192,6 @@ export class Room {
   destroy(): void {
     for (const off of this.offs.splice(0)) off();
     this.feed.destroy();
-    this.directory.destroy();
     this.conn.destroy();
   }
 
@@ -250,10 +238,15 @@ export class Room {
     } catch (err) {
       this.fail(err);
     }
-    this.feed.quiet = false;
   }
 
   private onDenied(reason: string): void {
+    if (this.recording && /not writable/.test(reason)) {
+      // A room-server without the history's write rule refuses our `activity` entries (and
+      // only those): stop writing them on this page rather than show an error per edit.
+      this.recording = false;
+      return;
+    }
     if (this.status !== 'open') this.notify('error', 'room.denied.locked');
     else this.notify('error', 'room.denied', { reason });
   }
@@ -312,10 +305,27 @@ export class Room {
     return false;
   }
 
+  /** Whether our writes append to the room's history (`activity`). */
+  private recording = true;
+
+  /**
+   * Runs `fn` as one local transaction and, in the same transaction, appends to the room's
+   * history what it changed, in our name: the entry travels (and is refused) with the change.
+   */
   private write(fn: () => void, needsOpenCart = true): boolean {
     if (needsOpenCart && !this.cartWritable()) return false;
     try {
-      this.conn.transact(fn);
+      const doc = this.conn.doc;
+      this.conn.transact(() => {
+        const before = this.recording ? snapshotForActivity(doc, this.me.id) : null;
+        fn();
+        if (before)
+          recordActivity(
+            doc,
+            this.me.id,
+            diffActivity(before, snapshotForActivity(doc, this.me.id), doc),
+          );
+      });
       return true;
     } catch (err) {
       this.fail(err);
@@ -393,11 +403,21 @@ export class Room {
   }
 
   undo(): void {
-    this.conn.undo.undo();
+    this.recorded(() => this.conn.undo.undo());
   }
 
   redo(): void {
-    this.conn.undo.redo();
+    this.recorded(() => this.conn.undo.redo());
+  }
+
+  /** Undo and redo write through the undo manager; their effect is recorded right after. */
+  private recorded(fn: () => void): void {
+    const doc = this.conn.doc;
+    const before = this.recording ? snapshotForActivity(doc, this.me.id) : null;
+    fn();
+    if (!before) return;
+    const actions = diffActivity(before, snapshotForActivity(doc, this.me.id), doc);
+    if (actions.length) this.conn.transact(() => recordActivity(doc, this.me.id, actions));
   }
 
   // ---- organiser --------------------------------------------------------------------------------
@@ -451,7 +471,13 @@ export class Room {
         headers: { 'content-type': 'application/json' },
         body,
       });
-      if (res.ok) return { ok: true };
+      if (res.ok) {
+        if (this.recording)
+          this.conn.transact(() =>
+            recordActivity(this.conn.doc, this.me.id, [{ type: 'finalised' }]),
+          );
+        return { ok: true };
+      }
       let message = `${res.status} ${res.statusText}`;
       try {
         const e = (await res.json()) as { error?: { message?: string } | string; message?: string };

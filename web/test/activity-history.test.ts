@@ -1,0 +1,235 @@
+/**
+ * Issue 11 item 2, in a real browser on phones: the activity feed is the room's history. Ani
+ * and Budi each change the cart (Budi removes Ani's line), Ani finalises, covers Budi's share
+ * and pays; then Budi reloads and Ani opens the room on a second phone. Every device shows
+ * the same history with names (never "Seseorang"), including the removal, the cover and the
+ * payment.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, type Stack } from './helpers/stack.ts';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
+const STEP = 15_000;
+
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack({ logLevel: 'warn' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await stack?.close();
+}, 60_000);
+
+async function phone(): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    locale: 'id-ID',
+    timezoneId: 'Asia/Jakarta',
+    baseURL: stack.webUrl,
+  });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
+  return { ctx, page };
+}
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeout = STEP,
+): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const roomReady = (page: Page) =>
+  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: STEP });
+
+/** The feed's lines as a person reads them. */
+async function feed(page: Page): Promise<string[]> {
+  return (await page.locator('[data-testid=activity] > li').allTextContents()).map((s) =>
+    s.replace(/\s+/g, ' ').trim(),
+  );
+}
+
+async function addNth(page: Page, n: number): Promise<{ sku: string; name: string }> {
+  await page.getByTestId('tab-catalog').click();
+  const product = page.locator('[data-testid=product]').nth(n);
+  await product.waitFor({ timeout: STEP });
+  const sku = (await product.getAttribute('data-sku'))!;
+  const name = (await product.locator('.name').first().textContent())?.trim() ?? sku;
+  await product.locator('[data-testid=add]').click();
+  return { sku, name };
+}
+
+const group = (page: Page, sku: string) =>
+  page.locator(`[data-testid=cart-group][data-sku="${sku}"]`);
+
+function dumpOnFailure(): void {
+  onTestFailed(async () => {
+    console.error(stack.logs().slice(-4000));
+    for (const [i, c] of contexts.entries()) {
+      for (const [j, p] of c.pages().entries()) {
+        await p
+          .screenshot({ path: join(ARTIFACTS, `activity-failure-${i}-${j}.png`), fullPage: true })
+          .catch(() => undefined);
+      }
+    }
+  });
+}
+
+describe('the activity feed is the room’s history', () => {
+  it('is the same after a reload and on a second device, with names, payments and covers', async () => {
+    dumpOnFailure();
+    const email = `ani-${Date.now()}@example.test`;
+    const password = 'correct horse battery staple';
+    const A = await phone();
+    await A.page.goto('/register');
+    await A.page.fill('#name', 'Ani');
+    await A.page.fill('#email', email);
+    await A.page.fill('#password', password);
+    await A.page.locator('main form button[type=submit]').click();
+    await A.page.waitForURL((u) => u.pathname === '/');
+    await A.page.fill('#room-name', 'Kos Melati');
+    await A.page.getByRole('button', { name: 'Buat ruang' }).click();
+    await A.page.waitForURL(/\/rooms\/[^/]+$/);
+    const roomUrl = A.page.url();
+    await roomReady(A.page);
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+
+    const B = await phone();
+    await B.page.goto(invite);
+    await B.page.fill('#name', 'Budi');
+    await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
+    await B.page.waitForURL(roomUrl);
+    await roomReady(B.page);
+
+    // Ani adds one product, Budi another; Budi removes Ani's line; Ani raises Budi's.
+    const mine = await addNth(A.page, 0);
+    const his = await addNth(B.page, 1);
+    await B.page.getByTestId('tab-cart').click();
+    await group(B.page, mine.sku).waitFor({ timeout: STEP });
+    await group(B.page, mine.sku).locator('button.danger').first().click();
+    await until(
+      'Ani to see her line gone',
+      async () => (await group(A.page, mine.sku).count()) === 0,
+    );
+    await A.page.getByTestId('tab-cart').click();
+    await group(A.page, his.sku).waitFor({ timeout: STEP });
+    await group(A.page, his.sku).locator('[data-testid=inc]').first().click();
+
+    // Ani splits equally, picks a store that has everything and finalises.
+    await A.page.getByTestId('tab-pay').click();
+    await A.page.getByLabel('Bagi rata').check();
+    const store = A.page.locator('[data-testid=store]:has([data-testid=store-ok])').first();
+    await store.waitFor({ timeout: STEP });
+    await store.getByRole('button').click();
+    await A.page.locator('[data-testid=finalise]').click();
+    await A.page.locator('[data-testid=finalise-confirm]').click();
+    await A.page.locator('[data-testid=hold-countdown]').waitFor({ timeout: 30_000 });
+
+    // Ani covers Budi's share, then pays hers (now both shares) on the local provider.
+    await A.page.locator('[data-testid=payment][data-member] [data-testid=cover]').first().click();
+    await A.page.locator('[data-testid=payment][data-status=covered]').waitFor({ timeout: STEP });
+    const pay = A.page.locator('[data-testid=pay]');
+    await pay.waitFor({ timeout: STEP });
+    const payUrl = (await pay.getAttribute('href'))!;
+    const paid = await fetch(payUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ action: 'authorize' }),
+    });
+    expect(paid.status).toBe(200);
+    await A.page
+      .locator('[data-testid=settlement-status][data-status=paid]')
+      .waitFor({ timeout: 30_000 });
+
+    // What each device shows live.
+    await A.page.getByTestId('tab-activity').click();
+    await B.page.getByTestId('tab-activity').click();
+    const onB = await until('Budi’s feed to show the payment and the cover', async () => {
+      const f = await feed(B.page);
+      return f.some((l) => /Ani sudah membayar/.test(l)) &&
+        f.some((l) => /Ani membayari bagian kamu/i.test(l))
+        ? f
+        : null;
+    });
+    const onA = await until('Ani’s feed to show who removed her line', async () => {
+      const f = await feed(A.page);
+      return f.some((l) => l.includes(`Budi menghapus 1 × ${mine.name}`)) ? f : null;
+    });
+    for (const line of [
+      'Ani menambahkan 1 ×',
+      'Budi menambahkan 1 ×',
+      `Budi menghapus 1 × ${mine.name}`,
+      `Ani mengubah ${his.name} dari 1 menjadi 2`,
+      'Ani memfinalisasi pesanan',
+      'Ani sudah membayar',
+      'Ani membayari bagian Budi',
+      'Budi bergabung',
+    ]) {
+      expect(onA.join('\n')).toContain(line.replace(/^Ani /, 'Kamu '));
+      expect(onB.join('\n')).toContain(
+        line.replace('bagian Budi', 'bagian kamu').replace(/^Budi /, 'Kamu '),
+      );
+    }
+    for (const f of [onA, onB]) expect(f.join('\n')).not.toMatch(/Seseorang/);
+
+    // Budi reloads: the same history. Ani opens the room on a second phone: the same as hers.
+    await B.page.reload();
+    await roomReady(B.page);
+    await B.page.getByTestId('tab-activity').click();
+    await until(
+      'Budi’s feed after a reload',
+      async () => JSON.stringify(await feed(B.page)) === JSON.stringify(onB),
+    );
+    const A2 = await phone();
+    await A2.page.goto('/login');
+    await A2.page.fill('#email', email);
+    await A2.page.fill('#password', password);
+    await A2.page.locator('main form button[type=submit]').click();
+    await A2.page.waitForURL((u) => u.pathname !== '/login');
+    await A2.page.goto(roomUrl);
+    await roomReady(A2.page);
+    await A2.page.getByTestId('tab-activity').click();
+    await until(
+      'Ani’s second phone to show her history',
+      async () => JSON.stringify(await feed(A2.page)) === JSON.stringify(onA),
+    );
+    await A2.page.screenshot({ path: join(ARTIFACTS, 'activity-390x844-second-device.png') });
+  }, 180_000);
+});

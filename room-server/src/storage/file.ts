@@ -7,9 +7,9 @@
  *   <roomId>.log        updates since then, each as [u32 little-endian length][update bytes]
  *
  * Group commit (docs/decisions/0005): `append` returns a promise that resolves once the update
- * is written. The appends of one event-loop turn (every frame the server read in that turn) are
- * written with one `write(2)` per room right after the turn (`setImmediate`, or after
- * `commitWindowMs`), and the core broadcasts them only then. Written means in the kernel's page
+ * is written. The appends made by one callback (every frame of one socket read) are written
+ * with one `write(2)` per room when it returns (a microtask; or after `commitWindowMs`), and
+ * the core broadcasts them only then. Written means in the kernel's page
  * cache: that survives a kill -9 of this process and a restart of it. With `sync: 'fdatasync'`
  * (`ROOM_STORAGE_SYNC=fdatasync`) each batch is also `fdatasync`ed before it resolves, which
  * survives a power loss, at the cost measured in docs/benchmarks.md; appends arriving during
@@ -40,8 +40,9 @@ export interface FileStorageOptions {
   /** Directory holding the room files (created 0700 if missing). */
   dir: string;
   /**
-   * How long appends are collected before they are written (default 0: at the end of the
-   * current event-loop turn). Every update waits this long before anybody else sees it.
+   * How long appends are collected before they are written (default 0: when the current
+   * callback returns, e.g. all frames of one socket read). Every update waits this long
+   * before anybody else sees it.
    */
   commitWindowMs?: number;
   /**
@@ -120,7 +121,9 @@ const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export class FileStorage implements RoomStorage {
   private readonly rooms = new Map<string, FileRoom>();
   private readonly dirty = new Set<string>();
-  private tick: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  /** A commit is scheduled (a microtask, or a timer with `commitWindowMs`). */
+  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private readonly ready: Promise<unknown>;
   private readonly commitWindowMs: number;
   private readonly sync: boolean;
@@ -201,23 +204,26 @@ export class FileStorage implements RoomStorage {
     r.logBytes += 4 + update.byteLength;
     if (!r.queued) {
       this.dirty.add(roomId);
-      this.tick ??=
-        this.commitWindowMs > 0
-          ? setTimeout(() => this.commit(), this.commitWindowMs)
-          : setImmediate(() => this.commit());
+      if (!this.scheduled) {
+        this.scheduled = true;
+        if (this.commitWindowMs > 0) this.timer = setTimeout(this.commit, this.commitWindowMs);
+        else queueMicrotask(this.commit);
+      }
     }
     return b.promise;
   }
 
   /** Queues a write step for every room with appends of this turn. */
-  private commit(): void {
-    this.tick = null;
+  private readonly commit = (): void => {
+    if (!this.scheduled) return; // closed meanwhile
+    this.scheduled = false;
+    this.timer = null;
     for (const id of this.dirty) {
       const r = this.rooms.get(id);
       if (r) this.queueWrite(id, r);
     }
     this.dirty.clear();
-  }
+  };
 
   /**
    * Puts one write step on the room's chain. It takes the batch when it runs, not now: what is
@@ -378,9 +384,9 @@ export class FileStorage implements RoomStorage {
   }
 
   async close(): Promise<void> {
-    if (this.tick && this.commitWindowMs > 0) clearTimeout(this.tick as NodeJS.Timeout);
-    else if (this.tick) clearImmediate(this.tick as NodeJS.Immediate);
-    this.tick = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.scheduled = false;
     this.dirty.clear();
     await this.flush();
     await Promise.all(

@@ -350,6 +350,7 @@ export class Room {
     const me = conn.principal.id;
     let claims: [number, number][] | null = null;
     for (const c of fresh) {
+      if (this.owners?.get(c) === conn) continue; // this connection's own id, judged already
       const first = clientOwner(this.doc, c);
       if (first === me) continue;
       if (first !== undefined) {

@@ -401,7 +401,8 @@ export function checkWrites(
   const check = () => (lazy ??= new Check(tr));
   if (growth && who.role !== 'staff') refuseGrowth(tr, check(), growth);
   if (who.role === 'service') return (lazy as Check | null)?.refused ? lazy : null;
-  const attribution = new Attribution(tr, who, check);
+  let attr: Attribution | null = null;
+  const attribution = () => (attr ??= new Attribution(tr, who, check));
   const doc = tr.doc;
   let open: RoomStatus | null = null;
   const roomStatus = () => (open ??= statusBefore(tr, doc.getMap(ROOT.meta)));
@@ -424,9 +425,9 @@ export function checkWrites(
         const ok =
           (before === 'open' || before === 'locked') && (after === 'open' || after === 'locked');
         if (!ok) check().refuseKey(root, 'status', REASON.status);
-      } else if (name === ROOT.lines) attribution.lines(root, child, type, keys);
-      else if (name === ROOT.members && type === root) attribution.members(root, keys);
-      else if (name === ROOT.comments && type === root) attribution.comments(root);
+      } else if (name === ROOT.lines) attribution().lines(root, child, type, keys);
+      else if (name === ROOT.members && type === root) attribution().members(root, keys);
+      else if (name === ROOT.comments && type === root) attribution().comments(root);
       continue;
     }
     // member
@@ -434,7 +435,7 @@ export function checkWrites(
       case ROOT.lines: {
         const s = roomStatus();
         if (s !== 'open') check().refuseChange(root, child, keys, lockedReason(s));
-        else attribution.lines(root, child, type, keys);
+        else attribution().lines(root, child, type, keys);
         break;
       }
       case ROOT.votes: {
@@ -456,7 +457,7 @@ export function checkWrites(
           if (keyOf(child) !== who.id) check().refuseType(child, REASON.members);
         } else {
           for (const k of keys) if (k !== who.id) check().refuseKey(root, k ?? '', REASON.members);
-          attribution.members(root, keys);
+          attribution().members(root, keys);
         }
         break;
       }
@@ -467,7 +468,7 @@ export function checkWrites(
             check().restore.add(root);
             check().reasons.add(REASON.comments);
           }
-          attribution.comments(root);
+          attribution().comments(root);
         }
         break;
       }

@@ -82,6 +82,13 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     addComment(bob.doc, { by: 'bob', text: 'offline 1' });
     addLine(bob.doc, { sku: 'kopi', qty: 2, addedBy: 'bob' });
 
+    // nobody but the server writes the record of who owns which client id
+    carol.doc.getMap('clients').set(String(bob.doc.clientID), 'carol');
+    org.doc.getMap('clients').set(String(bob.doc.clientID), 'alice');
+    await waitFor(() => carol.denied.length === 1 && org.denied.length === 1, 'refused');
+    expect(carol.denied[0]).toMatch(/not writable/);
+    await waitFor(() => carol.doc.getMap('clients').get(String(bob.doc.clientID)) === 'bob');
+
     const code = await mallorySends(
       server,
       'c1',

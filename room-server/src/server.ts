@@ -244,6 +244,7 @@ const ERROR_CODES: Record<number, string> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  405: 'method_not_allowed',
   429: 'too_many_connections',
   500: 'internal',
   503: 'unavailable',
@@ -470,6 +471,12 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     } catch {
       socket.destroy();
     }
+  });
+
+  // CONNECT (a proxy tunnel) is not served here; Node would close the connection silently.
+  http.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', destroyOnError);
+    socket.end(rawResponse(405, 'CONNECT is not supported', { Allow: 'GET, POST, PUT' }));
   });
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

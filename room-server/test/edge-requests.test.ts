@@ -68,6 +68,7 @@ describe('the reported inputs', () => {
         ['GET', '/healthz?%E0=%', 200],
         ['GET', 'http://127.0.0.1/healthz', 200],
         ['OPTIONS', '*', 404],
+        ['CONNECT', 'example.com:443', 405],
       ];
       for (const [method, target, status] of cases) {
         const r = await rawRequest(

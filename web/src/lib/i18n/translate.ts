@@ -27,12 +27,39 @@ export function isLocale(v: unknown): v is Locale {
   return v === 'id' || v === 'en';
 }
 
+const pluralRules = new Map<Locale, Intl.PluralRules>();
+
+/** The form of a number in a language: `one` / `other` in English ("1 item", "2 items"). */
+export function pluralOf(locale: Locale, n: number): Intl.LDMLPluralRule {
+  let r = pluralRules.get(locale);
+  if (!r) {
+    r = new Intl.PluralRules(locale);
+    pluralRules.set(locale, r);
+  }
+  return r.select(n);
+}
+
+/**
+ * Messages interpolate `{name}` and choose words by number with `{name|one:item|other:items}`
+ * (forms named by Intl.PluralRules; `other` is the fallback). Indonesian needs no plural forms.
+ */
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {
   const msg = catalogues[locale][key] ?? catalogues.id[key] ?? key;
   if (!params) return msg;
-  return msg.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : whole,
-  );
+  return msg
+    .replace(/\{(\w+)\|([^{}]*)\}/g, (whole, name: string, forms: string) => {
+      if (!Object.hasOwn(params, name)) return whole;
+      const byForm = new Map(
+        forms.split('|').map((f) => {
+          const at = f.indexOf(':');
+          return [f.slice(0, at), f.slice(at + 1)] as const;
+        }),
+      );
+      return byForm.get(pluralOf(locale, Number(params[name]))) ?? byForm.get('other') ?? '';
+    })
+    .replace(/\{(\w+)\}/g, (whole, name: string) =>
+      Object.hasOwn(params, name) ? String(params[name]) : whole,
+    );
 }
 
 /** `Rp 12.500` / `$12.50`: model's formatMoney in the locale's number style. */

@@ -1,0 +1,127 @@
+/**
+ * Shared pieces of the phone browser tests (`test/ui-*.test.ts`): Debian's Chromium at a phone
+ * viewport (390×844, id-ID, Asia/Jakarta), polling without fixed sleeps, and the few steps every
+ * room scenario starts with (register, create a room, join as a guest, search, add).
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
+export const STEP = 15_000;
+export const PHONE = { width: 390, height: 844 };
+
+export async function launch(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export async function phone(
+  browser: Browser,
+  baseURL: string,
+  contexts: BrowserContext[],
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({
+    viewport: PHONE,
+    baseURL,
+    locale: 'id-ID',
+    timezoneId: 'Asia/Jakarta',
+    hasTouch: true,
+    isMobile: true,
+    deviceScaleFactor: 2,
+  });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
+  return { ctx, page };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws the last failure after `timeout`). */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeout = STEP,
+): Promise<T> {
+  const end = Date.now() + timeout;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const roomReady = (page: Page) =>
+  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 30_000 });
+
+export async function register(page: Page, name: string): Promise<void> {
+  await page.goto('/register');
+  await page.fill('#name', name);
+  await page.fill('#email', `u${Date.now()}${Math.random().toString(36).slice(2, 7)}@example.test`);
+  await page.fill('#password', 'correct horse battery staple');
+  await page.locator('main form button[type=submit]').click();
+  await page.waitForURL((u) => u.pathname === '/');
+}
+
+/** Creates a room from the home page; returns its URL. */
+export async function createRoom(page: Page, name: string, budget?: number): Promise<string> {
+  await page.fill('#room-name', name);
+  if (budget !== undefined) await page.fill('#budget', String(budget));
+  await page.getByRole('button', { name: 'Buat ruang' }).click();
+  await page.waitForURL(/\/rooms\/[^/#?]+$/);
+  await roomReady(page);
+  return page.url();
+}
+
+export async function joinAsGuest(page: Page, invite: string, name: string): Promise<void> {
+  await page.goto(invite);
+  await page.fill('#name', name);
+  await page.getByRole('button', { name: 'Gabung', exact: true }).click();
+  await page.waitForURL(/\/rooms\//);
+  await roomReady(page);
+}
+
+export async function tab(page: Page, id: 'catalog' | 'cart' | 'pay' | 'activity'): Promise<void> {
+  await page.locator(`[data-testid=tab-${id}]`).click();
+}
+
+/** Searches the catalog and returns the first result's sku. */
+export async function search(page: Page, q: string): Promise<string> {
+  await tab(page, 'catalog');
+  await page.fill('#catalog-q', q);
+  await page.press('#catalog-q', 'Enter');
+  const first = page.locator('[data-testid=product]').first();
+  await until(`search results for ${q}`, async () =>
+    (await first.textContent())?.toLowerCase().includes(q.toLowerCase().split(' ')[0]!),
+  );
+  return (await first.getAttribute('data-sku'))!;
+}
+
+export async function add(page: Page, sku: string): Promise<void> {
+  const card = page.locator(`[data-testid=product][data-sku="${sku}"]`);
+  await card.locator('[data-testid=add]').click();
+  // A budget warning asks first.
+  const again = page.getByRole('button', { name: 'Tetap tambah' });
+  if (await again.isVisible().catch(() => false)) await again.click();
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}

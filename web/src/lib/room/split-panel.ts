@@ -158,14 +158,27 @@ export function previewAdd(
   inputs: SplitInputs,
   add: { sku: string; qty: number; addedBy: string },
 ): BudgetWarning[] {
-  const before = summarise(inputs);
-  const after = summarise({
+  return budgetChanges(inputs, {
     ...inputs,
     lines: [
       ...inputs.lines,
       { id: '\uffff-preview', sku: add.sku, qty: add.qty, addedBy: add.addedBy },
     ],
   });
+}
+
+/** What setting one line's quantity to `qty` would do to everyone's budget (the quantity box). */
+export function previewQty(inputs: SplitInputs, lineId: string, qty: number): BudgetWarning[] {
+  return budgetChanges(inputs, {
+    ...inputs,
+    lines: inputs.lines.map((l) => (l.id === lineId ? { ...l, qty } : l)),
+  });
+}
+
+/** Members who newly reach "near" or "over" (or go further over) from `from` to `to`. */
+function budgetChanges(from: SplitInputs, to: SplitInputs): BudgetWarning[] {
+  const before = summarise(from);
+  const after = summarise(to);
   if (after.error) return [];
   const prev = new Map(before.shares.map((s) => [s.memberId, s]));
   const out: BudgetWarning[] = [];

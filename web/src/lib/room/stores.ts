@@ -94,3 +94,31 @@ export function applyStockEvent(stores: Store[], storeId: string, data: unknown)
     return { ...s, availability };
   });
 }
+
+/** How long a store's stock read stays fresh for the quantity box. */
+const STOCK_MAX_AGE_MS = 15_000;
+const stockCache = new Map<string, { at: number; stock: Promise<Map<string, number>> }>();
+
+/**
+ * Available units per sku at one store (web's `/api/stores/<id>/stock` proxy), cached for
+ * 15 s per store so every cart line asks once. A failed read is forgotten at once.
+ */
+export function storeStock(
+  storeId: string,
+  fetchFn: typeof fetch = fetch,
+): Promise<Map<string, number>> {
+  const hit = stockCache.get(storeId);
+  if (hit && Date.now() - hit.at < STOCK_MAX_AGE_MS) return hit.stock;
+  const stock = fetchFn(`/api/stores/${encodeURIComponent(storeId)}/stock`).then(async (res) => {
+    if (!res.ok) throw new Error(`stock ${res.status}`);
+    const body = (await res.json()) as { items?: { sku?: unknown; available?: unknown }[] };
+    const out = new Map<string, number>();
+    for (const i of body.items ?? []) {
+      if (typeof i.sku === 'string' && typeof i.available === 'number') out.set(i.sku, i.available);
+    }
+    return out;
+  });
+  stockCache.set(storeId, { at: Date.now(), stock });
+  stock.catch(() => stockCache.delete(storeId));
+  return stock;
+}

@@ -443,6 +443,7 @@ export class Room {
     this.doc.getMap(ROOT.votes);
     this.doc.getMap(ROOT.settlement);
     this.doc.getArray(ROOT.comments);
+    this.doc.getArray(ROOT.activity);
   }
 
   /** Records this member as the owner of the client ids it just wrote with for the first time. */

@@ -24,7 +24,13 @@
  * and when the room is full (`growth`) only deletions pass.
  */
 import * as Y from 'yjs';
-import { ROOM_LIMITS, ROOT, ROOM_STATUSES } from '@patungan/model';
+import {
+  ACTIVITY_TYPES,
+  CART_ACTIVITY_TYPES,
+  ROOM_LIMITS,
+  ROOT,
+  ROOM_STATUSES,
+} from '@patungan/model';
 import type { Role, RoomStatus } from '@patungan/model';
 
 /** Who is writing: the verified claims of a connection or of a service call. */
@@ -74,6 +80,7 @@ export const REASON = {
   note: `a line note has at most ${ROOM_LIMITS.noteChars} characters`,
   name: `a member name has at most ${ROOM_LIMITS.nameChars} characters`,
   commentBy: 'a comment must be written in your own name (by)',
+  activity: 'the history is append-only, each entry in your own name, of a kind you may do',
   comment: `a comment is {id, by, text, at} with a text of 1 to ${ROOM_LIMITS.commentChars.toLocaleString('en')} characters`,
 } as const;
 
@@ -234,6 +241,15 @@ function commentProblem(c: unknown, who: Principal): string | null {
   return null;
 }
 
+/** Activity kinds only the organiser does (room settings, finalise). */
+const ORGANISER_ACTIVITY = new Set<string>(
+  ACTIVITY_TYPES.filter((t) => !CART_ACTIVITY_TYPES.includes(t)),
+);
+const CART_ACTIVITY = new Set<string>(CART_ACTIVITY_TYPES);
+const ACTIVITY = new Set<string>(ACTIVITY_TYPES);
+/** An activity entry's JSON, at most (a note copy of 500 characters fits with room to spare). */
+const ACTIVITY_CHARS = 1000;
+
 /** The rules a writer (member or organiser) must follow in the cart, the members and comments. */
 class Attribution {
   constructor(
@@ -315,6 +331,38 @@ class Attribution {
       const v: unknown = root.get(k);
       if (isObject(v) && typeof v.name === 'string' && v.name.length > ROOM_LIMITS.nameChars)
         this.check().refuseKey(root, k, REASON.name);
+    }
+  }
+
+  /**
+   * New history entries (`activity`): in the writer's own name, of a known kind, bounded; a
+   * member's only of cart kinds, and those only while the cart is open (`open`: the status
+   * before the transaction).
+   */
+  activity(root: AnyType, open: boolean): void {
+    if (!(root instanceof Y.Array)) return;
+    const member = this.who.role === 'member';
+    for (const item of insertedIn(this.tr, root)) {
+      let problem: string | null = null;
+      if (!(item.content instanceof Y.ContentAny)) problem = REASON.activity;
+      else {
+        for (const r of item.content.getContent()) {
+          if (
+            !isObject(r) ||
+            r.by !== this.who.id ||
+            typeof r.type !== 'string' ||
+            !ACTIVITY.has(r.type) ||
+            (member && ORGANISER_ACTIVITY.has(r.type)) ||
+            JSON.stringify(r).length > ACTIVITY_CHARS
+          ) {
+            problem = REASON.activity;
+          } else if (member && !open && CART_ACTIVITY.has(r.type)) {
+            problem = REASON.activity;
+          }
+          if (problem) break;
+        }
+      }
+      if (problem) this.check().removeItem(root as Y.Array<unknown>, item, problem);
     }
   }
 
@@ -428,6 +476,7 @@ export function checkWrites(
       } else if (name === ROOT.lines) attribution().lines(root, child, type, keys);
       else if (name === ROOT.members && type === root) attribution().members(root, keys);
       else if (name === ROOT.comments && type === root) attribution().comments(root);
+      else if (name === ROOT.activity && type === root) attribution().activity(root, true);
       continue;
     }
     // member
@@ -469,6 +518,18 @@ export function checkWrites(
             check().reasons.add(REASON.comments);
           }
           attribution().comments(root);
+        }
+        break;
+      }
+      case ROOT.activity: {
+        // append-only like comments; cart entries only while the cart is open
+        if (child) check().refuseType(child, REASON.activity);
+        else {
+          if (deletesIn(tr, root)) {
+            check().restore.add(root);
+            check().reasons.add(REASON.activity);
+          }
+          attribution().activity(root, roomStatus() === 'open');
         }
         break;
       }

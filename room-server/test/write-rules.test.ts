@@ -7,8 +7,10 @@ import {
   initRoom,
   joinMember,
   memberOrder,
+  readActivity,
   readComments,
   readLines,
+  recordActivity,
   setLineSharedWith,
   setMeta,
   vote,
@@ -370,5 +372,43 @@ describe("attribution is the writer's (DESIGN.md)", () => {
     await settled(org, bob, carol);
     expect(readComments(org.doc).map((c) => `${c.by}:${c.text}`)).toEqual(['bob:mine']);
     expect(history.some((h) => h.comments.includes('forged'))).toBe(false);
+  });
+});
+
+describe('the history (activity)', () => {
+  const kinds = (doc: Y.Doc) =>
+    readActivity(doc)
+      .map((r) => `${r.by}:${r.type}`)
+      .join(' ');
+
+  test("entries travel with the change in the writer's name; others' names, deletions and cart entries of a locked room are refused", async () => {
+    const server = await startServer();
+    const { org, bob, carol } = await room(server, 'h1');
+    // an edit and its entry in one transaction, as the web app writes them
+    bob.doc.transact(() => {
+      addLine(bob.doc, { sku: 'kopi', qty: 1, addedBy: 'bob', id: 'l1' });
+      recordActivity(bob.doc, 'bob', [{ type: 'added', line: 'l1', sku: 'kopi', qty: 1 }]);
+    });
+    await waitFor(() => kinds(carol.doc) === 'bob:added', 'the entry arrives');
+    expect(bob.denied).toEqual([]);
+
+    const before = canonical(carol.doc);
+    recordActivity(bob.doc, 'carol', [{ type: 'voted', sku: 'kopi', value: -1 }]);
+    await waitFor(() => bob.denied.length === 1, 'an entry in another name is refused');
+    recordActivity(bob.doc, 'bob', [{ type: 'finalised' }]);
+    await waitFor(() => bob.denied.length === 2, "an organiser's kind is refused");
+    bob.doc.getArray('activity').delete(0, 1);
+    await waitFor(() => bob.denied.length === 3, 'a deletion is refused');
+    expect(bob.denied.every((r) => /history/.test(r))).toBe(true);
+    await waitFor(() => [org, bob, carol].every((c) => canonical(c.doc) === before), 'snap back');
+
+    setMeta(org.doc, 'status', 'locked');
+    await waitFor(() => bob.doc.getMap('meta').get('status') === 'locked');
+    recordActivity(bob.doc, 'bob', [{ type: 'voted', sku: 'kopi', value: 1 }]);
+    await waitFor(() => bob.denied.length === 4, 'a cart entry in a locked room is refused');
+    recordActivity(org.doc, 'alice', [{ type: 'status', status: 'locked' }]);
+    await waitFor(() => kinds(carol.doc) === 'bob:added alice:status', "the organiser's entry");
+    await settled(org, bob, carol);
+    expect(org.denied).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  * is back; nothing any client was shown is missing after a restart.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, onTestFinished, test } from 'vitest';
 import { addComment, readComments } from '@patungan/model';
@@ -103,15 +103,19 @@ test('injected ENOSPC: degraded with 503, the writer gets 1013 and nobody sees t
   expect([...after].sort()).toEqual(['stored', 'written on a full disk']);
 });
 
-test('temp files of a compaction are removed when it fails and at start; logs are 0600, the directory 0700', async () => {
+test('temp files left by a crash are removed at start; room files are 0600 (old ones made so), the directory 0700', async () => {
   const dir = join(await tempDir(), 'rooms');
   await mkdir(dir, { recursive: true, mode: 0o755 });
   // left by a crash in the middle of a compaction
   await (await open(join(dir, 'crashed.tmp'), 'w')).close();
+  // a log an older version created world-readable
+  await (await open(join(dir, 'old.log'), 'w', 0o644)).close();
+  await chmod(join(dir, 'old.log'), 0o644);
   const storage = new FileStorage({ dir });
   onTestFinished(() => storage.close());
   await storage.append('r1', new Uint8Array([0, 0]));
-  expect(await readdir(dir)).toEqual(['r1.log']);
+  expect((await readdir(dir)).sort()).toEqual(['old.log', 'r1.log']);
+  expect((await stat(join(dir, 'old.log'))).mode & 0o777).toBe(0o600);
   expect((await stat(dir)).mode & 0o777).toBe(0o700);
   expect((await stat(join(dir, 'r1.log'))).mode & 0o777).toBe(0o600);
   await storage.compact('r1', new Uint8Array([0, 0]));

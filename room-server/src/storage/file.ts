@@ -32,7 +32,17 @@ import {
   open as openFd,
   writeSync,
 } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoomStorage } from './types.ts';
 
@@ -141,13 +151,19 @@ export class FileStorage implements RoomStorage {
     this.ready = this.prepare();
   }
 
-  /** Creates the directory (0700) and removes temp files a crash or a full disk left. */
+  /**
+   * Creates the directory (0700), removes temp files a crash or a full disk left, and makes
+   * room files an older version created 0644 private (0600).
+   */
   private async prepare(): Promise<void> {
     const dir = this.opts.dir;
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
     await chmod(dir, DIR_MODE);
-    for (const name of await readdir(dir)) {
-      if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true });
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(dir, entry.name);
+      if (entry.name.endsWith('.tmp')) await rm(path, { force: true });
+      else if ((await stat(path)).mode & 0o077) await chmod(path, FILE_MODE);
     }
   }
 

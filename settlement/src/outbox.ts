@@ -39,6 +39,13 @@ export interface RoomSettlementState {
   >;
   pickupCode?: string;
   reason?: string;
+  /**
+   * An expired or cancelled settlement: the member ids whose share was still open (the room
+   * names them from its members).
+   */
+  unpaid?: string[];
+  /** The hold was extended once for a payment pending at a provider (DESIGN.md). */
+  holdExtended?: boolean;
 }
 
 export interface SettlementEvent {
@@ -70,6 +77,8 @@ interface StateRow {
   store_id: string;
   pickup_code: string | null;
   reason: string | null;
+  unpaid: string[] | null;
+  hold_extended_at: Date | null;
 }
 
 type PaymentStateRow = {
@@ -91,7 +100,8 @@ export async function roomStates(
   if (settlementIds.length === 0) return [];
   const ids = [...settlementIds];
   const settlements = await q.query<StateRow>(
-    `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, reason
+    `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, reason,
+       unpaid, hold_extended_at
      FROM settlements WHERE id = ANY($1::text[])`,
     [ids],
   );
@@ -132,6 +142,8 @@ export async function roomStates(
       ),
       ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
       ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.unpaid ? { unpaid: s.unpaid } : {}),
+      ...(s.hold_extended_at ? { holdExtended: true } : {}),
     };
     return [{ roomId: s.room_id, state }];
   });

@@ -23,12 +23,19 @@ import {
 } from './dispatcher.ts';
 import { localBus, redisBus, type EventBus } from './events.ts';
 import { createApp } from './http/app.ts';
+import type { PayPageDeps } from './http/pay-routes.ts';
+import { enabledMethods, paymentMethodRoutes } from './http/payment-methods-routes.ts';
+import type { AppDeps } from './http/support.ts';
 import { shortId } from './ids.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Loop } from './loop.ts';
 import { createMetrics } from './metrics.ts';
 import { localProvider } from './providers/local.ts';
-import { midtransProvider, type MidtransConfig } from './providers/midtrans.ts';
+import {
+  MIDTRANS_DEFAULT_PAYMENTS,
+  midtransProvider,
+  type MidtransConfig,
+} from './providers/midtrans.ts';
 import type { PaymentProvider, ProviderName } from './providers/provider.ts';
 import { createStripeClient, stripeProvider, type StripeConfig } from './providers/stripe.ts';
 import { seedDemo } from './seed.ts';
@@ -55,6 +62,21 @@ export interface SettlementOptions {
   redisPrefix?: string;
   /** Default HOLD_TTL_SECONDS, else 900. Fractions allowed (tests). */
   holdTtlSeconds?: number;
+  /**
+   * Default HOLD_MAX_SECONDS, else 1,800: a hold is extended once, to at most this long after
+   * the settlement was created, while a member's payment is under way at a provider.
+   */
+  holdMaxSeconds?: number;
+  /**
+   * Default PAYMENT_METHODS (comma list of local, stripe, midtrans, store), else every
+   * configured provider, `local` only when none is, and `store` (GET /payment-methods).
+   */
+  paymentMethods?: string[];
+  /**
+   * Base URL of the web app (default WEB_PUBLIC_URL): the pay page links back to the room at
+   * `<webPublicUrl>/rooms/<roomId>`. Unset: no link.
+   */
+  webPublicUrl?: string;
   /** Seconds a capture may run past the hold's expiry before compensation (default 60). */
   captureGraceSeconds?: number;
   /** Lease on a provider call, seconds (default 30; see Ctx.leaseMs). */
@@ -101,6 +123,13 @@ export interface SettlementService {
   tick(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** "a, b,,c" → ['a', 'b', 'c'] */
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
@@ -215,6 +244,9 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
               isProduction: env.MIDTRANS_IS_PRODUCTION === 'true',
               ...(env.MIDTRANS_API_URL ? { coreBaseUrl: env.MIDTRANS_API_URL } : {}),
               ...(env.MIDTRANS_SNAP_URL ? { snapBaseUrl: env.MIDTRANS_SNAP_URL } : {}),
+              ...(env.MIDTRANS_ENABLED_PAYMENTS
+                ? { enabledPayments: list(env.MIDTRANS_ENABLED_PAYMENTS) }
+                : {}),
             }
           : null
         : o.midtrans;
@@ -225,6 +257,10 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       providers.stripe = stripeProvider(stripeCfg, stripeClient);
     }
     if (midtransCfg) providers.midtrans = midtransProvider(midtransCfg);
+    const paymentMethods = enabledMethods(
+      providers,
+      o.paymentMethods ?? (env.PAYMENT_METHODS ? list(env.PAYMENT_METHODS) : undefined),
+    );
 
     const redisUrl = o.redisUrl ?? env.REDIS_URL;
     let bus: EventBus;
@@ -260,6 +296,11 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
     };
     const metrics = createMetrics(o.processMetrics ?? false);
     const holdTtlSeconds = o.holdTtlSeconds ?? num(env.HOLD_TTL_SECONDS) ?? 900;
+    const holdMaxSeconds = Math.max(
+      holdTtlSeconds,
+      o.holdMaxSeconds ?? num(env.HOLD_MAX_SECONDS) ?? 1800,
+    );
+    const worker = { holdMaxMs: holdMaxSeconds * 1000 };
     const port = o.port ?? num(env.PORT) ?? 4000;
     const host = o.host ?? env.HOST ?? '127.0.0.1';
     const runWorker = o.worker ?? env.SETTLEMENT_WORKER !== 'off';
@@ -312,7 +353,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
     setMaxListeners(0, closing.signal);
     let url = '';
     if (api) {
-      const app = createApp({
+      const deps: AppDeps & PayPageDeps = {
         ctx,
         bus,
         secret,
@@ -322,6 +363,12 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         midtransServerKey: midtransCfg?.serverKey ?? null,
         closing: closing.signal,
         limits,
+        webPublicUrl: (o.webPublicUrl ?? env.WEB_PUBLIC_URL ?? '').replace(/\/$/, ''),
+      };
+      const app = createApp(deps);
+      paymentMethodRoutes(app, {
+        methods: paymentMethods,
+        midtransChannels: midtransCfg?.enabledPayments ?? MIDTRANS_DEFAULT_PAYMENTS,
       });
       const srv = createServer(guardedListener(app.fetch, log));
       server = srv;
@@ -359,7 +406,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
 
     const pollMs = o.workerPollMs ?? num(env.SETTLEMENT_WORKER_POLL_MS) ?? 1000;
     loops = [new Loop('outbox', drainOutbox, o.dispatcherPollMs ?? 250, log)];
-    if (runWorker) loops.push(new Loop('worker', () => workerTick(ctx), pollMs, log));
+    if (runWorker) loops.push(new Loop('worker', () => workerTick(ctx, worker), pollMs, log));
     loops.forEach((l) => l.start());
     log.info(
       {
@@ -369,6 +416,8 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         redis: Boolean(redisUrl),
         providers: Object.keys(providers),
         holdTtlSeconds,
+        holdMaxSeconds,
+        paymentMethods,
       },
       api ? 'settlement listening' : 'settlement worker running',
     );
@@ -381,7 +430,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       ctx,
       bus,
       async tick() {
-        await workerTick(ctx);
+        await workerTick(ctx, worker);
         await drainOutbox();
       },
       close() {

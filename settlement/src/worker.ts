@@ -8,6 +8,118 @@ import type { Ctx } from './context.ts';
 import { addMs } from './clock.ts';
 import { runAttemptWork } from './flow/attempts.ts';
 import { advance, expireMany } from './flow/transitions.ts';
+import { enqueueSettlementEvent } from './outbox.ts';
+
+export interface WorkerOptions {
+  /**
+   * HOLD_MAX_SECONDS × 1000: a hold whose member is paying at a provider when it runs out is
+   * extended once, to at most this long after the settlement was created (default 1,800 s).
+   */
+  holdMaxMs?: number;
+}
+
+/**
+ * DESIGN.md "Payments window": a settlement whose hold has run out while a member's payment
+ * is under way at a provider (a virtual account or QRIS issued at Midtrans, a Stripe payment
+ * processing) gets its hold extended once, to `created_at + holdMaxMs`, and the room hears
+ * the new `holdExpiresAt`. The provider is asked outside any transaction; the extension then
+ * re-checks the settlement under its lock. Runs just before the expiry sweep. Returns how many
+ * holds were extended.
+ */
+export async function extendPending(ctx: Ctx, holdMaxMs: number, limit = 50): Promise<number> {
+  const now = ctx.clock.now();
+  const rows = await ctx.db.query<{
+    settlement_id: string;
+    room_id: string;
+    member_id: string;
+    member_name: string;
+    attempt_id: string;
+    payment_id: string;
+    attempt: number;
+    provider: 'stripe' | 'midtrans';
+    provider_ref: string;
+    amount: number;
+    currency: string;
+    hold_expires_at: Date;
+  }>(
+    `SELECT s.id AS settlement_id, s.room_id, p.member_id, p.member_name, a.id AS attempt_id,
+       p.id AS payment_id, a.attempt, a.provider, a.provider_ref, a.amount, a.currency, s.hold_expires_at
+     FROM settlements s
+     JOIN payments p ON p.settlement_id = s.id AND p.status = 'pending'
+     JOIN payment_attempts a ON a.payment_id = p.id AND a.attempt = p.attempt
+     WHERE s.status = 'awaiting_payment' AND s.phase = 'open' AND s.hold_expires_at <= $1
+       AND s.hold_extended_at IS NULL AND s.created_at + $2::double precision * interval '1 millisecond' > $1
+       AND a.status = 'pending' AND a.provider IN ('stripe', 'midtrans') AND a.provider_ref IS NOT NULL
+     ORDER BY s.hold_expires_at LIMIT $3`,
+    [now, holdMaxMs, limit],
+  );
+  const paying = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) {
+    if (paying.has(r.settlement_id)) continue;
+    const provider = ctx.providers[r.provider];
+    if (!provider?.inProgress) continue;
+    try {
+      const busy = await provider.inProgress({
+        attemptId: r.attempt_id,
+        paymentId: r.payment_id,
+        settlementId: r.settlement_id,
+        roomId: r.room_id,
+        memberId: r.member_id,
+        memberName: r.member_name,
+        attempt: r.attempt,
+        amount: Number(r.amount),
+        currency: r.currency,
+        ref: r.provider_ref,
+        holdExpiresAt: r.hold_expires_at,
+      });
+      if (busy) paying.set(r.settlement_id, r);
+    } catch (err) {
+      // Not knowing is not a reason to keep stock on hold: the hold expires as usual.
+      ctx.log.warn(
+        {
+          settlementId: r.settlement_id,
+          roomId: r.room_id,
+          memberId: r.member_id,
+          err: err instanceof Error ? err.message : String(err),
+        },
+        'could not ask the provider whether a payment is under way',
+      );
+    }
+  }
+  let extended = 0;
+  for (const r of paying.values()) {
+    const done = await ctx.db.transaction(async (tx) => {
+      const at = ctx.clock.now();
+      const [s] = await tx.query<{ hold_expires_at: Date }>(
+        `UPDATE settlements SET hold_expires_at = created_at + $2::double precision * interval '1 millisecond',
+           hold_extended_at = $3, updated_at = $3
+         WHERE id = $1 AND status = 'awaiting_payment' AND phase = 'open' AND hold_extended_at IS NULL
+           AND created_at + $2::double precision * interval '1 millisecond' > $3
+         RETURNING hold_expires_at`,
+        [r.settlement_id, holdMaxMs, at],
+      );
+      if (!s) return false;
+      await tx.query(
+        `UPDATE holds SET expires_at = $2 WHERE settlement_id = $1 AND status = 'held'`,
+        [r.settlement_id, s.hold_expires_at],
+      );
+      await enqueueSettlementEvent(tx, r.settlement_id, at);
+      ctx.log.info(
+        {
+          settlementId: r.settlement_id,
+          roomId: r.room_id,
+          memberId: r.member_id,
+          provider: r.provider,
+          holdExpiresAt: s.hold_expires_at.toISOString(),
+        },
+        'hold extended while a payment is under way',
+      );
+      return true;
+    });
+    if (done) extended++;
+  }
+  return extended;
+}
 
 /** Expires settlements whose hold ran out while a share was still open. Returns how many. */
 export async function expireDue(ctx: Ctx, limit = 200): Promise<number> {
@@ -45,9 +157,13 @@ export async function advanceCapturing(ctx: Ctx, limit = 100): Promise<number> {
 }
 
 /** One pass of every sweep; loops while a sweep filled its batch. */
-export async function workerTick(ctx: Ctx): Promise<{ expired: number; attempts: number }> {
+export async function workerTick(
+  ctx: Ctx,
+  o: WorkerOptions = {},
+): Promise<{ expired: number; attempts: number; extended: number }> {
   let expired = 0;
   let attempts = 0;
+  const extended = await extendPending(ctx, o.holdMaxMs ?? 1_800_000);
   for (let n = await expireDue(ctx); ; n = await expireDue(ctx)) {
     expired += n;
     if (n < 200) break;
@@ -58,5 +174,5 @@ export async function workerTick(ctx: Ctx): Promise<{ expired: number; attempts:
     await advanceCapturing(ctx);
     if (n === 0) break;
   }
-  return { expired, attempts };
+  return { expired, attempts, extended };
 }

@@ -203,8 +203,10 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
     await notify(mt.notification(budi!, KEY));
     mt.pay(citra!, 'pending');
     await notify(mt.notification(citra!, KEY));
+    // the hold runs out after its one extension (Citra's transfer is still pending)
     await s.db.query(
-      `UPDATE settlements SET hold_expires_at = now() - interval '1 second' WHERE id = $1`,
+      `UPDATE settlements SET hold_expires_at = now() - interval '1 second', hold_extended_at = now()
+       WHERE id = $1`,
       [r.body.id],
     );
     s.ctx.kick();

@@ -217,6 +217,16 @@ CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 CREATE INDEX outbox_undelivered ON outbox (id) WHERE delivered_at IS NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'who had not paid when a settlement ended; the one extension of a hold',
+    sql: /* sql */ `
+-- member ids whose share was still open when the settlement expired or was cancelled
+ALTER TABLE settlements ADD COLUMN unpaid jsonb;
+-- set when the hold was extended for a payment pending at a provider (at most once)
+ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -12,6 +12,9 @@ import { lockSettlement, type Method, type PaymentRow, type SettlementRow } from
 import { advance, applyProviderStatus } from './transitions.ts';
 import { paymentView, type PaymentView } from './view.ts';
 
+/** A share in one of these is paid (or on its way to being captured). */
+const PAID: readonly string[] = ['authorized', 'captured'];
+
 function requireOpen(s: SettlementRow): void {
   if (s.status !== 'awaiting_payment') {
     throw invalidState(
@@ -124,6 +127,9 @@ export async function localPay(
       paymentId,
     ]);
     if (!p) throw notFound(`Payment ${paymentId}`);
+    // A second tap on Authorise (or a reload that re-posts) finds the share paid: nothing to
+    // do, and the answer is the paid state, whatever the settlement has moved on to since.
+    if (action === 'authorize' && p.method === 'local' && PAID.includes(p.status)) return;
     requireOpen(s);
     if (p.method !== 'local') {
       throw invalidState(`This share is paid with ${p.method}, not on this page`, {

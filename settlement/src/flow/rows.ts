@@ -47,6 +47,10 @@ export interface SettlementRow {
   phase: 'open' | 'capturing' | 'done';
   hold_expires_at: Date;
   reason: string | null;
+  /** Member ids whose share was still open when the settlement expired or was cancelled. */
+  unpaid: string[] | null;
+  /** When the hold was extended for a payment pending at a provider (at most once). */
+  hold_extended_at: Date | null;
   pickup_code: string | null;
   created_at: Date;
   updated_at: Date;

@@ -240,6 +240,13 @@ async function compensate(
   );
 }
 
+/** Open shares of settlement `s` (SQL): still pending or declined, nobody covered them. */
+const OPEN_SHARE = `p.settlement_id = s.id AND p.status IN ('pending', 'declined')`;
+const UNPAID_IDS = `(SELECT coalesce(jsonb_agg(p.member_id ORDER BY p.position), '[]'::jsonb)
+  FROM payments p WHERE ${OPEN_SHARE})`;
+const UNPAID_NAMES = `(SELECT string_agg(p.member_name, ', ' ORDER BY p.position)
+  FROM payments p WHERE ${OPEN_SHARE})`;
+
 /**
  * Holds expired with a share still open: stock back on the shelf, nobody stays charged.
  * Set-based over a batch (the caller holds the settlements' row locks, or this takes them);
@@ -252,18 +259,19 @@ export async function expireMany(
   now: Date,
 ): Promise<number> {
   if (settlementIds.length === 0) return 0;
+  // `unpaid` names who had not paid (member ids, in the settlement's order); the room shows
+  // their names in its own language. `reason` is the same in English, for logs and staff.
   const expired = await tx.query<{ id: string; room_id: string; open: number }>(
     `WITH due AS (
-       SELECT s.id, (SELECT count(*) FROM payments p WHERE p.settlement_id = s.id
-                       AND p.status NOT IN ('authorized', 'captured', 'due_at_store', 'covered')) AS open
+       SELECT s.id, ${UNPAID_IDS} AS unpaid, ${UNPAID_NAMES} AS names
        FROM settlements s WHERE s.id = ANY($1::text[]) AND s.status = 'awaiting_payment'
        ORDER BY s.id FOR UPDATE)
      UPDATE settlements s SET status = 'expired', phase = 'done', updated_at = $2,
-       reason = CASE WHEN due.open = 0 THEN 'The hold expired before payment completed'
-                     WHEN due.open = 1 THEN 'The hold expired before one share was paid'
-                     ELSE 'The hold expired before ' || due.open || ' shares were paid' END
+       unpaid = due.unpaid,
+       reason = CASE WHEN due.names IS NULL THEN 'The hold expired before payment completed'
+                     ELSE 'The hold expired before ' || due.names || ' paid' END
      FROM due WHERE s.id = due.id
-     RETURNING s.id, s.room_id, due.open AS open`,
+     RETURNING s.id, s.room_id, jsonb_array_length(due.unpaid) AS open`,
     [[...settlementIds], now],
   );
   if (expired.length === 0) return 0;
@@ -297,8 +305,11 @@ export async function cancel(
   if (s.status === 'completed' || s.status === 'expired') {
     throw invalidState(`A ${s.status} settlement cannot be cancelled`, { status: s.status });
   }
-  if (s.status === 'awaiting_payment') await moveHolds(tx, s.id, 'release', now);
-  else await moveHolds(tx, s.id, 'unreserve', now);
+  if (s.status === 'awaiting_payment') {
+    // who had not paid when the group gave up (before compensate voids every share)
+    await tx.query(`UPDATE settlements s SET unpaid = ${UNPAID_IDS} WHERE s.id = $1`, [s.id]);
+    await moveHolds(tx, s.id, 'release', now);
+  } else await moveHolds(tx, s.id, 'unreserve', now);
   await compensate(tx, [s.id], now);
   await tx.query(
     `UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE settlement_id = $1`,

@@ -14,7 +14,26 @@ export interface MidtransConfig {
   /** Base URL overrides (tests point these at a local server). */
   coreBaseUrl?: string;
   snapBaseUrl?: string;
+  /**
+   * Snap's `enabled_payments`: the channels the member may choose on Snap's page. Default
+   * {@link MIDTRANS_DEFAULT_PAYMENTS} (QRIS, e-wallets, bank transfer / virtual accounts, cards).
+   */
+  enabledPayments?: readonly string[];
 }
+
+/** Indonesian channels offered through Snap unless MIDTRANS_ENABLED_PAYMENTS says otherwise. */
+export const MIDTRANS_DEFAULT_PAYMENTS: readonly string[] = [
+  'other_qris',
+  'gopay',
+  'shopeepay',
+  'bca_va',
+  'bni_va',
+  'bri_va',
+  'permata_va',
+  'echannel',
+  'other_va',
+  'credit_card',
+];
 
 /** `signature_key` of a notification: SHA-512(order_id + status_code + gross_amount + server key). */
 export function midtransSignature(
@@ -108,6 +127,7 @@ export function midtransProvider(c: MidtransConfig): PaymentProvider {
               name: `Patungan: ${a.memberName}`.slice(0, 50),
             },
           ],
+          enabled_payments: [...(c.enabledPayments ?? MIDTRANS_DEFAULT_PAYMENTS)],
           credit_card: { secure: true, type: 'authorize' },
           expiry: { start_time: jakartaTime(now), unit: 'minute', duration: minutes },
           custom_field1: a.roomId,
@@ -179,6 +199,17 @@ export function midtransProvider(c: MidtransConfig): PaymentProvider {
     },
     async status(a) {
       return mapMidtransStatus(await status(a.ref));
+    },
+    async inProgress(a) {
+      try {
+        // `pending`: the member chose a channel on Snap (a virtual account number or a QRIS
+        // code was issued) and the bank or wallet has not settled yet.
+        return (await status(a.ref)).transaction_status === 'pending';
+      } catch (err) {
+        // 404: the member never chose a channel on Snap
+        if (err instanceof ProviderError && !err.transient) return false;
+        throw err;
+      }
     },
   };
 }

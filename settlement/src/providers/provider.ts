@@ -39,6 +39,12 @@ export interface PaymentProvider {
   void(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
   refund(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
   status(a: AttemptInfo & { ref: string }): Promise<ProviderStatus>;
+  /**
+   * Whether the member has started paying at the provider and the money is on its way (a
+   * Midtrans virtual account or QRIS issued, a Stripe payment processing or in 3-D Secure):
+   * the hold is then extended once (DESIGN.md "Payments window"). Absent: never.
+   */
+  inProgress?(a: AttemptInfo & { ref: string }): Promise<boolean>;
 }
 
 /**

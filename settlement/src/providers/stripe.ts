@@ -58,6 +58,9 @@ export function fromStripeAmount(amount: number, currency: string): number {
   return diff >= 0 ? amount / 10 ** diff : amount * 10 ** -diff;
 }
 
+/** Intent statuses of a member who is paying right now (bank redirect, 3-D Secure, processing). */
+const IN_PROGRESS = new Set<string>(['processing', 'requires_action', 'requires_confirmation']);
+
 export function mapIntentStatus(
   pi: Pick<Stripe.PaymentIntent, 'status' | 'last_payment_error'>,
 ): ProviderStatus {
@@ -183,6 +186,14 @@ export function stripeProvider(c: StripeConfig, stripe = createStripeClient(c)):
     async status(a) {
       try {
         return await retrieve(a.ref);
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    async inProgress(a) {
+      try {
+        const pi = await stripe.paymentIntents.retrieve(a.ref);
+        return IN_PROGRESS.has(pi.status);
       } catch (err) {
         throw wrap(err);
       }

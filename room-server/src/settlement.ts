@@ -28,7 +28,7 @@ import {
   settlementMap,
   signToken,
 } from '@patungan/model';
-import type { RoomStatus, SettlementStatus } from '@patungan/model';
+import type { PaymentMethod, RoomStatus, SettlementStatus } from '@patungan/model';
 import { HttpError } from './errors.ts';
 import { serviceOrigin } from './hooks.ts';
 import type { Room } from './room.ts';
@@ -91,6 +91,10 @@ const SettlementSchema = z
     payments: z.union([z.record(z.string(), PaymentSchema), z.array(PaymentSchema)]).optional(),
     pickupCode: z.string().optional(),
     reason: z.string().optional(),
+    /** Expired or cancelled: who had not paid (member ids; the room shows their names). */
+    unpaid: z.array(z.string()).optional(),
+    /** The hold was extended once while a member paid at a provider. */
+    holdExtended: z.boolean().optional(),
   })
   .passthrough();
 
@@ -128,6 +132,9 @@ const PER_SETTLEMENT = [
   'pickupCode',
   'reason',
   'cartVersion',
+  'unpaid',
+  'holdExtended',
+  'methodChanged',
 ] as const;
 
 type SettlementYMap = ReturnType<typeof settlementMap>;
@@ -213,6 +220,8 @@ export async function applySettlementPut(
     if (next.payments !== undefined) m.set('payments', paymentsRecord(next.payments));
     if (next.pickupCode !== undefined) m.set('pickupCode', next.pickupCode);
     if (next.reason !== undefined) m.set('reason', next.reason);
+    if (next.unpaid !== undefined) m.set('unpaid', next.unpaid);
+    if (next.holdExtended !== undefined) m.set('holdExtended', next.holdExtended);
     if (TERMINAL.has(next.status)) {
       m.set(
         'lastError',
@@ -221,7 +230,11 @@ export async function applySettlementPut(
             ? 'the payment window expired before everyone paid'
             : 'the settlement was cancelled'),
       );
-    } else if (m.has('lastError')) m.delete('lastError');
+      m.set('lastErrorDetails', { code: next.status });
+    } else {
+      if (m.has('lastError')) m.delete('lastError');
+      if (m.has('lastErrorDetails')) m.delete('lastErrorDetails');
+    }
     metaMap(doc).set('status', roomStatusFor(next.status));
   }, SETTLEMENT);
   return { applied: true, seq: body.seq };
@@ -274,20 +287,28 @@ async function runFinalise(
   }, FINALISE);
 
   const snap = cartSnapshot(doc, room.id);
-  const reopen = (reason: string) =>
+  // `lastError` is the English sentence (logs, older clients); `lastErrorDetails` the same
+  // refusal as data, which the room shows in each reader's own language.
+  const reopen = (reason: string, details: RefusalDetails) =>
     room.transact((d) => {
       settlementMap(d).set('lastError', reason);
+      settlementMap(d).set('lastErrorDetails', details);
       metaMap(d).set('status', 'open');
     }, FINALISE);
   if (!snap.storeId) {
-    await reopen('choose a pickup store before finalising');
+    await reopen('choose a pickup store before finalising', { code: 'no_store' });
     throw new HttpError(422, 'no_store', 'choose a pickup store before finalising');
   }
   if (snap.lines.length === 0) {
-    await reopen('the cart is empty');
+    await reopen('the cart is empty', { code: 'empty_cart' });
     throw new HttpError(422, 'empty_cart', 'the cart is empty');
   }
   const members = membersMap(doc);
+  // A stored choice of a method this deployment does not take (a provider without keys, say)
+  // falls back to settlement's default instead of failing the whole group; the member is told
+  // (`settlement.methodChanged`) and their choice is updated once the settlement exists.
+  const enabled = await enabledMethods(opts);
+  const changed: Record<string, { from: string; to: string }> = {};
   const request = {
     roomId: snap.roomId,
     cartVersion: snap.cartVersion,
@@ -296,8 +317,13 @@ async function runFinalise(
     organiser: snap.organiser,
     split: snap.split,
     members: snap.members.map((m) => {
-      const method = (members.get(m.id) as { method?: unknown } | undefined)?.method;
-      return { id: m.id, name: m.name, method: typeof method === 'string' ? method : 'local' };
+      const stored = (members.get(m.id) as { method?: unknown } | undefined)?.method;
+      let method = typeof stored === 'string' ? stored : (enabled?.fallback ?? 'local');
+      if (enabled && !enabled.methods.includes(method)) {
+        changed[m.id] = { from: method, to: enabled.fallback };
+        method = enabled.fallback;
+      }
+      return { id: m.id, name: m.name, method };
     }),
     lines: snap.lines.map((l) => ({
       id: l.id,
@@ -317,6 +343,9 @@ async function runFinalise(
       : `${room.id}:${snap.cartVersion}`;
   let key = keyFor(previous);
   let log = opts.log.child({ roomId: room.id, memberId: who.id, idempotencyKey: key });
+  for (const [memberId, c] of Object.entries(changed)) {
+    log.info({ memberId, from: c.from, to: c.to }, 'payment method not enabled here, fell back');
+  }
   const endedOnTheWay: string[] = [];
   let res: HttpResult | null;
   try {
@@ -340,7 +369,9 @@ async function runFinalise(
     res = null;
   }
   if (!res || res.status >= 500 || res.status === 429) {
-    await reopen('the settlement service is not reachable right now, try again');
+    await reopen('the settlement service is not reachable right now, try again', {
+      code: 'settlement_unavailable',
+    });
     throw new HttpError(
       503,
       'settlement_unavailable',
@@ -348,15 +379,17 @@ async function runFinalise(
     );
   }
   if (res.status !== 200 && res.status !== 201) {
-    const reason = await refusalReason(res.body, snap.storeId, opts);
-    log.info({ status: res.status, reason }, 'settlement refused the cart');
-    await reopen(reason);
+    const { reason, details } = await refusalReason(res.body, snap.storeId, opts);
+    log.info({ status: res.status, reason, code: details.code }, 'settlement refused the cart');
+    await reopen(reason, details);
     return res;
   }
   const st = SettlementSchema.safeParse(res.body);
   if (!st.success) {
     log.error({ body: res.body }, 'settlement answered an unexpected body');
-    await reopen('the settlement service answered something unexpected, try again');
+    await reopen('the settlement service answered something unexpected, try again', {
+      code: 'bad_settlement_answer',
+    });
     throw new HttpError(
       502,
       'bad_settlement_answer',
@@ -367,7 +400,7 @@ async function runFinalise(
   if (endedSettlements(settlementMap(doc)).includes(settlement.id)) {
     // Never move the room back onto a settlement it has seen end.
     log.warn({ settlementId: settlement.id }, 'settlement answered with an ended settlement');
-    await reopen('this checkout has ended, finalise again');
+    await reopen('this checkout has ended, finalise again', { code: 'settlement_ended' });
     throw new HttpError(409, 'settlement_ended', 'this checkout has ended, finalise again');
   }
   await room.transact((d) => {
@@ -384,6 +417,14 @@ async function runFinalise(
     if (settlement.total !== undefined) m.set('total', settlement.total);
     m.set('cartVersion', snap.cartVersion);
     m.delete('lastError');
+    m.delete('lastErrorDetails');
+    if (Object.keys(changed).length > 0) {
+      m.set('methodChanged', changed);
+      for (const [id, { to }] of Object.entries(changed)) {
+        const member = members.get(id);
+        if (member) members.set(id, { ...member, method: to as PaymentMethod });
+      }
+    }
     if (!newer) metaMap(d).set('status', roomStatusFor(settlement.status));
   }, FINALISE);
   log.info({ settlementId: settlement.id }, 'room finalised');
@@ -440,6 +481,45 @@ async function postSettlement(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long the list of enabled payment methods is reused (it changes only on redeploys). */
+const METHODS_TTL_MS = 60_000;
+const methodsCache = new Map<string, { at: number; value: EnabledMethods }>();
+interface EnabledMethods {
+  methods: string[];
+  fallback: string;
+}
+
+/**
+ * settlement's `GET /payment-methods`, cached for a minute per settlement URL; null when it
+ * cannot be read (an older settlement, a network error): then the stored choices go as they
+ * are and settlement itself says what it refuses.
+ */
+async function enabledMethods(opts: SettlementClientOptions): Promise<EnabledMethods | null> {
+  const hit = methodsCache.get(opts.url);
+  if (hit && Date.now() - hit.at < METHODS_TTL_MS) return hit.value;
+  try {
+    const res = await fetch(new URL('/payment-methods', opts.url), {
+      signal: AbortSignal.timeout(Math.min(2000, opts.timeoutMs)),
+    });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { items?: { method?: unknown }[]; default?: unknown };
+    const methods = (body.items ?? [])
+      .map((i) => i.method)
+      .filter((m): m is string => typeof m === 'string');
+    if (methods.length === 0) return null;
+    const fallback =
+      typeof body.default === 'string' && methods.includes(body.default)
+        ? body.default
+        : methods[0]!;
+    const value = { methods, fallback };
+    methodsCache.set(opts.url, { at: Date.now(), value });
+    return value;
+  } catch (err) {
+    opts.log.warn({ err: (err as Error).message }, 'payment methods not readable');
+    return null;
+  }
+}
+
 /** The settlement id of a `409 settlement_ended` answer (the key's settlement has ended). */
 function endedSettlementId(res: HttpResult): string | null {
   if (res.status !== 409) return null;
@@ -448,33 +528,68 @@ function endedSettlementId(res: HttpResult): string | null {
   return error?.code === 'settlement_ended' && typeof id === 'string' && id ? id : null;
 }
 
-/** "2 × Teh Botol short at Toko Bandung" from a 409 insufficient_stock answer. */
+/**
+ * Why the room reopened, as data (`settlement.lastErrorDetails`): a code every reader's app words
+ * in its own language, and for a stock refusal the store and each short product by name with
+ * what was wanted and what the store has.
+ */
+export interface RefusalDetails {
+  code: string;
+  storeId?: string;
+  storeName?: string;
+  short?: { sku: string; name: string; wanted: number; available: number }[];
+}
+
+/** At most this many short products are carried into the room (a cart has few lines anyway). */
+const MAX_SHORT = 50;
+
+/**
+ * "2 × Teh Botol short at Toko Bandung" (and its data) from a 409 insufficient_stock answer.
+ * Names come with settlement's answer; an older settlement without them is asked by sku.
+ */
 async function refusalReason(
   body: unknown,
   storeId: string,
   opts: SettlementClientOptions,
-): Promise<string> {
+): Promise<{ reason: string; details: RefusalDetails }> {
   const error = (
     body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null
   )?.error;
-  const short = (error?.details as { short?: unknown } | undefined)?.short;
+  const given = error?.details as { short?: unknown; storeName?: unknown } | undefined;
+  const short = given?.short;
   if (error?.code === 'insufficient_stock' && Array.isArray(short) && short.length > 0) {
-    const storeName = await lookupName(opts, '/stores', (x) => x.id === storeId);
-    const parts = await Promise.all(
-      short.map(async (s: { sku?: unknown; wanted?: unknown; available?: unknown }) => {
-        const sku = String(s.sku);
-        const missing =
-          typeof s.wanted === 'number' && typeof s.available === 'number'
-            ? s.wanted - s.available
-            : null;
-        const name = await lookupName(opts, `/products/${encodeURIComponent(sku)}`, () => true);
-        return `${missing ?? '?'} × ${name ?? sku} short`;
-      }),
+    const storeName =
+      typeof given?.storeName === 'string'
+        ? given.storeName
+        : ((await lookupName(opts, '/stores', (x) => x.id === storeId)) ?? storeId);
+    const items = await Promise.all(
+      short
+        .slice(0, MAX_SHORT)
+        .map(
+          async (s: { sku?: unknown; name?: unknown; wanted?: unknown; available?: unknown }) => {
+            const sku = String(s.sku);
+            const name =
+              typeof s.name === 'string'
+                ? s.name
+                : ((await lookupName(opts, `/products/${encodeURIComponent(sku)}`, () => true)) ??
+                  sku);
+            const wanted = typeof s.wanted === 'number' ? s.wanted : 0;
+            const available = typeof s.available === 'number' ? Math.max(0, s.available) : 0;
+            return { sku, name, wanted, available };
+          },
+        ),
     );
-    return `${parts.join(', ')} at ${storeName ?? storeId}`;
+    const parts = items.map((i) => `${i.wanted - i.available} × ${i.name} short`);
+    return {
+      reason: `${parts.join(', ')} at ${storeName}`,
+      details: { code: 'insufficient_stock', storeId, storeName, short: items },
+    };
   }
-  if (typeof error?.message === 'string' && error.message) return error.message;
-  return 'the settlement service refused the cart';
+  const code = typeof error?.code === 'string' && error.code ? error.code : 'refused';
+  if (typeof error?.message === 'string' && error.message) {
+    return { reason: error.message, details: { code } };
+  }
+  return { reason: 'the settlement service refused the cart', details: { code } };
 }
 
 /** Best effort: a product's or store's display name, or null (never throws). */

@@ -10,6 +10,26 @@ const config = {
     // Form actions are CSRF-safe through SvelteKit's origin check (on by default): a POST
     // whose Origin is not this app's ORIGIN is refused with 403.
     csrf: { trustedOrigins: [] },
+    // Content-Security-Policy on every page (issue 10): SvelteKit adds a nonce (or, for
+    // prerendered pages, a hash) for its own inline scripts, so no other script runs.
+    // hooks.server.ts appends this deployment's room-server and settlement origins to
+    // connect-src at run time (they come from the environment, not the build).
+    // Styles allow 'unsafe-inline': Svelte sets style attributes and transition styles.
+    csp: {
+      mode: 'auto',
+      directives: {
+        'default-src': ['self'],
+        'script-src': ['self'],
+        'style-src': ['self', 'unsafe-inline'],
+        'img-src': ['self', 'data:', 'blob:', 'https:'],
+        'font-src': ['self', 'data:'],
+        'connect-src': ['self'],
+        'object-src': ['none'],
+        'base-uri': ['self'],
+        'form-action': ['self'],
+        'frame-ancestors': ['none'],
+      },
+    },
   },
 };
 

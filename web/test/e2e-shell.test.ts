@@ -166,9 +166,12 @@ describe('app shell in a browser', () => {
       .getByText('Ana mengundangmu ke Belanja kos');
     await invite.waitFor(WAIT);
     await shot(budi, 'shell-home-1280');
+    // Opening the invite shows the join screen (GET never joins); joining is a POST.
+    await budi.locator('[data-testid=invites] a').first().click();
+    await budi.waitForURL(/\/join\/[A-Z0-9]+$/);
     await Promise.all([
       budi.waitForURL(`${stack.webUrl}/rooms/${roomId}`),
-      budi.locator('[data-testid=invites] a').first().click(),
+      budi.getByRole('button', { name: 'Gabung sebagai Budi' }).click(),
     ]);
   });
 

@@ -35,6 +35,8 @@ export const messages = {
   'error.email_taken': 'Sudah ada akun dengan email ini.',
   'error.bad_credentials': 'Email atau kata sandi salah.',
   'error.rate_limited': 'Terlalu banyak percobaan gagal. Coba lagi dalam {seconds} detik.',
+  'error.too_many_requests': 'Terlalu banyak permintaan. Coba lagi dalam {seconds} detik.',
+  'error.control': 'Hapus karakter kontrol (tak terlihat) dari isian ini.',
   'error.not_found': 'Tidak ditemukan.',
   'error.forbidden': 'Kamu tidak boleh melakukan ini.',
   'error.conflict': 'Tidak bisa dilakukan sekarang.',

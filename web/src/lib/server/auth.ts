@@ -8,6 +8,12 @@
  * - Login failures are counted per IP + email in the database (so every web instance sees
  *   them): after {@link LOGIN_MAX_FAILURES} within {@link LOGIN_WINDOW_MS} that pair is refused
  *   until the oldest failure leaves the window. A success clears the pair's failures.
+ *   They are counted per account too (whatever the IP): after LOGIN_ACCOUNT_MAX_FAILURES
+ *   (env, default {@link LOGIN_ACCOUNT_MAX_FAILURES_DEFAULT}) within the window, that email is
+ *   refused from everywhere until the oldest leaves the window (a success does not clear these).
+ * - Text with control characters (NUL …) is refused as invalid input (PostgreSQL cannot store
+ *   NUL), with `details.reason = 'control'`.
+ * - A password change ends every other session of the user.
  * - A guest is a user row with `guest = true` and no email; claiming an account fills in email
  *   and password on the same row, so the guest keeps their id and with it their rooms,
  *   cart lines and payments.
@@ -30,6 +36,29 @@ export interface User {
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 export const LOGIN_MAX_FAILURES = 5;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+export const LOGIN_ACCOUNT_MAX_FAILURES_DEFAULT = 20;
+
+/** LOGIN_ACCOUNT_MAX_FAILURES from the environment (0 = no per-account limit). */
+export function loginAccountMaxFailures(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.LOGIN_ACCOUNT_MAX_FAILURES);
+  return env.LOGIN_ACCOUNT_MAX_FAILURES && Number.isInteger(n) && n >= 0
+    ? n
+    : LOGIN_ACCOUNT_MAX_FAILURES_DEFAULT;
+}
+
+// C0 controls and DEL: NUL breaks PostgreSQL text, the others have no place in these fields.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Refuses a string field holding control characters (NUL …) with a clear 400. */
+export function refuseControl(value: unknown, field: string): void {
+  if (typeof value === 'string' && CONTROL.test(value)) {
+    throw new WebError('invalid', 'Remove the control characters from this field.', {
+      field,
+      reason: 'control',
+    });
+  }
+}
 export const FRIEND_ID_LENGTH = 8;
 const MIN_PASSWORD = 8;
 
@@ -57,6 +86,7 @@ export function toUser(r: UserRow): User {
 }
 
 export function normaliseEmail(email: unknown): string {
+  refuseControl(email, 'email');
   const e = typeof email === 'string' ? email.trim().toLowerCase() : '';
   if (e.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) {
     throw new WebError('invalid', 'Enter a valid email address.', { field: 'email' });
@@ -65,6 +95,7 @@ export function normaliseEmail(email: unknown): string {
 }
 
 export function checkName(name: unknown): string {
+  refuseControl(name, 'name');
   const n = typeof name === 'string' ? name.trim().replace(/\s+/g, ' ') : '';
   if (n.length < 1 || n.length > 40) {
     throw new WebError('invalid', 'A name has 1 to 40 characters.', { field: 'name' });
@@ -73,6 +104,7 @@ export function checkName(name: unknown): string {
 }
 
 function checkPassword(password: unknown): string {
+  refuseControl(password, 'password');
   if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > 200) {
     throw new WebError('invalid', `A password has at least ${MIN_PASSWORD} characters.`, {
       field: 'password',
@@ -221,12 +253,18 @@ export async function updateProfile(
   }
 }
 
+/**
+ * Changes the password after checking the current one, and ends every other session of the
+ * user (the one with `keepToken`, this browser's, stays).
+ */
 export async function changePassword(
   db: Db,
   userId: string,
   current: unknown,
   next: unknown,
+  keepToken?: string,
 ): Promise<void> {
+  refuseControl(current, 'current');
   const [r] = await db.query<{ password_hash: string | null }>(
     'SELECT password_hash FROM users WHERE id = $1',
     [userId],
@@ -238,13 +276,36 @@ export async function changePassword(
   ) {
     throw new WebError('bad_credentials', 'The current password is wrong.', { field: 'current' });
   }
-  await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [
-    userId,
-    await hash(checkPassword(next)),
-  ]);
+  const nextHash = await hash(checkPassword(next));
+  await db.transaction(async (tx) => {
+    await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, nextHash]);
+    await tx.query('DELETE FROM sessions WHERE user_id = $1 AND id <> $2', [
+      userId,
+      keepToken ? sha256(keepToken) : '',
+    ]);
+  });
 }
 
 const rateKey = (ip: string, email: string) => `${ip}|${email}`;
+/** The per-account key: no IP contains `account:`, and a pair key always has an IP and `|`. */
+const accountKey = (email: string) => `account:${email}`;
+
+async function retryAfterIfOver(
+  db: Db,
+  key: string,
+  max: number,
+  since: Date,
+  now: number,
+): Promise<number | null> {
+  if (max <= 0) return null;
+  const failures = await db.query<{ at: Date | string }>(
+    'SELECT at FROM login_failures WHERE key = $1 AND at > $2 ORDER BY at ASC',
+    [key, since],
+  );
+  if (failures.length < max) return null;
+  const oldest = new Date(failures[failures.length - max]!.at).getTime();
+  return Math.max(1, Math.ceil((oldest + LOGIN_WINDOW_MS - now) / 1000));
+}
 
 /**
  * Checks email and password. Refuses with `rate_limited` (and the seconds to wait in
@@ -255,16 +316,17 @@ export async function login(
   input: { email: unknown; password: unknown; ip: string },
   now = Date.now(),
 ): Promise<User> {
+  refuseControl(input.email, 'email');
+  refuseControl(input.password, 'password');
   const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
   const key = rateKey(input.ip, email);
   const since = new Date(now - LOGIN_WINDOW_MS);
-  const failures = await db.query<{ at: Date | string }>(
-    'SELECT at FROM login_failures WHERE key = $1 AND at > $2 ORDER BY at ASC',
-    [key, since],
-  );
-  if (failures.length >= LOGIN_MAX_FAILURES) {
-    const oldest = new Date(failures[0]!.at).getTime();
-    const retryAfter = Math.max(1, Math.ceil((oldest + LOGIN_WINDOW_MS - now) / 1000));
+  const retryAfter =
+    (await retryAfterIfOver(db, key, LOGIN_MAX_FAILURES, since, now)) ??
+    (email
+      ? await retryAfterIfOver(db, accountKey(email), loginAccountMaxFailures(), since, now)
+      : null);
+  if (retryAfter !== null) {
     throw new WebError('rate_limited', 'Too many failed attempts. Try again later.', {
       retryAfter,
     });
@@ -282,6 +344,12 @@ export async function login(
     !!r?.password_hash;
   if (!ok || !r) {
     await db.query('INSERT INTO login_failures (key, at) VALUES ($1, $2)', [key, new Date(now)]);
+    if (email) {
+      await db.query('INSERT INTO login_failures (key, at) VALUES ($1, $2)', [
+        accountKey(email),
+        new Date(now),
+      ]);
+    }
     // Keep the table small: drop what has left every window.
     await db.query('DELETE FROM login_failures WHERE at < $1', [since]);
     throw new WebError('bad_credentials', 'Wrong email or password.');

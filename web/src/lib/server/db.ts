@@ -3,7 +3,7 @@
  * real PostgreSQL when it is set. Both speak the same SQL with `$1` placeholders, so one small
  * interface covers them and every query in web runs on both (the tests run both).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
@@ -69,6 +69,35 @@ export function postgresDb(sql: postgres.Sql): Db {
   };
 }
 
+/**
+ * PGlite creates its files world-writable (0666) and folders 0755 whatever the umask: make the
+ * database folder 0700 and everything in it 0600 / 0700 (files it makes later stay behind the
+ * 0700 folder). Errors (a file removed meanwhile) are ignored.
+ */
+export function restrictPermissions(dir: string): void {
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      try {
+        if (e.isDirectory()) {
+          chmodSync(p, 0o700);
+          walk(p);
+        } else if (e.isFile()) {
+          chmodSync(p, 0o600);
+        }
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  try {
+    chmodSync(dir, 0o700);
+    walk(dir);
+  } catch {
+    // the folder itself is gone: nothing to protect
+  }
+}
+
 export interface OpenDbOptions {
   databaseUrl?: string | undefined;
   /** Where PGlite keeps its files when there is no databaseUrl; `memory://` for an in-memory db. */
@@ -85,7 +114,8 @@ export async function openDb(o: OpenDbOptions): Promise<Db> {
     let path = dir;
     if (!dir.startsWith('memory://')) {
       path = join(dir, 'web');
-      mkdirSync(path, { recursive: true });
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+      restrictPermissions(path);
     }
     db = pgliteDb(await PGlite.create(path));
   }
@@ -94,6 +124,9 @@ export async function openDb(o: OpenDbOptions): Promise<Db> {
   } catch (err) {
     await db.close();
     throw err;
+  }
+  if (db.kind === 'pglite' && o.dataDir && !o.dataDir.startsWith('memory://')) {
+    restrictPermissions(join(o.dataDir, 'web'));
   }
   return db;
 }

@@ -30,6 +30,7 @@ export function formError(err: WebError): FormError {
   const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
   let key: MessageKey = `error.${err.code}`;
   if (field === 'friendId') key = err.code === 'invalid' ? 'error.ownFriendId' : 'error.friendId';
+  else if (err.code === 'invalid' && err.details?.reason === 'control') key = 'error.control';
   else if (err.code === 'invalid' && field && FIELD_KEYS[field]) key = FIELD_KEYS[field];
   const params: Record<string, string | number> = {};
   if (typeof err.details?.retryAfter === 'number') params.seconds = err.details.retryAfter;
@@ -63,6 +64,14 @@ export function safeRedirect(v: unknown, origin: string): string {
 }
 
 export const str = (v: FormDataEntryValue | null): string => (typeof v === 'string' ? v : '');
+
+/** A typed value to show again in a refused form, without control characters (NUL …). */
+// eslint-disable-next-line no-control-regex
+export const echo = (v: string): string => v.replace(/[\u0000-\u001f\u007f]/g, '');
+
+/** {@link echo} over every value of a form's kept values. */
+export const echoAll = <T extends Record<string, string>>(values: T): T =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, echo(v)])) as T;
 
 export function clientIp(event: { getClientAddress(): string; request: Request }): string {
   try {

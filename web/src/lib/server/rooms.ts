@@ -189,6 +189,20 @@ export async function joinRoom(
   return role;
 }
 
+/** The user's role in the room, or null when they are not a member (nothing changes). */
+export async function memberRole(
+  db: Queryable,
+  roomId: string,
+  userId: string,
+): Promise<'organiser' | 'member' | null> {
+  const [r] = await db.query<{ role: string }>(
+    'SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2',
+    [roomId, userId],
+  );
+  if (!r) return null;
+  return r.role === 'organiser' ? 'organiser' : 'member';
+}
+
 export async function isMember(db: Queryable, roomId: string, userId: string): Promise<boolean> {
   const rows = await db.query('SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2', [
     roomId,

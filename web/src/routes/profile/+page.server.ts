@@ -3,6 +3,7 @@ import { getDb } from '$lib/server/app.ts';
 import { changePassword, claimGuest, updateProfile } from '$lib/server/auth.ts';
 import { failWith, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
+import { SESSION_COOKIE } from '$lib/server/session.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = ({ locals }) => {
@@ -22,14 +23,22 @@ export const actions: Actions = {
     }
     return { saved: 'profile' as const };
   },
-  password: async ({ request, locals }) => {
+  password: async ({ request, locals, cookies }) => {
     if (!locals.user) redirect(303, '/login');
     const form = await request.formData();
     try {
-      await changePassword(await getDb(), locals.user.id, form.get('current'), form.get('next'));
+      // Every other session of this user ends; this browser's stays.
+      await changePassword(
+        await getDb(),
+        locals.user.id,
+        form.get('current'),
+        form.get('next'),
+        cookies.get(SESSION_COOKIE),
+      );
     } catch (err) {
       return failWith(err);
     }
+    log.info({ userId: locals.user.id }, 'password changed; other sessions ended');
     return { saved: 'password' as const };
   },
   claim: async ({ request, locals }) => {

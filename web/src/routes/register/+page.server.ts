@@ -1,9 +1,9 @@
 import { redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/app.ts';
-import { createSession, register } from '$lib/server/auth.ts';
-import { failWith, safeRedirect, str } from '$lib/server/forms.ts';
+import { createSession, deleteSession, register } from '$lib/server/auth.ts';
+import { echoAll, failWith, safeRedirect, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
-import { setSessionCookie } from '$lib/server/session.ts';
+import { SESSION_COOKIE, setSessionCookie } from '$lib/server/session.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = ({ locals, url }) => {
@@ -22,8 +22,10 @@ export const actions: Actions = {
     try {
       user = await register(db, { ...values, password: form.get('password') });
     } catch (err) {
-      return failWith(err, values);
+      return failWith(err, echoAll(values));
     }
+    // Registering ends whatever session this browser had (a guest's).
+    await deleteSession(db, event.cookies.get(SESSION_COOKIE));
     setSessionCookie(event.cookies, event.url, await createSession(db, user.id));
     log.info({ userId: user.id }, 'registered');
     redirect(303, safeRedirect(form.get('redirect'), event.url.origin));

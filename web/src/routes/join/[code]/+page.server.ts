@@ -5,7 +5,7 @@
 import { error, redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/app.ts';
 import { createGuest, createSession, userById } from '$lib/server/auth.ts';
-import { failWith, str } from '$lib/server/forms.ts';
+import { echo, failWith, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import { joinRoom, roomByCode } from '$lib/server/rooms.ts';
 import { setSessionCookie } from '$lib/server/session.ts';
@@ -34,7 +34,7 @@ export const actions: Actions = {
       try {
         user = await createGuest(db, name);
       } catch (err) {
-        return failWith(err, { name });
+        return failWith(err, { name: echo(name) });
       }
       setSessionCookie(event.cookies, event.url, await createSession(db, user.id));
       log.info({ userId: user.id, roomId: room.id }, 'guest joined');

@@ -1,13 +1,14 @@
 /**
  * The room page's data (contract with the room engineer, see docs/web.md):
- * `{ room, me, token, roomServerUrl, settlementPublicUrl }`. Not signed in → `/join/<code>`;
- * a signed-in user opening a room they are not in joins it.
+ * `{ room, me, token, roomServerUrl, settlementPublicUrl }`. Anyone who is not a member yet
+ * (not signed in, or signed in but not in this room) goes to the join screen `/join/<code>`,
+ * where joining is a POST: opening a link never changes anything.
  */
 import { error, redirect } from '@sveltejs/kit';
 import { isRoomId } from '@patungan/model';
 import { getDb } from '$lib/server/app.ts';
 import { config } from '$lib/server/config.ts';
-import { joinRoom, roomById } from '$lib/server/rooms.ts';
+import { memberRole, roomById } from '$lib/server/rooms.ts';
 import { roomToken } from '$lib/server/tokens.ts';
 import type { PageServerLoad } from './$types';
 
@@ -18,7 +19,10 @@ export const load: PageServerLoad = async ({ params, locals }) => {
   if (!room) error(404, 'No such room');
   const user = locals.user;
   if (!user) redirect(303, `/join/${room.code}`);
-  const role = await joinRoom(db, room, user.id);
+  // The organiser always has their place (a row made with the room; kept for old rooms too).
+  const role =
+    (await memberRole(db, room.id, user.id)) ?? (room.organiserId === user.id ? 'organiser' : null);
+  if (!role) redirect(303, `/join/${room.code}`);
   return {
     room: {
       id: room.id,

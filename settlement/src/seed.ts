@@ -138,19 +138,13 @@ export const STORES: readonly SeedStore[] = [
   { id: 'smg-simpang-lima', name: 'Toko Patungan Simpang Lima', address: 'Jl. Pahlawan 3', city: 'Semarang', region: 'Jawa Tengah', lat: -6.9903, lng: 110.4229, openingHours: '07:00-22:00' },
 ];
 
-/** A small generated SVG (category colour and initials) as a data URI. */
-function image(cat: CategorySpec, name: string): string {
-  const initials = name
-    .split(/\s+/)
-    .slice(0, 2)
-    .map((w) => w[0] ?? '')
-    .join('')
-    .toUpperCase();
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">` +
-    `<rect width="64" height="64" rx="10" fill="${cat.color}"/>` +
-    `<text x="32" y="40" font-family="sans-serif" font-size="22" text-anchor="middle" fill="#fff">${initials}</text></svg>`;
-  return `data:image/svg+xml,${encodeURIComponent(svg)}`;
+/**
+ * The product's picture: web draws it from the sku (`GET /img/products/<sku>.svg`, a small
+ * cached SVG per product; see web/src/lib/product-art.ts). A path on web's origin, where the
+ * catalog is shown.
+ */
+export function productImage(sku: string): string {
+  return `/img/products/${encodeURIComponent(sku)}.svg`;
 }
 
 /**
@@ -170,14 +164,15 @@ export function demoProducts(count = 200, seed = 42): SeedProduct[] {
       const name = [base, variant, batch > 0 ? `Seri ${batch + 1}` : ''].filter(Boolean).join(' ');
       // Prices vary ±30% around the base and end in 500 or 000, like shelf prices do.
       const price = Math.max(500, Math.round((basePrice * (0.7 + rnd() * 0.6)) / 500) * 500);
+      const sku = `${cat.id.slice(0, 3).toUpperCase()}-${String(i + 1).padStart(4, '0')}`;
       out.push({
-        sku: `${cat.id.slice(0, 3).toUpperCase()}-${String(i + 1).padStart(4, '0')}`,
+        sku,
         name,
         category: cat.id,
         description: `${name} — ${cat.label.toLowerCase()} pilihan untuk belanja bersama.`,
         price,
         currency: 'IDR',
-        image: image(cat, name),
+        image: productImage(sku),
       });
     }
   }

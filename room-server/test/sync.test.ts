@@ -1,7 +1,16 @@
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, addLine, initRoom, readLines } from '@patungan/model';
-import { client, json, startServer, tempDir, token, upgradeStatus, waitFor } from './helpers.ts';
+import {
+  SECRET,
+  client,
+  json,
+  startServer,
+  tempDir,
+  token,
+  upgradeStatus,
+  waitFor,
+} from './helpers.ts';
 
 describe('stock y-websocket clients', () => {
   test('two clients converge and a late joiner gets the full state', async () => {
@@ -112,7 +121,7 @@ describe('auth at the upgrade', () => {
     const { signToken } = await import('@patungan/model');
     const staff = await signToken(
       { sub: 's1', store: 'toko-1', name: 'Staff', role: 'staff' },
-      'test-secret-room-server',
+      SECRET,
     );
     expect(await upgradeStatus(server, `/room-a?token=${staff}`)).toBe(403);
   });

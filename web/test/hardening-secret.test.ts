@@ -5,7 +5,7 @@
  * (Settlement's entry is covered in settlement's own tests.)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,4 +150,45 @@ describe('embedded mode', () => {
     expect(r.healthy, r.output).toBe(true);
     expect(statSync(join(dir, 'room-token-secret')).mode & 0o777).toBe(0o600);
   });
+});
+
+describe('npm start', () => {
+  it('with its output going to a log (not a terminal) prints where the staff logins are, never their passwords', async () => {
+    const dir = tempDir();
+    const [web, room, settlement] = [await freePort(), await freePort(), await freePort()];
+    const env = {
+      DATA_DIR: dir,
+      WEB_PORT: String(web),
+      ROOM_SERVER_PORT: String(room),
+      SETTLEMENT_PORT: String(settlement),
+      LOG_LEVEL: 'info',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      const deadline = Date.now() + 170_000;
+      while (!/Patungan is running/.test(output) && child.exitCode === null) {
+        if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(output).toMatch(/Patungan is running/);
+      const file = join(dir, 'web', 'demo-staff.json');
+      const logins = JSON.parse(readFileSync(file, 'utf8')) as { password: string }[];
+      expect(logins.length).toBeGreaterThan(0);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(output).toContain(file);
+      for (const l of logins) expect(output).not.toContain(l.password);
+    } finally {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 200_000);
 });

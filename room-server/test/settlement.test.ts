@@ -181,6 +181,14 @@ describe('finalise', () => {
     expect(bob.doc.getMap('settlement').get('lastError')).toBe(
       '2 × Teh Botol short at Toko Bandung',
     );
+    // The same refusal as data, for each reader's own language (names looked up here because
+    // this settlement's answer carries only skus).
+    expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
+      code: 'insufficient_stock',
+      storeId: 'toko-bdg',
+      storeName: 'Toko Bandung',
+      short: [{ sku: 'teh-botol', name: 'Teh Botol', wanted: 5, available: 3 }],
+    });
     expect(org.doc.getMap('meta').get('status')).toBe('open');
   });
 
@@ -205,6 +213,9 @@ describe('finalise', () => {
     );
     expect(res.status).toBe(503);
     await waitFor(() => typeof bob.doc.getMap('settlement').get('lastError') === 'string');
+    expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
+      code: 'settlement_unavailable',
+    });
     expect(bob.doc.getMap('meta').get('status')).toBe('open');
   });
 

@@ -366,10 +366,15 @@ describe.each(DRIVERS)('settlement flow (%s)', (driver) => {
     );
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('insufficient_stock');
+    const name = async (k: string) => (await s.request('GET', `/products/${k}`)).body.name;
+    const store = (await s.request('GET', `/stores/${STORE}`)).body.name;
+    // Product and store names ride along, so the room can say it in its reader's language.
+    expect(r.body.error.details).toMatchObject({ storeId: STORE, storeName: store });
     expect(r.body.error.details.short).toEqual([
-      { sku: 'CAM-0008', wanted: 2, available: 1 },
-      { sku: 'CAM-0009', wanted: 1, available: 0 },
+      { sku: 'CAM-0008', name: await name('CAM-0008'), wanted: 2, available: 1 },
+      { sku: 'CAM-0009', name: await name('CAM-0009'), wanted: 1, available: 0 },
     ]);
+    expect(r.body.error.message).toContain(await name('CAM-0008'));
     expect(await stockOf('CAM-0010')).toMatchObject({ held: 0, available: 9 });
     await checkStockInvariants(s);
   });

@@ -354,6 +354,7 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
       if (err !== KEY_TAKEN) {
         if (err instanceof SettlementError && err.code === 'insufficient_stock') {
           ctx.metrics.settlements.inc({ outcome: 'insufficient_stock' });
+          throw await namedShortage(ctx, err, s.storeId, p);
         }
         throw err;
       }
@@ -370,5 +371,32 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
     409,
     'conflict',
     'Another request with this Idempotency-Key is in progress; retry shortly',
+  );
+}
+
+/**
+ * The stock refusal with names: `details.short[]` gains each product's `name` and `details` the
+ * store's `storeName`, so the room can say "Toko X hanya punya 0 dari 3 Kamera" in its reader's
+ * language without looking anything up (the sku codes stay for machines).
+ */
+async function namedShortage(
+  ctx: Ctx,
+  err: SettlementError,
+  storeId: string,
+  p: Plan,
+): Promise<SettlementError> {
+  const names = new Map(p.lines.map((l) => [l.sku, l.name]));
+  const short = (
+    (err.details?.short ?? []) as { sku: string; wanted: number; available: number }[]
+  ).map((x) => ({ ...x, name: names.get(x.sku) ?? x.sku }));
+  const [store] = await ctx.db
+    .query<{ name: string }>('SELECT name FROM stores WHERE id = $1', [storeId])
+    .catch(() => [] as { name: string }[]);
+  const storeName = store?.name ?? storeId;
+  return new SettlementError(
+    409,
+    'insufficient_stock',
+    `${storeName} cannot hold ${short.map((x) => `${x.wanted} × ${x.name} (${x.available} left)`).join(', ')}`,
+    { ...err.details, storeId, storeName, short },
   );
 }

@@ -29,8 +29,9 @@ export function t(key: MessageKey, params?: Params): string {
   return translate(locale(), key, params);
 }
 
+/** For display: no-break spaces, so "Rp" never ends a line with the number on the next. */
 export function money(m: Money): string {
-  return formatMoneyIn(locale(), m);
+  return formatMoneyIn(locale(), m).replace(/ /g, '\u00a0');
 }
 
 export function dateTime(iso: string | Date): string {

@@ -221,6 +221,15 @@ export const messages: Record<RoomKey, string> = {
   'room.settlement.pickupAt': 'Pick up at {store}, {address}',
   'room.settlement.expiredTitle': 'The order did not go through',
   'room.settlement.reason': 'Reason: {reason}',
+  'room.checkout.methodUnavailable':
+    '{method} is not available here. Pick another way; otherwise your share is paid with {fallback}.',
+  'room.checkout.methodChanged':
+    '{method} is not available here, so your share is paid with {fallback}. You can pick another way below.',
+  'room.checkout.stillToPay': 'Still to pay: {names}',
+  'room.checkout.holdExtended': 'More time was added because a payment is being processed.',
+  'room.settlement.expiredWhy': 'Time ran out before everyone paid. Nobody was charged.',
+  'room.settlement.cancelledWhy': 'The order was cancelled. Nobody was charged.',
+  'room.settlement.notPaidBy': 'Had not paid: {names}.',
   'room.settlement.reopened': 'The cart is open again; you can change it and finalise again.',
 
   'room.payment.pending': 'Not paid yet',

@@ -219,6 +219,16 @@ export const messages = {
   'room.settlement.pickupAt': 'Ambil di {store}, {address}',
   'room.settlement.expiredTitle': 'Pesanan tidak jadi',
   'room.settlement.reason': 'Alasan: {reason}',
+  'room.checkout.methodUnavailable':
+    '{method} tidak tersedia di sini. Pilih cara lain; tanpa pilihan, bagianmu dibayar dengan {fallback}.',
+  'room.checkout.methodChanged':
+    '{method} tidak tersedia di sini, jadi bagianmu dibayar dengan {fallback}. Kamu bisa memilih cara lain di bawah.',
+  'room.checkout.stillToPay': 'Belum bayar: {names}',
+  'room.checkout.holdExtended': 'Waktu ditambah karena ada pembayaran yang sedang diproses.',
+  'room.settlement.expiredWhy':
+    'Waktu pembayaran habis sebelum semua membayar. Tidak ada yang ditagih.',
+  'room.settlement.cancelledWhy': 'Pesanan dibatalkan. Tidak ada yang ditagih.',
+  'room.settlement.notPaidBy': 'Belum membayar: {names}.',
   'room.settlement.reopened':
     'Keranjang dibuka kembali; kalian bisa mengubah dan memfinalisasi lagi.',
 

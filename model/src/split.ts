@@ -59,6 +59,11 @@ export class SplitError extends Error {
       | 'missing_partner'
       | 'negative_share',
     message: string,
+    /**
+     * The member the error is about (`unknown_member`, `negative_share`) and, for
+     * `negative_share`, the share it would have been: so a person can be told by name.
+     */
+    readonly detail: { memberId?: string; amount?: number } = {},
   ) {
     super(message);
     this.name = 'SplitError';
@@ -109,7 +114,9 @@ export function allocate(amount: number, weights: readonly number[]): number[] {
 
 function indexOf(members: readonly string[], id: string): number {
   const i = members.indexOf(id);
-  if (i < 0) throw new SplitError('unknown_member', `${id} is not a member of this room`);
+  if (i < 0) {
+    throw new SplitError('unknown_member', `${id} is not a member of this room`, { memberId: id });
+  }
   return i;
 }
 
@@ -207,6 +214,7 @@ function applyAdjustments(
     throw new SplitError(
       'negative_share',
       `adjustments leave ${members[neg]} with a negative share`,
+      { memberId: members[neg]!, amount: amounts[neg]! },
     );
   }
 }

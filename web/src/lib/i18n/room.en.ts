@@ -151,6 +151,18 @@ export const messages: Record<RoomKey, string> = {
   'room.split.error.no_weight': 'At least one share must be above 0.',
   'room.split.error.bad_adjustment': 'The adjustment for {name} is not a valid amount.',
   'room.split.error.compute': 'The split cannot be computed: {message}',
+  'room.split.error.negative_share':
+    '{name}’s share would be {amount}: their adjustment is larger than their share. Make {name}’s adjustment smaller.',
+  'room.split.error.unknown_member':
+    '{name} is no longer in this room. Choose another member for this split.',
+  'room.split.error.missing_partner': 'Choose a partner to pay half.',
+  'room.split.error.invalid_weights':
+    'Someone has to carry it: at least one share above 0, and not every member adjusted.',
+  'room.split.error.invalid_amount': 'An amount in the cart or the adjustments is not valid.',
+  'room.split.error.mismatch': 'The shares do not add up to the total. Save the split again.',
+  'room.split.error.notSaved': 'Not saved.',
+  'room.split.error.fixIt': 'The organiser needs to change the split.',
+  'room.split.formerMember': 'a former member',
   'room.split.current': 'Now: {mode}',
 
   'room.store.title': 'Pickup store',
@@ -192,6 +204,20 @@ export const messages: Record<RoomKey, string> = {
   'room.checkout.onlyOrganiser': 'The organiser finalises the order.',
   'room.checkout.failed': 'Finalising failed: {message}',
   'room.checkout.refused': 'The order was refused: {reason}',
+  'room.checkout.short.item': '{store} has only {available} of {wanted} {name}',
+  'room.checkout.short.before': 'Cannot finalise at this store yet: {items}.',
+  'room.checkout.short.refused': 'The order was refused: {items}.',
+  'room.checkout.short.switch': 'Switch to {store} ({km} km), which has everything',
+  'room.checkout.short.switchHere': 'Switch to {store}, which has everything',
+  'room.checkout.short.tellOrganiser': '{store} has everything; the organiser can choose it.',
+  'room.checkout.short.noneNear':
+    'No nearby store has everything. Lower the quantities or choose another city.',
+  'room.checkout.needFullStore': 'Choose a store that has everything.',
+  'room.checkout.refusal.unavailable':
+    'The payment service cannot be reached right now. Try again in a moment.',
+  'room.checkout.refusal.ended': 'The previous order has ended. Finalise again.',
+  'room.checkout.refusal.other':
+    'The order could not be placed. Check the cart and the store, then try again.',
   'room.checkout.offline': 'You are offline. Finalise when the connection is back.',
   'room.checkout.hold': 'Stock is held for',
   'room.checkout.holdExpired': 'The stock hold has ended',
@@ -240,6 +266,7 @@ export const messages: Record<RoomKey, string> = {
   'room.payment.refunded': 'Refunded',
   'room.payment.due_at_store': 'Pays at the store',
   'room.payment.covered': 'Covered by a friend',
+  'room.payment.coveredBy': 'Paid by {name}',
 
   'room.activity.title': 'Activity',
   'room.activity.empty': 'Nothing has happened yet.',
@@ -249,7 +276,6 @@ export const messages: Record<RoomKey, string> = {
   'room.activity.note': '{who} noted on {product}: “{note}”',
   'room.activity.shared': '{who} split {product} among {count}',
   'room.activity.unshared': '{who} stopped splitting {product}',
-  'room.payment.coveredBy': 'Paid by {name}',
   'room.activity.votedUp': '{who} likes {product}',
   'room.activity.votedDown': '{who} dislikes {product}',
   'room.activity.unvoted': '{who} took back their vote on {product}',

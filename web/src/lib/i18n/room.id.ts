@@ -150,6 +150,18 @@ export const messages = {
   'room.split.error.no_weight': 'Setidaknya satu porsi harus lebih dari 0.',
   'room.split.error.bad_adjustment': 'Penyesuaian {name} bukan jumlah uang yang valid.',
   'room.split.error.compute': 'Pembagian tidak bisa dihitung: {message}',
+  'room.split.error.negative_share':
+    'Bagian {name} jadi {amount}: penyesuaiannya lebih besar dari bagiannya. Kecilkan penyesuaian untuk {name}.',
+  'room.split.error.unknown_member':
+    '{name} tidak ada lagi di ruang ini. Pilih anggota lain untuk pembagian ini.',
+  'room.split.error.missing_partner': 'Pilih pasangan untuk bayar setengah.',
+  'room.split.error.invalid_weights':
+    'Harus ada yang menanggung: setidaknya satu porsi lebih dari 0, dan tidak semua anggota diberi penyesuaian.',
+  'room.split.error.invalid_amount': 'Ada jumlah yang tidak valid di keranjang atau penyesuaian.',
+  'room.split.error.mismatch': 'Jumlah bagian tidak sama dengan total. Simpan ulang pembagiannya.',
+  'room.split.error.notSaved': 'Belum disimpan.',
+  'room.split.error.fixIt': 'Penyelenggara perlu mengubah pembagiannya.',
+  'room.split.formerMember': 'anggota yang sudah keluar',
   'room.split.current': 'Sekarang: {mode}',
 
   'room.store.title': 'Toko pengambilan',
@@ -190,6 +202,20 @@ export const messages = {
   'room.checkout.onlyOrganiser': 'Penyelenggara yang memfinalisasi pesanan.',
   'room.checkout.failed': 'Finalisasi gagal: {message}',
   'room.checkout.refused': 'Pesanan ditolak: {reason}',
+  'room.checkout.short.item': '{store} hanya punya {available} dari {wanted} {name}',
+  'room.checkout.short.before': 'Belum bisa difinalisasi di toko ini: {items}.',
+  'room.checkout.short.refused': 'Pesanan ditolak: {items}.',
+  'room.checkout.short.switch': 'Pindah ke {store} ({km} km), semua barang ada',
+  'room.checkout.short.switchHere': 'Pindah ke {store}, semua barang ada',
+  'room.checkout.short.tellOrganiser': '{store} punya semua barang; penyelenggara bisa memilihnya.',
+  'room.checkout.short.noneNear':
+    'Tidak ada toko terdekat yang punya semua barang. Kurangi jumlahnya atau pilih kota lain.',
+  'room.checkout.needFullStore': 'Pilih toko yang punya semua barang.',
+  'room.checkout.refusal.unavailable':
+    'Layanan pembayaran sedang tidak bisa dihubungi. Coba lagi sebentar lagi.',
+  'room.checkout.refusal.ended': 'Pesanan sebelumnya sudah berakhir. Finalisasi lagi.',
+  'room.checkout.refusal.other':
+    'Pesanan belum bisa dibuat. Periksa keranjang dan toko, lalu coba lagi.',
   'room.checkout.offline': 'Kamu sedang offline. Finalisasi saat koneksi kembali.',
   'room.checkout.hold': 'Stok ditahan selama',
   'room.checkout.holdExpired': 'Waktu penahanan stok habis',
@@ -240,6 +266,7 @@ export const messages = {
   'room.payment.refunded': 'Dikembalikan',
   'room.payment.due_at_store': 'Bayar di toko',
   'room.payment.covered': 'Dibayarkan teman',
+  'room.payment.coveredBy': 'Dibayarkan oleh {name}',
 
   'room.activity.title': 'Aktivitas',
   'room.activity.empty': 'Belum ada aktivitas.',
@@ -249,7 +276,6 @@ export const messages = {
   'room.activity.note': '{who} memberi catatan pada {product}: “{note}”',
   'room.activity.shared': '{who} membagi {product} di antara {count} orang',
   'room.activity.unshared': '{who} berhenti membagi {product}',
-  'room.payment.coveredBy': 'Dibayarkan oleh {name}',
   'room.activity.votedUp': '{who} menyukai {product}',
   'room.activity.votedDown': '{who} tidak menyukai {product}',
   'room.activity.unvoted': '{who} menarik suara untuk {product}',

@@ -49,7 +49,19 @@ export interface SplitSummary {
   /** Skus priced in another currency than the room's: left out as well. */
   wrongCurrency: string[];
   /** Why no split could be computed (e.g. half mode without a partner). */
-  error?: { code: SplitError['code'] | 'mismatch'; message: string };
+  error?: SplitProblem;
+}
+
+/**
+ * Why a split cannot be computed: model's code, the member it is about (shown by name, never
+ * by id) and, for a negative share, what that share would have been. `message` is model's
+ * English, for logs only.
+ */
+export interface SplitProblem {
+  code: SplitError['code'] | 'mismatch';
+  message: string;
+  memberId?: string;
+  amount?: number;
 }
 
 export interface SplitInputs {
@@ -136,7 +148,12 @@ export function summarise(inputs: SplitInputs): SplitSummary {
     return { ...base, sum, shares: rows };
   } catch (err) {
     if (err instanceof SplitError) {
-      return { ...base, sum: 0, shares: [], error: { code: err.code, message: err.message } };
+      return {
+        ...base,
+        sum: 0,
+        shares: [],
+        error: { code: err.code, message: err.message, ...err.detail },
+      };
     }
     throw err;
   }
@@ -240,7 +257,19 @@ export type FormError =
   | { code: 'partner_required' }
   | { code: 'bad_weight'; memberId: string }
   | { code: 'no_weight' }
-  | { code: 'bad_adjustment'; memberId: string };
+  | { code: 'bad_adjustment'; memberId: string }
+  /** The form parses, but the split it makes cannot be computed for this cart. */
+  | { code: 'split'; problem: SplitProblem };
+
+/**
+ * Whether `split` computes for the room as it is now (its members, its priced cart), with
+ * model's own calculator: the problem, or null. Run before saving a split, so a split that
+ * leaves someone owing less than nothing is never written to the room.
+ */
+export function checkSplit(inputs: SplitInputs, split: SplitConfig): SplitProblem | null {
+  if (inputs.members.length === 0) return null;
+  return summarise({ ...inputs, split }).error ?? null;
+}
 
 export function formFromSplit(
   split: SplitConfig,

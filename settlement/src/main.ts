@@ -4,11 +4,14 @@
  * SETTLEMENT_FAULT_CRASH_AT names a crash-test point (context.ts) where the process kills
  * itself with SIGKILL — for crash tests only.
  */
-import { startSettlement } from './server.ts';
+import { guardProcess, startSettlement } from './server.ts';
 import { createLogger } from './log.ts';
 import type { FaultPoint } from './context.ts';
 
 const log = createLogger();
+// Last resort: a bug that escapes every handler is logged and the process keeps serving
+// (state lives in the database, written in transactions; nothing half-done stays).
+guardProcess(log);
 const crashAt = process.env.SETTLEMENT_FAULT_CRASH_AT as FaultPoint | undefined;
 
 const service = await startSettlement({

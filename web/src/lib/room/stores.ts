@@ -122,3 +122,88 @@ export function storeStock(
   stock.catch(() => stockCache.delete(storeId));
   return stock;
 }
+
+/** One product a stock refusal named: what the cart wanted and what the store had. */
+export interface RefusedItem {
+  sku: string;
+  name: string;
+  wanted: number;
+  available: number;
+}
+
+/**
+ * Why the last finalise reopened the room (`settlement.lastErrorDetails`, written by the
+ * room-server): a code the page words in its reader's language and, for `insufficient_stock`,
+ * the store and the short products by name.
+ */
+export interface Refusal {
+  code: string;
+  storeId: string | null;
+  storeName: string | null;
+  short: RefusedItem[];
+}
+
+/** The room's `settlement.lastErrorDetails`, checked field by field (null when absent or bad). */
+export function readRefusal(v: unknown): Refusal | null {
+  const d = v as { code?: unknown; storeId?: unknown; storeName?: unknown; short?: unknown };
+  if (!d || typeof d !== 'object' || typeof d.code !== 'string') return null;
+  const short: RefusedItem[] = [];
+  if (Array.isArray(d.short)) {
+    for (const x of d.short as Record<string, unknown>[]) {
+      if (
+        x &&
+        typeof x.sku === 'string' &&
+        typeof x.wanted === 'number' &&
+        typeof x.available === 'number'
+      ) {
+        const name = typeof x.name === 'string' && x.name ? x.name : x.sku;
+        short.push({ sku: x.sku, name, wanted: x.wanted, available: x.available });
+      }
+    }
+  }
+  return {
+    code: d.code,
+    storeId: typeof d.storeId === 'string' ? d.storeId : null,
+    storeName: typeof d.storeName === 'string' ? d.storeName : null,
+    short,
+  };
+}
+
+/**
+ * What of a stock refusal still holds now: nothing once another store is chosen; otherwise the
+ * products the cart still wants more of than the store had (or has now, by the live list),
+ * with today's wanted quantity. Empty: resolved, stop showing it.
+ */
+export function refusalStillShort(
+  refusal: Refusal,
+  chosenStoreId: string | null,
+  wanted: ReadonlyMap<string, number>,
+  live?: Pick<Store, 'id' | 'availability'> | null,
+): RefusedItem[] {
+  if (refusal.code !== 'insufficient_stock' || !refusal.storeId) return [];
+  if (refusal.storeId !== chosenStoreId) return [];
+  const now =
+    live?.id === refusal.storeId
+      ? new Map(live.availability.map((a) => [a.sku, a.available]))
+      : null;
+  const out: RefusedItem[] = [];
+  for (const item of refusal.short) {
+    const want = wanted.get(item.sku) ?? 0;
+    const available = now?.get(item.sku) ?? item.available;
+    if (want > available) out.push({ ...item, wanted: want, available });
+  }
+  return out;
+}
+
+/**
+ * The nearest store that has the whole cart, in the list's order (settlement lists the nearest
+ * first), other than the `exclude`d ones; null when none of the listed stores has it.
+ */
+export function nearestComplete(
+  stores: readonly Store[],
+  wanted: Map<string, number>,
+  exclude: ReadonlySet<string>,
+): Store | null {
+  if (wanted.size === 0) return null;
+  return stores.find((s) => !exclude.has(s.id) && shortages(s, wanted).length === 0) ?? null;
+}

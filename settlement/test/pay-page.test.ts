@@ -197,7 +197,7 @@ describe('GET /payment-methods', () => {
     } finally {
       await s.stop();
     }
-  });
+  }, 120_000);
 
   it('lists only configured providers; Midtrans with its Indonesian channels', async () => {
     const s = await start({
@@ -215,7 +215,7 @@ describe('GET /payment-methods', () => {
     } finally {
       await s.stop();
     }
-  });
+  }, 120_000);
 
   it('PAYMENT_METHODS narrows the list; a provider without keys is never listed', async () => {
     const s = await start({ env: { PAYMENT_METHODS: 'store, stripe,local' } });
@@ -229,5 +229,5 @@ describe('GET /payment-methods', () => {
     await expect(start({ env: { PAYMENT_METHODS: 'local,paypal' } })).rejects.toThrow(
       /PAYMENT_METHODS: unknown method paypal/,
     );
-  });
+  }, 120_000);
 });

@@ -128,7 +128,8 @@ async function payOnLocalPage(ctx: BrowserContext, page: Page): Promise<void> {
     page.locator('[data-testid=pay]').click(),
   ]);
   await pay.waitForLoadState();
-  await pay.getByRole('button', { name: /Authori[sz]e/ }).click();
+  // the pay page speaks the browser's language: "Bayar Rp …" (id), "Authorise IDR …" (en)
+  await pay.getByRole('button', { name: /^(Bayar|Authori[sz]e) / }).click();
   await pay
     .locator(
       '[data-testid=status][data-status=authorized], [data-testid=status][data-status=captured]',

@@ -6,7 +6,11 @@ const config = {
   preprocess: vitePreprocess(),
   compilerOptions: { runes: true },
   kit: {
-    adapter: adapter({ out: 'build' }),
+    // Static assets ship precompressed (.br, .gz next to each file; sirv picks by Accept-Encoding).
+    adapter: adapter({ out: 'build', precompress: true }),
+    // Stylesheets up to 6 KB (the shell's global CSS) go inline into the server-rendered page:
+    // one round trip less before the first paint on a slow phone (issue 11, docs/benchmarks.md).
+    inlineStyleThreshold: 6144,
     // Form actions are CSRF-safe through SvelteKit's origin check (on by default): a POST
     // whose Origin is not this app's ORIGIN is refused with 403.
     csrf: { trustedOrigins: [] },

@@ -1,0 +1,39 @@
+/**
+ * The room's panels that the first view on a phone does not show (cart, pay, activity), loaded
+ * as separate chunks after the room has synced: the first view ships only what it renders.
+ * One promise per page: every caller gets the same modules.
+ */
+import type CartPanel from '$lib/room/ui/CartPanel.svelte';
+import type CheckoutPanel from '$lib/room/ui/CheckoutPanel.svelte';
+import type SplitPanel from '$lib/room/ui/SplitPanel.svelte';
+import type StorePicker from '$lib/room/ui/StorePicker.svelte';
+import type ActivityPanel from '$lib/room/ui/ActivityPanel.svelte';
+
+export interface LaterPanels {
+  CartPanel: typeof CartPanel;
+  CheckoutPanel: typeof CheckoutPanel;
+  SplitPanel: typeof SplitPanel;
+  StorePicker: typeof StorePicker;
+  ActivityPanel: typeof ActivityPanel;
+}
+
+let loading: Promise<LaterPanels> | null = null;
+
+export function loadLaterPanels(): Promise<LaterPanels> {
+  loading ??= Promise.all([
+    import('$lib/room/ui/CartPanel.svelte'),
+    import('$lib/room/ui/CheckoutPanel.svelte'),
+    import('$lib/room/ui/SplitPanel.svelte'),
+    import('$lib/room/ui/StorePicker.svelte'),
+    import('$lib/room/ui/ActivityPanel.svelte'),
+  ]).then(([cart, checkout, split, store, activity]) => ({
+    CartPanel: cart.default,
+    CheckoutPanel: checkout.default,
+    SplitPanel: split.default,
+    StorePicker: store.default,
+    ActivityPanel: activity.default,
+  }));
+  // A failed load (offline) may be tried again on the next call.
+  loading.catch(() => (loading = null));
+  return loading;
+}

@@ -69,7 +69,9 @@ describe.each(DRIVERS)('concurrent holds (%s)', (driver) => {
       other: 0,
     });
     for (const r of results.filter((x) => x.status === 409)) {
-      expect(r.body.error.details.short).toEqual([{ sku: SKU, wanted: 1, available: 0 }]);
+      expect(r.body.error.details.short).toEqual([
+        { sku: SKU, name: expect.any(String), wanted: 1, available: 0 },
+      ]);
     }
     expect(Math.min(...minimums)).toBeGreaterThanOrEqual(0);
     const [row] = await s.db.query(

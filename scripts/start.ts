@@ -160,6 +160,8 @@ async function main() {
     PORT: String(ports.settlement),
     ROOM_SERVER_INTERNAL_URL: urls.room,
     SETTLEMENT_PUBLIC_URL: urls.settlementPublic,
+    // the pay page's link back to the room
+    WEB_PUBLIC_URL: env.WEB_PUBLIC_URL || urls.web,
   });
   await Promise.all([
     waitHealthy('room-server', urls.room),

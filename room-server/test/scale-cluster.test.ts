@@ -220,8 +220,9 @@ describe('scaled mode with real processes', () => {
         while (editing) {
           const i = Math.floor(rand() * editors.length);
           const e = editors[i]!;
-          if (e.provider.wsconnected)
-            addComment(e.doc, { by: `e${i}`, text: `n${n}`, id: `c${n}` });
+          // each in their own name (attribution is the writer's): editors[0] is the organiser
+          const by = i === 0 ? 'org' : `e${i}`;
+          if (e.provider.wsconnected) addComment(e.doc, { by, text: `n${n}`, id: `c${n}` });
           n++;
           await new Promise((r) => setTimeout(r, 5));
         }

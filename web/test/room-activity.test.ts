@@ -174,4 +174,53 @@ describe('activity feed', () => {
     // Budi has not paid: no entry for a pending payment.
     expect(feed.some((e) => e.kind.type === 'payment' && e.kind.member === 'budi')).toBe(false);
   });
+
+  it('orders payments and joins the same on every device, whatever order they arrived in', () => {
+    // Two devices that integrate the same members in another order: a Y.Map then iterates
+    // them in that order. The feed must not follow it.
+    const members = new Y.Doc();
+    initRoom(members, {
+      name: 'Kos',
+      currency: 'IDR',
+      organiser: 'ani',
+      organiserName: 'Ani',
+      now: 5,
+    });
+    const budi = new Y.Doc();
+    joinMember(budi, 'budi', 'Budi', 5);
+    const a = new Y.Doc();
+    const b = new Y.Doc();
+    for (const [doc, first, second] of [
+      [a, members, budi],
+      [b, budi, members],
+    ] as const) {
+      Y.applyUpdate(doc, Y.encodeStateAsUpdate(first));
+      Y.applyUpdate(doc, Y.encodeStateAsUpdate(second));
+    }
+    const s = settlementMap(members);
+    members.transact(() => {
+      s.set('id', 'set1');
+      s.set('status', 'paid');
+      s.set('payments', {
+        budi: {
+          amount: 4500,
+          currency: 'IDR',
+          status: 'covered',
+          method: 'local',
+          coveredBy: 'ani',
+        },
+        ani: { amount: 4500, currency: 'IDR', status: 'captured', method: 'local' },
+      });
+    });
+    const paid = Y.encodeStateAsUpdate(members);
+    Y.applyUpdate(a, paid);
+    Y.applyUpdate(b, paid);
+    const ids = (doc: Y.Doc) => readFeed(doc).map((e) => e.id);
+    expect(ids(a)).toEqual(ids(b));
+    // organiser first (member order), then the others
+    expect(ids(a).filter((id) => id.startsWith('p:'))).toEqual([
+      'p:set1:budi:covered',
+      'p:set1:ani:captured',
+    ]);
+  });
 });

@@ -14,6 +14,7 @@
 import * as Y from 'yjs';
 import {
   linesMap,
+  memberOrder,
   metaMap,
   readActivity,
   readComments,
@@ -169,7 +170,11 @@ export function readFeed(doc: Y.Doc, limit = 100): ActivityEntry[] {
     });
   }
   const members = readMembers(doc);
-  for (const [id, m] of Object.entries(members)) {
+  // Member order, not the map's: a Y.Map iterates in the order this device integrated the
+  // entries, so two devices would order equal times (and the payments below) differently.
+  const order = memberOrder(doc);
+  for (const id of order) {
+    const m = members[id];
     if (typeof m?.joinedAt !== 'number') continue;
     timed.push({ id: `j:${id}`, at: m.joinedAt, actor: id, kind: { type: 'joined' } });
   }
@@ -179,7 +184,6 @@ export function readFeed(doc: Y.Doc, limit = 100): ActivityEntry[] {
   const s = readSettlement(doc);
   const money: ActivityEntry[] = [];
   if (s.id && s.status) {
-    const order = Object.keys(members);
     const payments = Object.entries(s.payments ?? {}).sort(
       ([a], [b]) => order.indexOf(a) - order.indexOf(b),
     );

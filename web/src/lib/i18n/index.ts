@@ -1,8 +1,10 @@
 /**
  * i18n for components: `t('home.title')`, `t('rooms.members', { n: 3 })`, `money(m)`.
  *
- * The locale comes from the root layout's data (`page.data.locale`, set from the
- * `patungan_lang` cookie by hooks.server.ts), so every call is reactive and works in SSR.
+ * The locale and its messages come from the root layout's data (`page.data.locale`, set from
+ * the `patungan_lang` cookie by hooks.server.ts; `page.data.messages`, that language's
+ * dictionary, loaded by routes/+layout.ts), so every call is reactive and works in SSR.
+ * Only format.ts is imported here: no catalogue is part of the browser's JavaScript.
  * Call these while rendering (templates, `$derived`) or in event handlers.
  */
 import { page } from '$app/state';
@@ -11,14 +13,15 @@ import {
   DEFAULT_LOCALE,
   formatDateTime,
   formatMoneyIn,
+  interpolate,
   isLocale,
-  translate,
+  type Dictionary,
   type Locale,
   type MessageKey,
   type Params,
-} from './translate.ts';
+} from './format.ts';
 
-export * from './translate.ts';
+export * from './format.ts';
 
 export function locale(): Locale {
   const l = (page.data as { locale?: unknown } | undefined)?.locale;
@@ -26,7 +29,8 @@ export function locale(): Locale {
 }
 
 export function t(key: MessageKey, params?: Params): string {
-  return translate(locale(), key, params);
+  const messages = (page.data as { messages?: Dictionary } | undefined)?.messages;
+  return interpolate(locale(), messages?.[key] ?? key, params);
 }
 
 /** For display: no-break spaces, so "Rp" never ends a line with the number on the next. */

@@ -4,79 +4,23 @@
  *
  * Messages interpolate `{name}` placeholders from `params`. A key missing in English falls
  * back to Indonesian, then to the key itself (the catalogue test keeps that from happening).
+ *
+ * Browser code imports format.ts (through `$lib/i18n`), never this module's values: the
+ * catalogues of both languages stay out of the JavaScript a phone downloads.
  */
-import { formatMoney, type Money } from '@patungan/model';
 import { messages as idShell } from './id.ts';
 import { messages as enShell } from './en.ts';
 import idRoom from './room.id.ts';
 import enRoom from './room.en.ts';
+import { interpolate, type Locale, type MessageKey, type Params } from './format.ts';
 
-export type Locale = 'id' | 'en';
-export const LOCALES: readonly Locale[] = ['id', 'en'];
-export const DEFAULT_LOCALE: Locale = 'id';
-
-export type MessageKey = keyof typeof idShell | keyof typeof idRoom;
-export type Params = Record<string, string | number>;
+export * from './format.ts';
 
 export const catalogues: Record<Locale, Record<string, string>> = {
   id: { ...idShell, ...idRoom },
   en: { ...enShell, ...enRoom },
 };
 
-export function isLocale(v: unknown): v is Locale {
-  return v === 'id' || v === 'en';
-}
-
-const pluralRules = new Map<Locale, Intl.PluralRules>();
-
-/** The form of a number in a language: `one` / `other` in English ("1 item", "2 items"). */
-export function pluralOf(locale: Locale, n: number): Intl.LDMLPluralRule {
-  let r = pluralRules.get(locale);
-  if (!r) {
-    r = new Intl.PluralRules(locale);
-    pluralRules.set(locale, r);
-  }
-  return r.select(n);
-}
-
-/**
- * Messages interpolate `{name}` and choose words by number with `{name|one:item|other:items}`
- * (forms named by Intl.PluralRules; `other` is the fallback). Indonesian needs no plural forms.
- */
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {
-  const msg = catalogues[locale][key] ?? catalogues.id[key] ?? key;
-  if (!params) return msg;
-  return msg
-    .replace(/\{(\w+)\|([^{}]*)\}/g, (whole, name: string, forms: string) => {
-      if (!Object.hasOwn(params, name)) return whole;
-      const byForm = new Map(
-        forms.split('|').map((f) => {
-          const at = f.indexOf(':');
-          return [f.slice(0, at), f.slice(at + 1)] as const;
-        }),
-      );
-      return byForm.get(pluralOf(locale, Number(params[name]))) ?? byForm.get('other') ?? '';
-    })
-    .replace(/\{(\w+)\}/g, (whole, name: string) =>
-      Object.hasOwn(params, name) ? String(params[name]) : whole,
-    );
-}
-
-/** `Rp 12.500` / `$12.50`: model's formatMoney in the locale's number style. */
-export function formatMoneyIn(locale: Locale, m: Money): string {
-  return formatMoney(m, locale === 'en' ? 'en-US' : 'id-ID');
-}
-
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-export function formatDateTime(locale: Locale, iso: string | Date): string {
-  let f = dateFormats.get(locale);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'id-ID', {
-      dateStyle: 'medium',
-      timeStyle: 'short',
-    });
-    dateFormats.set(locale, f);
-  }
-  return f.format(new Date(iso));
+  return interpolate(locale, catalogues[locale][key] ?? catalogues.id[key] ?? key, params);
 }

@@ -2,10 +2,16 @@
  * One room's live connection in the browser: the Y.Doc, the stock y-websocket provider, the
  * IndexedDB copy that keeps offline edits across reloads, presence, the local undo manager, and
  * the connection state shown in the header. No Svelte here; `room-state.svelte.ts` wraps it.
+ *
+ * The IndexedDB copy (y-indexeddb) is loaded as its own chunk once the first sync is done (or
+ * a connection closed before one, or CACHE_AFTER_MS passed), so it does not
+ * compete with the room's first view on a slow phone. Nothing is lost meanwhile: on opening it
+ * stores the whole document as it is then, edits made before it loaded included, then applies
+ * what it had kept from earlier visits.
  */
 import * as Y from 'yjs';
 import { WebsocketProvider, messageAuth, messageAwareness } from 'y-websocket';
-import { IndexeddbPersistence } from 'y-indexeddb';
+import type { IndexeddbPersistence } from 'y-indexeddb';
 import { readAuthMessage } from 'y-protocols/auth';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import type * as decoding from 'lib0/decoding';
@@ -34,6 +40,9 @@ export function backoffDelay(attempt: number, b: Backoff = DEFAULT_BACKOFF, rand
   const ceiling = Math.min(b.capMs, b.baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(random() * ceiling);
 }
+
+/** The IndexedDB copy opens at the latest this long after `connect()`, synced or not. */
+const CACHE_AFTER_MS = 4_000;
 
 /** A token is fetched again before a retry after a failed upgrade at most this often. */
 const RENEW_AFTER_FAILURE_MS = 30_000;
@@ -71,7 +80,11 @@ type HandlerList = { [K in keyof ConnectionEvents]: Set<ConnectionEvents[K]> };
 export class RoomConnection {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
-  readonly idb: IndexeddbPersistence | null;
+  /** The IndexedDB copy, once loaded (see openCache); null before that or without `persist`. */
+  idb: IndexeddbPersistence | null = null;
+  private readonly cacheName: string | null;
+  private cacheOpening = false;
+  private cacheTimer: ReturnType<typeof setTimeout> | null = null;
   /** Origin of every local transaction: the undo manager tracks only these. */
   readonly origin = { local: true };
   readonly undo: Y.UndoManager;
@@ -108,9 +121,7 @@ export class RoomConnection {
     this.token = opts.token;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     const persist = opts.persist ?? typeof indexedDB !== 'undefined';
-    this.idb = persist
-      ? new IndexeddbPersistence(`patungan-room:${opts.roomId}:${opts.memberId}`, this.doc)
-      : null;
+    this.cacheName = persist ? `patungan-room:${opts.roomId}:${opts.memberId}` : null;
     this.provider = new WebsocketProvider(opts.serverUrl, opts.roomId, this.doc, {
       params: { token: this.token },
       connect: false,
@@ -141,6 +152,8 @@ export class RoomConnection {
       if (synced) {
         this.everSynced = true;
         this.attempt = 0;
+        // After this task: the synced room is on screen first.
+        setTimeout(() => this.openCache(), 0);
         this.emit('synced');
       }
       this.update();
@@ -215,7 +228,29 @@ export class RoomConnection {
   /** Connects unless the browser says it is offline (then it connects when it comes back). */
   connect(): void {
     this.wanted = true;
+    if (this.cacheName && !this.cacheOpening && !this.cacheTimer) {
+      this.cacheTimer = setTimeout(() => this.openCache(), CACHE_AFTER_MS);
+    }
     this.reconnectNow();
+  }
+
+  /**
+   * Loads y-indexeddb and opens this member's copy of the room, once. A failed load (the
+   * network dropped before the chunk arrived) is tried again on the next sync or close.
+   */
+  private openCache(): void {
+    if (!this.cacheName || this.cacheOpening || this.destroyed) return;
+    this.cacheOpening = true;
+    if (this.cacheTimer) clearTimeout(this.cacheTimer);
+    this.cacheTimer = null;
+    const name = this.cacheName;
+    import('y-indexeddb')
+      .then(({ IndexeddbPersistence }) => {
+        if (!this.destroyed) this.idb = new IndexeddbPersistence(name, this.doc);
+      })
+      .catch(() => {
+        this.cacheOpening = false;
+      });
   }
 
   /**
@@ -289,6 +324,8 @@ export class RoomConnection {
     // from a server that is down; both close before opening. Renew the token before the next
     // try (at most every 30 s), which fixes the first and costs little in the second.
     if (failedUpgrade) this.renewBeforeNext = true;
+    // No server to sync with: show (and keep) what this browser has from earlier visits.
+    this.openCache();
     if (this.wanted && !this.terminal && !this.isOffline()) this.scheduleRetry();
     this.update();
   }
@@ -409,6 +446,7 @@ export class RoomConnection {
     this.wanted = false;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.cacheTimer) clearTimeout(this.cacheTimer);
     if (typeof window !== 'undefined') {
       window.removeEventListener('online', this.onOnline);
       window.removeEventListener('offline', this.onOffline);

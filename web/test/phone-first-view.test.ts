@@ -1,0 +1,158 @@
+/**
+ * Issue 11, item 12, in a browser: what a phone downloads for the first view of a room.
+ * - Messages: its own language only, once, as one JSON file beside the scripts, and no script
+ *   carries any message of either language (both catalogues used to ride in the JavaScript of
+ *   every page, ~9.5 KB brotli). What the browser then renders by itself (the connection badge
+ *   after the sync, a page reached by a client-side navigation) speaks the reader's language:
+ *   Indonesian, and English on request.
+ * - The IndexedDB copy's code (y-indexeddb) is not among the scripts asked for before the room
+ *   synced; it comes after, and the copy is then written.
+ * Not a timing test: it checks what is downloaded and in which order, never how fast.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { catalogues } from '../src/lib/i18n/translate.ts';
+import { startStack, type Stack } from './helpers/stack.ts';
+import { STEP, createRoom, launch, phone, register, tab, until } from './helpers/phone.ts';
+
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: 'warn' });
+  browser = await launch();
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await stack?.close();
+}, 60_000);
+
+/**
+ * Messages a bundler keeps verbatim inside a script (plain ASCII, no quote or placeholder) and
+ * long enough not to occur by chance: if any is in a script, a catalogue is.
+ */
+const telltales = (['id', 'en'] as const).flatMap((l) =>
+  Object.entries(catalogues[l])
+    .filter(([, m]) => m.length >= 24 && /^[\x20-\x7e]+$/.test(m) && !/["'`\\{}]/.test(m))
+    .map(([key, m]) => ({ locale: l, key, m })),
+);
+
+/** Records every script body and every messages file the page fetches. */
+function record(page: Page) {
+  const scripts = new Map<string, string>();
+  const messages: string[] = [];
+  page.on('response', (res) => {
+    const url = new URL(res.url());
+    if (/^\/i18n\//.test(url.pathname)) messages.push(url.pathname);
+    if (res.request().resourceType() === 'script' || url.pathname.endsWith('.js')) {
+      void res
+        .text()
+        .then((body) => scripts.set(url.pathname, body))
+        .catch(() => undefined);
+    }
+  });
+  return { scripts, messages };
+}
+
+/** Marks when the room first reports synced (performance.now()), before any script runs. */
+const SYNCED_PROBE = `new MutationObserver(() => {
+  if (!window.__syncedAt && document.querySelector('[data-testid=room][data-ready=true]'))
+    window.__syncedAt = performance.now();
+}).observe(document, { subtree: true, childList: true, attributes: true });`;
+
+/** y-indexeddb's code (lib0/indexeddb) in a script body, minified or not. */
+const IDB_CODE = 'indexedDB.open(';
+
+/** Paths of the scripts the page has asked for, asked before `upTo` (performance.now()). */
+function scriptPaths(page: Page, upTo = Infinity): Promise<string[]> {
+  return page.evaluate(
+    (limit) =>
+      (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        .filter((r) => r.name.endsWith('.js') && r.startTime < (limit ?? Infinity))
+        .map((r) => new URL(r.name).pathname),
+    upTo === Infinity ? null : upTo,
+  );
+}
+
+async function connectedText(page: Page): Promise<string> {
+  const badge = page.locator('[data-testid=connection][data-state=connected]');
+  await badge.waitFor({ timeout: STEP });
+  return (await badge.textContent())?.trim() ?? '';
+}
+
+describe('the first view on a phone (item 12)', () => {
+  it('the page fetches its own language only, and no script carries a message', async () => {
+    onTestFailed(() => {
+      console.error(stack.logs().slice(-3000));
+    });
+    expect(telltales.length).toBeGreaterThan(20);
+    const A = await phone(browser, stack.webUrl, contexts);
+    const seen = record(A.page);
+    await register(A.page, 'Rina');
+    const roomUrl = await createRoom(A.page, 'Kos Mawar');
+    for (const t of ['cart', 'pay', 'activity', 'catalog'] as const) await tab(A.page, t);
+    await A.page.locator('[data-testid=product]').first().waitFor({ timeout: STEP });
+    expect(await connectedText(A.page)).toContain(catalogues.id['room.conn.connected']);
+    // Bodies are read asynchronously: wait for every script the page has asked for.
+    const asked = await scriptPaths(A.page);
+    await until('script bodies', async () => asked.every((p) => seen.scripts.has(p)));
+
+    expect(seen.scripts.size).toBeGreaterThan(3);
+    const inScripts = telltales.filter(({ m }) =>
+      [...seen.scripts.values()].some((s) => s.includes(m)),
+    );
+    expect(inScripts.map(({ locale, key }) => `${locale}:${key}`)).toEqual([]);
+    expect(seen.messages.length).toBeGreaterThan(0);
+    expect(seen.messages.every((p) => /^\/i18n\/id\.[\w-]+\.json$/.test(p))).toBe(true);
+
+    // English on request: the switch reloads the page in English, with English messages only.
+    seen.messages.length = 0;
+    await A.page.locator('form.lang button').click();
+    await A.page.locator('html[lang=en]').waitFor({ timeout: STEP });
+    expect(A.page.url()).toBe(roomUrl);
+    expect(await connectedText(A.page)).toContain(catalogues.en['room.conn.connected']);
+    expect(seen.messages.length).toBeGreaterThan(0);
+    expect(seen.messages.every((p) => /^\/i18n\/en\.[\w-]+\.json$/.test(p))).toBe(true);
+
+    // A page the browser renders itself (client-side navigation) is in English too.
+    await A.page.locator('header nav a[href="/"]').first().click();
+    await A.page.waitForURL((u) => u.pathname === '/');
+    await A.page
+      .getByRole('button', { name: catalogues.en['home.createSubmit'] })
+      .waitFor({ timeout: STEP });
+  });
+
+  it('the IndexedDB copy loads after the room has synced, and then keeps the room', async () => {
+    const A = await phone(browser, stack.webUrl, contexts);
+    await register(A.page, 'Sari');
+    const roomUrl = await createRoom(A.page, 'Arisan');
+    // The same member on a fresh phone (cold cache, no IndexedDB copy), as after a tap on a link.
+    const B = await phone(browser, stack.webUrl, contexts);
+    await B.ctx.addCookies(await A.ctx.cookies());
+    const page = B.page;
+    const seen = record(page);
+    await page.addInitScript(SYNCED_PROBE);
+    await page.goto(roomUrl);
+    await page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 30_000 });
+    const syncedAt = await page.evaluate(() => (window as { __syncedAt?: number }).__syncedAt);
+    expect(syncedAt).toBeGreaterThan(0);
+    const before = await scriptPaths(page, syncedAt);
+    expect(before.length).toBeGreaterThan(3);
+    // The copy is written once the code has arrived.
+    await until('the IndexedDB copy of the room', () =>
+      page.evaluate(async () =>
+        (await indexedDB.databases()).some((d) => d.name?.startsWith('patungan-room:')),
+      ),
+    );
+    await until('script bodies', async () => before.every((p) => seen.scripts.has(p)));
+    const early = before.filter((p) => seen.scripts.get(p)!.includes(IDB_CODE));
+    expect(early).toEqual([]);
+    // …and arrived after.
+    await until('the IndexedDB code', async () =>
+      [...seen.scripts.values()].some((s) => s.includes(IDB_CODE)),
+    );
+  });
+});

@@ -121,8 +121,8 @@ export function clientAddress(
 }
 
 /**
- * Live connections per member per room and per client address (DESIGN.md "Connection
- * limits"). A slot is taken when an upgrade is let through and given back when its socket
+ * Live connections per member per room and per client address (docs/contracts.md
+ * "Limits"). A slot is taken when an upgrade is let through and given back when its socket
  * closes or the upgrade fails; keys with no live connection are removed (no growth).
  */
 export class ConnectionCaps {

@@ -60,7 +60,7 @@ export interface RoomExtension {
    */
   readonly persistsUpdates?: boolean;
   /**
-   * Replaces the default token check at the HTTP upgrade (JWT per DESIGN.md). Throw a
+   * Replaces the default token check at the HTTP upgrade (JWT per docs/contracts.md "Join token"). Throw a
    * `TokenError` (model) for a 401 / 403.
    */
   authenticate?(ctx: AuthenticateContext): Promise<Principal>;

@@ -502,7 +502,7 @@ export class Room {
 
   /**
    * Stores what a step changed as one update, hands it to the extensions, and broadcasts it
-   * once it is durable (DESIGN.md Invariants, docs/decisions/0005-durable-before-broadcast.md):
+   * once it is durable (docs/contracts.md "Invariants", docs/decisions/0005-durable-before-broadcast.md):
    * nobody but its sender sees an update that a killed process could lose. Broadcasts go out
    * in publish order. Returns a promise for the durability of service writes.
    */

@@ -5,7 +5,7 @@
  * The core calls `append` with every update it applied for a connection or a service write
  * (never for updates that came from storage itself or from another instance) and sends the
  * update to anybody else only once the promise `append` returned has resolved: an update any
- * client has seen is durable (DESIGN.md Invariants, docs/decisions/0005). It calls `compact`
+ * client has seen is durable (docs/contracts.md "Invariants", docs/decisions/0005). It calls `compact`
  * from time to time with the whole document state, and `flush` when it must know that
  * everything appended so far is durable (unload, shutdown).
  */

@@ -67,8 +67,8 @@ async function instances(
       secret: SECRET,
       logLevel: process.env.LOG_LEVEL ?? 'silent',
       unloadDelayMs: 500,
-      extensions: [scale],
       storage: scale.storage,
+      bus: scale,
     });
     cleanups.push(() => server.close());
     nodes.push({ server, scale });

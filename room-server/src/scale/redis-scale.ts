@@ -433,7 +433,7 @@ export interface CreateRedisScaleOptions extends Omit<RedisScaleOptions, 'redis'
 }
 
 /**
- * Creates the two connections from a URL and the extension that owns them. Commands fail
+ * Creates the two connections from a URL and the `RedisScale` that owns them. Commands fail
  * fast while Redis is down (no offline queue): a failed append is pushed again by the next
  * resync, so nothing piles up in memory.
  */

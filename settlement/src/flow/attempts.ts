@@ -1,10 +1,10 @@
 /**
  * The worker's provider calls for payment attempts: the saga's payment steps (authorise,
- * capture) and their undos (void, refund), picked by the saga table (saga/table.ts). The work
- * is found in the database (attempts in a "-ing" status, the table's `work`), leased to one process at a time with
- * `FOR UPDATE SKIP LOCKED`, and every call carries a stable idempotency key — so a lease
- * that lapses because its process died just means another process repeats a call the
- * provider already knows, and nobody is charged twice.
+ * capture) and their undos (void, refund), picked by the saga table (saga/table.ts). The
+ * work is found in the database (attempts in a "-ing" status, the table's `work`), leased
+ * to one process at a time with `FOR UPDATE SKIP LOCKED`, and every call carries a stable
+ * idempotency key — so a lease that lapses because its process died just means another
+ * process repeats a call the provider already knows, and nobody is charged twice.
  */
 import type { Ctx } from '../context.ts';
 import { addMs } from '../clock.ts';

@@ -33,11 +33,21 @@ export async function compensate(
   );
 }
 
-const UNDO_AUTHORISE = undoable('authorise');
+const UNDO_STEP = Object.fromEntries(
+  (['authorise', 'capture'] as const).map((step) => {
+    const statuses = undoable(step);
+    return [
+      step,
+      `UPDATE payment_attempts SET status = ${undoCase(statuses)}, tries = 0, next_try_at = NULL,
+         updated_at = $3
+       WHERE payment_id = $1 AND attempt = $2 AND status IN (${sqlList(statuses)})`,
+    ];
+  }),
+) as Record<AttemptStepName, string>;
 
 /**
- * Undoes one step of one payment attempt (a member retries with another method, or a friend
- * covers the share): by the table, `voiding` for an attempt still at "authorise".
+ * Undoes one step of one payment attempt, by the table (a member retries with another
+ * method, or a friend covers the share: the replaced attempt's authorise step → `voiding`).
  */
 export async function undoAttemptStep(
   tx: Queryable,
@@ -46,10 +56,5 @@ export async function undoAttemptStep(
   step: AttemptStepName,
   now: Date,
 ): Promise<void> {
-  const statuses = step === 'authorise' ? UNDO_AUTHORISE : undoable(step);
-  await tx.query(
-    `UPDATE payment_attempts SET status = ${undoCase(statuses)}, tries = 0, next_try_at = NULL, updated_at = $3
-     WHERE payment_id = $1 AND attempt = $2 AND status IN (${sqlList(statuses)})`,
-    [paymentId, attempt, now],
-  );
+  await tx.query(UNDO_STEP[step], [paymentId, attempt, now]);
 }

@@ -16,8 +16,31 @@ import { applyProviderStatus } from './transitions.ts';
 
 type PaymentNotice = Extract<WebhookNotice, { kind: 'payment' }>;
 
+/**
+ * Applies a verified notice and says what to answer the provider: `ignored` for an event
+ * about nothing of ours, `duplicate` for an event id seen before (nothing changed).
+ */
+export async function receiveWebhook(
+  ctx: Ctx,
+  provider: PaymentProvider,
+  notice: WebhookNotice,
+): Promise<{ received: true; ignored: string } | { received: true; duplicate: boolean }> {
+  if (notice.kind === 'ignored') return { received: true, ignored: notice.reason };
+  const attemptId = await findAttempt(ctx, provider.name, notice);
+  if (!attemptId) {
+    ctx.log.warn({ provider: provider.name, ...notice.log }, `webhook for an ${notice.unknown}`);
+    return { received: true, ignored: notice.unknown };
+  }
+  const { status, fresh } = await applyWebhook(ctx, provider, attemptId, notice);
+  ctx.log.info(
+    { provider: provider.name, ...notice.log, attemptId, status, duplicate: !fresh },
+    'provider webhook',
+  );
+  return { received: true, duplicate: !fresh };
+}
+
 /** The attempt a notice is about (by the provider's ref, or our attempt id), or undefined. */
-export async function findWebhookAttempt(
+async function findAttempt(
   ctx: Ctx,
   provider: ProviderName,
   n: PaymentNotice,
@@ -34,7 +57,7 @@ export async function findWebhookAttempt(
  * Applies a notice to its attempt: the status the event carries, else the provider's current
  * one. `fresh` is false for an event id seen before (nothing changed).
  */
-export async function applyWebhook(
+async function applyWebhook(
   ctx: Ctx,
   provider: PaymentProvider,
   attemptId: string,

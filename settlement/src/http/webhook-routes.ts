@@ -1,13 +1,13 @@
 /**
  * Provider webhooks, `POST /webhooks/<provider>`. The provider verifies and reads the
  * delivery (its `webhook` method: signature, body, which payment); this route only
- * dispatches to it and applies the result through flow/webhooks.ts. Unless the event itself
+ * dispatches to it and hands the result to flow/webhooks.ts. Unless the event itself
  * is the truth (a refund), the provider is then asked for the payment's current status, so
  * a replayed, duplicated or out-of-order notification can only ever apply what is true now.
  */
 import type { Hono } from 'hono';
 import { SettlementError } from '../errors.ts';
-import { applyWebhook, findWebhookAttempt } from '../flow/webhooks.ts';
+import { receiveWebhook } from '../flow/webhooks.ts';
 import type { ProviderName } from '../providers/provider.ts';
 import type { AppDeps, Env } from './support.ts';
 
@@ -30,19 +30,10 @@ export function webhookRoutes(app: Hono<Env>, d: AppDeps): void {
     if (!provider?.webhook) {
       throw new SettlementError(404, 'not_found', `${LABEL[providerName]} is not enabled here`);
     }
-    const raw = await c.req.text();
-    const notice = await provider.webhook({ body: raw, header: (h) => c.req.header(h) });
-    if (notice.kind === 'ignored') return c.json({ received: true, ignored: notice.reason });
-    const attempt = await findWebhookAttempt(ctx, providerName, notice);
-    if (!attempt) {
-      ctx.log.warn({ provider: providerName, ...notice.log }, `webhook for an ${notice.unknown}`);
-      return c.json({ received: true, ignored: notice.unknown });
-    }
-    const { status, fresh } = await applyWebhook(ctx, provider, attempt, notice);
-    ctx.log.info(
-      { provider: providerName, ...notice.log, attemptId: attempt, status, duplicate: !fresh },
-      'provider webhook',
-    );
-    return c.json({ received: true, duplicate: !fresh });
+    const notice = await provider.webhook({
+      body: await c.req.text(),
+      header: (h) => c.req.header(h),
+    });
+    return c.json(await receiveWebhook(ctx, provider, notice));
   });
 }

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Redis } from 'ioredis';
-import type { Stripe } from 'stripe';
 import { dataDir as defaultDataDir, roomTokenSecret } from '@patungan/model/node';
 import { systemClock, type Clock } from './clock.ts';
 import type { Ctx, FaultPoint } from './context.ts';
@@ -38,7 +37,7 @@ import {
   type MidtransConfig,
 } from './providers/midtrans.ts';
 import type { PaymentProvider, ProviderName } from './providers/provider.ts';
-import { createStripeClient, stripeProvider, type StripeConfig } from './providers/stripe.ts';
+import { stripeProvider, type StripeConfig } from './providers/stripe.ts';
 import { seedDemo } from './seed.ts';
 import { workerTick } from './worker.ts';
 
@@ -251,11 +250,9 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
             }
           : null
         : o.midtrans;
-    let stripeClient: Stripe | null = null;
     const providers: Partial<Record<ProviderName, PaymentProvider>> = { local: localProvider() };
     if (stripeCfg) {
-      stripeClient = createStripeClient(stripeCfg);
-      providers.stripe = stripeProvider(stripeCfg, stripeClient);
+      providers.stripe = stripeProvider(stripeCfg);
     }
     if (midtransCfg) providers.midtrans = midtransProvider(midtransCfg);
     const paymentMethods = enabledMethods(
@@ -358,10 +355,6 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         ctx,
         bus,
         secret,
-        stripe: stripeClient
-          ? { client: stripeClient, webhookSecret: stripeCfg?.webhookSecret }
-          : null,
-        midtransServerKey: midtransCfg?.serverKey ?? null,
         closing: closing.signal,
         limits,
         webPublicUrl: (o.webPublicUrl ?? env.WEB_PUBLIC_URL ?? '').replace(/\/$/, ''),

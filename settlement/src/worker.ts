@@ -1,8 +1,9 @@
 /**
- * The settlement worker: expires holds, runs provider calls (create, capture, void,
- * refund), nudges settlements whose captures are done, and drains the outbox. Every sweep
- * claims its rows with `FOR UPDATE SKIP LOCKED` (or a lease), so any number of worker
- * processes can run against one PostgreSQL.
+ * The settlement worker: expires holds (compensation undoes every saga step taken), runs the
+ * saga's provider calls (create, capture, void, refund: the step and direction come from the
+ * saga table, saga/table.ts), nudges settlements whose captures are done, and drains the
+ * outbox. Every sweep claims its rows with `FOR UPDATE SKIP LOCKED` (or a lease), so any
+ * number of worker processes can run against one PostgreSQL.
  */
 import type { Ctx } from './context.ts';
 import { addMs } from './clock.ts';

@@ -1,16 +1,23 @@
 /**
- * Provider calls for payment attempts: create, capture, void, refund. The work is found in
- * the database (attempts in a "-ing" status), leased to one process at a time with
- * `FOR UPDATE SKIP LOCKED`, and every call carries a stable idempotency key — so a lease
- * that lapses because its process died just means another process repeats a call the
- * provider already knows, and nobody is charged twice.
+ * The worker's provider calls for payment attempts: the saga's payment steps (authorise,
+ * capture) and their undos (void, refund), picked by the saga table (saga/table.ts). The
+ * work is found in the database (attempts in a "-ing" status, the table's `work`), leased
+ * to one process at a time with `FOR UPDATE SKIP LOCKED`, and every call carries a stable
+ * idempotency key — so a lease that lapses because its process died just means another
+ * process repeats a call the provider already knows, and nobody is charged twice.
  */
 import type { Ctx } from '../context.ts';
 import { addMs } from '../clock.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
-import { ProviderError, type AttemptInfo, type ProviderStatus } from '../providers/provider.ts';
+import { ProviderError, type AttemptInfo } from '../providers/provider.ts';
+import { authorise } from '../saga/authorise.ts';
+import { capture } from '../saga/capture.ts';
+import type { StepResult } from '../saga/step.ts';
+import { SAGA, WORK_STATUSES, sqlList } from '../saga/table.ts';
 import { applyProviderStatus } from './transitions.ts';
 import type { AttemptStatus } from './rows.ts';
+
+const STEPS = { authorise, capture } as const;
 
 export interface AttemptJob extends AttemptInfo {
   status: AttemptStatus;
@@ -57,6 +64,8 @@ function toJob(r: JobRow): AttemptJob {
   };
 }
 
+const WORK_IN = sqlList(WORK_STATUSES);
+
 /** Leases up to `limit` attempts that need a provider call (optionally of one settlement). */
 export async function claimAttemptWork(
   ctx: Ctx,
@@ -69,7 +78,7 @@ export async function claimAttemptWork(
        UPDATE payment_attempts SET lease_owner = $1, lease_until = $2
        WHERE id IN (
          SELECT id FROM payment_attempts
-         WHERE status IN ('creating', 'capturing', 'voiding', 'refunding')
+         WHERE status IN (${WORK_IN})
            AND (next_try_at IS NULL OR next_try_at <= $3)
            AND (lease_until IS NULL OR lease_until < $3)
            AND ($5::text IS NULL OR settlement_id = $5)
@@ -83,13 +92,7 @@ export async function claimAttemptWork(
   return rows.map(toJob);
 }
 
-function payUrlFor(ctx: Ctx, job: AttemptJob, redirectUrl?: string): string {
-  return job.provider === 'midtrans' && redirectUrl
-    ? redirectUrl
-    : `${ctx.publicUrl}/pay/${job.paymentId}`;
-}
-
-async function release(ctx: Ctx, job: AttemptJob, err: unknown): Promise<void> {
+async function releaseLease(ctx: Ctx, job: AttemptJob, err: unknown): Promise<void> {
   const now = ctx.clock.now();
   const backoff = Math.min(30_000, 250 * 2 ** Math.min(job.tries, 7));
   await ctx.db.query(
@@ -104,46 +107,25 @@ async function release(ctx: Ctx, job: AttemptJob, err: unknown): Promise<void> {
   );
 }
 
-async function record(ctx: Ctx, job: AttemptJob, ps: ProviderStatus): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
-    await applyProviderStatus(ctx, tx, job.attemptId, ps, ctx.clock.now());
-    await tx.query(
-      `UPDATE payment_attempts SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
-      [job.attemptId, ctx.instanceId],
-    );
-  });
-}
-
-async function createAtProvider(ctx: Ctx, job: AttemptJob): Promise<void> {
-  const provider = ctx.providers[job.provider];
-  if (!provider)
-    throw new ProviderError(job.provider, true, `${job.provider} is not configured here`);
-  const created = await provider.create(job, ctx.clock.now());
-  ctx.metrics.providerCalls.inc({ provider: job.provider, op: 'create', result: 'ok' });
+/** Stores a step's answer and gives the lease back, in one transaction. */
+async function record(ctx: Ctx, job: AttemptJob, r: StepResult): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
-    // The ref is recorded whatever happened meanwhile: an attempt that expired while we
-    // were creating it is now "voiding", and voiding needs to know what to cancel.
-    await tx.query(
-      `UPDATE payment_attempts SET provider_ref = coalesce(provider_ref, $2), redirect_url = $3,
-         client_secret = $4, updated_at = $5 WHERE id = $1`,
-      [job.attemptId, created.ref, created.redirectUrl ?? null, created.clientSecret ?? null, now],
-    );
-    const [p] = await tx.query<{ attempt: number }>(
-      `UPDATE payments SET pay_url = $3, updated_at = $4 WHERE id = $1 AND attempt = $2 RETURNING attempt`,
-      [job.paymentId, job.attempt, payUrlFor(ctx, job, created.redirectUrl), now],
-    );
-    await applyProviderStatus(ctx, tx, job.attemptId, created.status, now);
-    if (p) await enqueueSettlementEvent(tx, job.settlementId, now);
+    const viewChanged = r.write ? await r.write(tx, now) : false;
+    await applyProviderStatus(ctx, tx, job.attemptId, r.status, now);
+    if (viewChanged) await enqueueSettlementEvent(tx, job.settlementId, now);
     await tx.query(
       `UPDATE payment_attempts SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2`,
       [job.attemptId, ctx.instanceId],
     );
   });
-  job.ref = created.ref;
 }
 
-/** Runs one leased job. Transient failures are retried later with backoff. */
+/**
+ * Runs one leased job: the saga table says which step the attempt's status is at and in
+ * which direction, and the step makes that provider call. Transient failures are retried
+ * later with backoff.
+ */
 export async function runAttemptJob(ctx: Ctx, job: AttemptJob): Promise<void> {
   const provider = ctx.providers[job.provider];
   const log = ctx.log.child({
@@ -152,43 +134,34 @@ export async function runAttemptJob(ctx: Ctx, job: AttemptJob): Promise<void> {
     memberId: job.memberId,
     attemptId: job.attemptId,
   });
+  const { step, direction } = SAGA[job.status];
+  const creating = step === 'authorise' && direction === 'forward';
   try {
     if (!provider)
       throw new ProviderError(job.provider, true, `${job.provider} is not configured here`);
-    if (job.status === 'creating') {
-      await createAtProvider(ctx, job);
-      return;
-    }
-    let ref = job.ref;
-    if (!ref) {
-      // Voiding an attempt whose creation never got recorded: creating again with the same
-      // idempotency key returns the original (or makes one), which we can then cancel.
-      ref = (await provider.create(job, ctx.clock.now())).ref;
-      await ctx.db.query(
-        'UPDATE payment_attempts SET provider_ref = coalesce(provider_ref, $2) WHERE id = $1',
-        [job.attemptId, ref],
-      );
-    }
-    const call = { ...job, ref };
-    let result: ProviderStatus;
-    if (job.status === 'capturing') {
-      result = await provider.capture(call);
-      await ctx.fault('after_capture');
-    } else if (job.status === 'voiding') {
-      result = await provider.void(call);
+    const result = await STEPS[step][direction === 'forward' ? 'action' : 'undo'](
+      ctx,
+      provider,
+      job,
+    );
+    if (creating) {
+      ctx.metrics.providerCalls.inc({ provider: job.provider, op: 'create', result: 'ok' });
     } else {
-      result = await provider.refund(call);
+      ctx.metrics.providerCalls.inc({
+        provider: job.provider,
+        op: job.status,
+        result: result.status,
+      });
+      log.info({ op: job.status, result: result.status }, 'provider call done');
     }
-    ctx.metrics.providerCalls.inc({ provider: job.provider, op: job.status, result });
-    log.info({ op: job.status, result }, 'provider call done');
     await record(ctx, job, result);
   } catch (err) {
-    if (err instanceof ProviderError && !err.transient && job.status === 'creating') {
+    if (err instanceof ProviderError && !err.transient && creating) {
       // The provider refused outright (an invalid amount, say): the share is open for a retry
       // with another method.
       log.warn({ err: err.message }, 'provider refused to create a payment');
       ctx.metrics.providerCalls.inc({ provider: job.provider, op: 'create', result: 'refused' });
-      await record(ctx, job, 'declined');
+      await record(ctx, job, { status: 'declined' });
       return;
     }
     ctx.metrics.providerCalls.inc({ provider: job.provider, op: job.status, result: 'error' });
@@ -196,7 +169,7 @@ export async function runAttemptJob(ctx: Ctx, job: AttemptJob): Promise<void> {
       { err: err instanceof Error ? err.message : String(err), tries: job.tries + 1 },
       'provider call failed, will retry',
     );
-    await release(ctx, job, err);
+    await releaseLease(ctx, job, err);
   }
 }
 

@@ -17,7 +17,7 @@ import { SettlementError, notFound } from '../errors.ts';
 import { secretId, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
 import type { Snapshot } from '../schemas.ts';
-import { holdLines } from '../stock.ts';
+import { holdStock } from '../saga/hold-stock.ts';
 import { runAttemptWork } from './attempts.ts';
 import { advance } from './transitions.ts';
 import { creationResponse, settlementView } from './view.ts';
@@ -192,7 +192,13 @@ async function insertAll(
          "unitPrice" bigint, amount bigint, "addedBy" text, "sharedWith" jsonb)`,
       [id, JSON.stringify(p.lines)],
     );
-    await holdLines(tx, { settlementId: id, storeId: s.storeId, lines: p.lines, expiresAt, now });
+    await holdStock.action(tx, {
+      settlementId: id,
+      storeId: s.storeId,
+      lines: p.lines,
+      expiresAt,
+      now,
+    });
 
     const payments: object[] = [];
     const attempts: object[] = [];

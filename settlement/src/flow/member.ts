@@ -7,6 +7,7 @@ import { SettlementError, invalidState, notFound } from '../errors.ts';
 import { secretId, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
 import type { Queryable } from '../db/driver.ts';
+import { undoAttemptStep } from '../saga/compensate.ts';
 import { runAttemptWork } from './attempts.ts';
 import { lockSettlement, type Method, type PaymentRow, type SettlementRow } from './rows.ts';
 import { advance, applyProviderStatus } from './transitions.ts';
@@ -58,11 +59,7 @@ async function newAttempt(
   amount: number,
   now: Date,
 ): Promise<void> {
-  await tx.query(
-    `UPDATE payment_attempts SET status = 'voiding', tries = 0, next_try_at = NULL, updated_at = $3
-     WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized', 'declined')`,
-    [p.id, p.attempt, now],
-  );
+  await undoAttemptStep(tx, p.id, p.attempt, 'authorise', now);
   if (method === 'store') {
     await tx.query(
       `UPDATE payments SET method = 'store', status = 'due_at_store', amount = $2, pay_url = NULL, updated_at = $3
@@ -262,11 +259,7 @@ export async function coverPayment(
     if (!mine) throw new Error('payment insert returned nothing');
     const use = method ?? mine.method;
     requireMethod(ctx, use, s.currency);
-    await tx.query(
-      `UPDATE payment_attempts SET status = 'voiding', tries = 0, next_try_at = NULL, updated_at = $3
-       WHERE payment_id = $1 AND attempt = $2 AND status IN ('creating', 'pending', 'authorized', 'declined')`,
-      [target.id, target.attempt, now],
-    );
+    await undoAttemptStep(tx, target.id, target.attempt, 'authorise', now);
     await tx.query(
       `UPDATE payments SET status = 'covered', covered_by = $2, pay_url = NULL, updated_at = $3 WHERE id = $1`,
       [target.id, coverer.id, now],

@@ -1,22 +1,24 @@
 /**
- * The settlement state machine. Every function here runs inside the caller's transaction,
- * takes its locks in one order (settlement → payments → attempts) and writes an outbox
- * event when the room-facing state changes.
+ * The payment state machine of a settlement: what a provider's answer does to an attempt and
+ * its member's share (`applyProviderStatus`), when the group moves on to captures and to
+ * paid (`advance`), and how it ends unpaid (`expireMany`, `cancel`). Every function here runs
+ * inside the caller's transaction, takes its locks in one order (settlement → payments →
+ * attempts) and writes an outbox event when the room-facing state changes.
  *
- * Group payment is all or nothing, as a saga of undoable steps:
- *   hold stock  ↔ release it
- *   authorise   ↔ void
- *   capture     ↔ refund
- * Captures start only when every share is covered; if the hold expires first (or the
- * settlement is cancelled), every step taken is undone by `compensate`.
+ * The steps it moves through and their undos are the saga's (saga/table.ts): hold stock ↔
+ * release, authorise ↔ void, capture ↔ refund. Captures start only when every share is
+ * covered; if the hold expires first (or the settlement is cancelled), every step taken is
+ * undone by saga/compensate.ts. What happens after paid — packing, pickup — is order
+ * fulfilment (fulfilment.ts).
  */
 import type { Queryable } from '../db/driver.ts';
 import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
-import { pickupCode, shortId } from '../ids.ts';
 import { enqueueSettlementEvent, enqueueSettlementEvents } from '../outbox.ts';
 import type { ProviderStatus } from '../providers/provider.ts';
-import { moveHolds } from '../stock.ts';
+import { compensate } from '../saga/compensate.ts';
+import { holdStock } from '../saga/hold-stock.ts';
+import { cancelOrder, openOrder } from './fulfilment.ts';
 import {
   COVERING,
   lockSettlement,
@@ -201,43 +203,12 @@ export async function advance(
 }
 
 async function markPaid(ctx: Lite, tx: Queryable, s: SettlementRow, now: Date): Promise<void> {
-  await moveHolds(tx, s.id, 'commit', now);
-  await tx.query(
-    `INSERT INTO orders (id, settlement_id, store_id, room_id, status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, 'paid', $5, $5) ON CONFLICT (settlement_id) DO NOTHING`,
-    [shortId('ord'), s.id, s.store_id, s.room_id, now],
-  );
+  await holdStock.commit(tx, s.id, now);
+  await openOrder(tx, s, now);
   await setSettlement(tx, s.id, { status: 'paid', phase: 'done' }, now);
   await enqueueSettlementEvent(tx, s.id, now);
   ctx.metrics.settlements.inc({ outcome: 'paid' });
   ctx.log.info({ settlementId: s.id, roomId: s.room_id }, 'settlement paid');
-}
-
-/**
- * Undoes every payment step of the given settlements: authorisations (and attempts still
- * being created) are queued for voiding, captures for refunding. The worker makes the
- * provider calls; each is idempotent, so a crash halfway just means doing the rest later.
- */
-async function compensate(
-  tx: Queryable,
-  settlementIds: readonly string[],
-  now: Date,
-): Promise<void> {
-  const ids = [...settlementIds];
-  await tx.query(
-    `UPDATE payment_attempts SET
-       status = CASE WHEN status = 'captured' THEN 'refunding' ELSE 'voiding' END,
-       tries = 0, next_try_at = NULL, updated_at = $2
-     WHERE settlement_id = ANY($1::text[])
-       AND status IN ('creating', 'pending', 'authorized', 'declined', 'capturing', 'captured')`,
-    [ids, now],
-  );
-  await tx.query(
-    `UPDATE payments SET status = 'voided', updated_at = $2
-     WHERE settlement_id = ANY($1::text[])
-       AND status IN ('pending', 'authorized', 'declined', 'due_at_store', 'covered')`,
-    [ids, now],
-  );
 }
 
 /** Open shares of settlement `s` (SQL): still pending or declined, nobody covered them. */
@@ -276,8 +247,7 @@ export async function expireMany(
   );
   if (expired.length === 0) return 0;
   const ids = expired.map((e) => e.id);
-  await moveHolds(tx, ids, 'expire', now);
-  await compensate(tx, ids, now);
+  await compensate(tx, ids, 'expire', now);
   await enqueueSettlementEvents(tx, ids, now);
   ctx.metrics.settlements.inc({ outcome: 'expired' }, ids.length);
   for (const e of expired) {
@@ -308,70 +278,13 @@ export async function cancel(
   if (s.status === 'awaiting_payment') {
     // who had not paid when the group gave up (before compensate voids every share)
     await tx.query(`UPDATE settlements s SET unpaid = ${UNPAID_IDS} WHERE s.id = $1`, [s.id]);
-    await moveHolds(tx, s.id, 'release', now);
-  } else await moveHolds(tx, s.id, 'unreserve', now);
-  await compensate(tx, [s.id], now);
-  await tx.query(
-    `UPDATE orders SET status = 'cancelled', updated_at = $2 WHERE settlement_id = $1`,
-    [s.id, now],
-  );
+  }
+  // before paying the stock is held, after it committed: either way it goes back on sale
+  await compensate(tx, [s.id], s.status === 'awaiting_payment' ? 'release' : 'unreserve', now);
+  await cancelOrder(tx, s.id, now);
   await setSettlement(tx, s.id, { status: 'cancelled', phase: 'done', reason }, now);
   await enqueueSettlementEvent(tx, s.id, now);
   ctx.metrics.settlements.inc({ outcome: 'cancelled' });
   ctx.log.info({ settlementId: s.id, roomId: s.room_id, reason }, 'settlement cancelled');
   return { ...s, status: 'cancelled' };
-}
-
-const ORDER_NEXT: Record<string, string> = {
-  paid: 'packed',
-  packed: 'ready_for_pickup',
-  ready_for_pickup: 'completed',
-};
-
-/** Staff moves an order along: paid → packed → ready_for_pickup (pickup code) → completed (sold). */
-export async function moveOrder(
-  ctx: Lite,
-  tx: Queryable,
-  settlementId: string,
-  to: 'packed' | 'ready_for_pickup' | 'completed',
-  now: Date,
-): Promise<SettlementRow> {
-  const s = await lockSettlement(tx, settlementId);
-  if (s.status === to) return s;
-  if (ORDER_NEXT[s.status] !== to) {
-    throw invalidState(`An order that is ${s.status} cannot become ${to}`, {
-      status: s.status,
-      to,
-    });
-  }
-  let code = s.pickup_code;
-  if (to === 'ready_for_pickup' && !code) {
-    // a clash with another order of this store is rare; try a few codes
-    for (let i = 0; i < 5 && !code; i++) {
-      const candidate = pickupCode();
-      const [clash] = await tx.query(
-        'SELECT 1 FROM orders WHERE store_id = $1 AND pickup_code = $2',
-        [s.store_id, candidate],
-      );
-      if (!clash) code = candidate;
-    }
-    await tx.query('UPDATE orders SET pickup_code = $2 WHERE settlement_id = $1', [s.id, code]);
-  }
-  if (to === 'completed') {
-    await moveHolds(tx, s.id, 'sale', now);
-    // shares owed at the store are paid at the counter on pickup
-    await tx.query(
-      `UPDATE payments SET status = 'captured', updated_at = $2 WHERE settlement_id = $1 AND status = 'due_at_store'`,
-      [s.id, now],
-    );
-  }
-  await tx.query('UPDATE orders SET status = $2, updated_at = $3 WHERE settlement_id = $1', [
-    s.id,
-    to,
-    now,
-  ]);
-  await setSettlement(tx, s.id, { status: to, ...(code ? { pickup_code: code } : {}) }, now);
-  await enqueueSettlementEvent(tx, s.id, now);
-  ctx.log.info({ settlementId: s.id, roomId: s.room_id, status: to }, 'order status changed');
-  return { ...s, status: to, pickup_code: code };
 }

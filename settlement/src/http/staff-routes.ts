@@ -1,6 +1,7 @@
 /** Store staff: the store's orders, lookup by pickup code, and moving an order along. */
 import type { Hono } from 'hono';
-import { cancel, moveOrder } from '../flow/transitions.ts';
+import { moveOrder } from '../flow/fulfilment.ts';
+import { cancel } from '../flow/transitions.ts';
 import { ordersQuery, orderStatusBody } from '../schemas.ts';
 import { getOrder, getStore, listOrders } from '../stores.ts';
 import { notFound } from '../errors.ts';

@@ -32,6 +32,33 @@ export interface Created {
   clientSecret?: string;
 }
 
+/** A webhook request as the provider sees it: the raw body (signatures cover its bytes). */
+export interface WebhookRequest {
+  body: string;
+  header(name: string): string | undefined;
+}
+
+/**
+ * What a verified webhook says. `payment`: something happened to the payment `ref` (our
+ * attempt id when the event names it); `status` only when the event itself is the truth
+ * (a refund), otherwise the provider's `status` call is asked, so a replayed or reordered
+ * event can only apply what is true now. `ignored`: nothing for us (answered 200).
+ */
+export type WebhookNotice =
+  | {
+      kind: 'payment';
+      /** Unique per event: a repeat is recorded once and changes nothing. */
+      eventId: string;
+      ref: string;
+      attemptId?: string;
+      status?: ProviderStatus;
+      /** Names the event in logs (event id and type, order id). */
+      log: Record<string, unknown>;
+      /** Answered as `ignored` when no attempt has this ref. */
+      unknown: string;
+    }
+  | { kind: 'ignored'; reason: string };
+
 export interface PaymentProvider {
   readonly name: ProviderName;
   create(a: AttemptInfo, now: Date): Promise<Created>;
@@ -45,6 +72,12 @@ export interface PaymentProvider {
    * the hold is then extended once (docs/contracts.md "Payments window"). Absent: never.
    */
   inProgress?(a: AttemptInfo & { ref: string }): Promise<boolean>;
+  /**
+   * Verifies and reads one webhook delivery (`POST /webhooks/<name>`). Throws a
+   * SettlementError for a bad signature or body (400). Absent: this provider takes no
+   * webhooks here (404).
+   */
+  webhook?(req: WebhookRequest): WebhookNotice | Promise<WebhookNotice>;
 }
 
 /**

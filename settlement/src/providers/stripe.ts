@@ -5,11 +5,14 @@
  */
 import Stripe from 'stripe';
 import { currencyExponent, type Money } from '@patungan/model';
+import { SettlementError } from '../errors.ts';
 import {
   ProviderError,
   idempotencyKey,
   type PaymentProvider,
   type ProviderStatus,
+  type WebhookNotice,
+  type WebhookRequest,
 } from './provider.ts';
 
 export interface StripeConfig {
@@ -105,7 +108,54 @@ export function createStripeClient(c: StripeConfig): Stripe {
   });
 }
 
+/**
+ * A webhook event (`POST /webhooks/stripe`): the raw body verified with
+ * `stripe.webhooks.constructEvent` and the endpoint's secret (`400 bad_signature`
+ * otherwise). Events about a payment intent (its own or a charge's) name it; the route then
+ * asks the intent's current status, except for `charge.refunded`, which is the refund itself.
+ */
+export function readStripeEvent(
+  stripe: Stripe,
+  webhookSecret: string,
+  req: WebhookRequest,
+): WebhookNotice {
+  let event: Stripe.Event;
+  try {
+    event = stripe.webhooks.constructEvent(
+      req.body,
+      req.header('stripe-signature') ?? '',
+      webhookSecret,
+    );
+  } catch {
+    throw new SettlementError(400, 'bad_signature', 'The Stripe-Signature header does not verify');
+  }
+  const obj = event.data.object as {
+    id?: string;
+    object?: string;
+    payment_intent?: unknown;
+    metadata?: Record<string, string>;
+  };
+  const intentId =
+    obj.object === 'payment_intent'
+      ? obj.id
+      : typeof obj.payment_intent === 'string'
+        ? obj.payment_intent
+        : undefined;
+  if (!intentId) return { kind: 'ignored', reason: event.type };
+  const attemptId = obj.metadata?.attempt_id;
+  return {
+    kind: 'payment',
+    eventId: event.id,
+    ref: intentId,
+    ...(attemptId ? { attemptId } : {}),
+    ...(event.type === 'charge.refunded' ? { status: 'refunded' as const } : {}),
+    log: { eventId: event.id, type: event.type, intentId },
+    unknown: 'unknown payment intent',
+  };
+}
+
 export function stripeProvider(c: StripeConfig, stripe = createStripeClient(c)): PaymentProvider {
+  const webhookSecret = c.webhookSecret;
   const retrieve = async (ref: string) =>
     mapIntentStatus(await stripe.paymentIntents.retrieve(ref));
   return {
@@ -198,5 +248,9 @@ export function stripeProvider(c: StripeConfig, stripe = createStripeClient(c)):
         throw wrap(err);
       }
     },
+    // Without the endpoint's secret no event can be verified: webhooks are off (404).
+    ...(webhookSecret
+      ? { webhook: (req: WebhookRequest) => readStripeEvent(stripe, webhookSecret, req) }
+      : {}),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The room document (DESIGN.md "Room document"): typed accessors over a Y.Doc.
+ * The room document (docs/contracts.md "Room document"): typed accessors over a Y.Doc.
  *
  * Writers go through these functions so that every part agrees on key names and value shapes;
  * readers get plain JSON. Each mutating helper runs in one transaction, with an optional
@@ -37,7 +37,7 @@ export const ROOT = {
 export const CLIENT_OWNERS_ROOT = 'clients';
 
 /**
- * What one room may hold (DESIGN.md "Connection limits"). The room-server refuses a write
+ * What one room may hold (docs/contracts.md "Limits"). The room-server refuses a write
  * that passes them, like any other forbidden write; the helpers below refuse it up front.
  */
 export const ROOM_LIMITS = {
@@ -244,7 +244,7 @@ export function joinMember(
 }
 
 /**
- * Records how a member pays. Members write only their own entry (DESIGN.md write rules), so
+ * Records how a member pays. Members write only their own entry (docs/contracts.md "Write rules"), so
  * this rewrites that entry as a whole; a member who has not joined yet is refused.
  */
 export function setMemberMethod(

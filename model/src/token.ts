@@ -1,5 +1,5 @@
 /**
- * Join tokens: HS256 JWTs signed with ROOM_TOKEN_SECRET (see DESIGN.md "Join token").
+ * Join tokens: HS256 JWTs signed with ROOM_TOKEN_SECRET (see docs/contracts.md "Join token").
  * Web issues member / organiser tokens, settlement and the room-server use service tokens
  * between themselves, and staff tokens name a store instead of a room.
  */

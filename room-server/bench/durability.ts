@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { pino } from 'pino';
+import { LocalBus } from '../src/bus.ts';
 import { Connection } from '../src/connection.ts';
 import { Stats } from '../src/metrics.ts';
 import { Room } from '../src/room.ts';
@@ -54,7 +55,7 @@ const rooms = Array.from({ length: ROOMS }, (_, r) => {
     stats,
     extensions: [],
     storage,
-    persist: true,
+    bus: new LocalBus(),
     limits: { messagesPerSecond: 1e9, messageBurst: 1e9, compactBytes: 1 << 30 },
     idle: () => {},
     observePersist: () => {},

@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
-import { RedisScale, type ScaleRoomHost } from '../src/scale/index.ts';
+import { isDurableOrigin, type RoomHandle } from '../src/index.ts';
+import { RedisScale } from '../src/scale/index.ts';
 import { PrivateRedis } from '../test/scale-helpers.ts';
 
 const { values } = parseArgs({
@@ -29,7 +30,7 @@ const LOCAL = Object.freeze({ kind: 'connection' });
 
 interface Side {
   scale: RedisScale;
-  rooms: ScaleRoomHost[];
+  rooms: RoomHandle[];
   clients: Redis[];
 }
 
@@ -47,16 +48,17 @@ async function side(url: string, id: string): Promise<Side> {
     logger: pino({ level: 'warn' }),
   });
   await scale.ready();
-  const rooms: ScaleRoomHost[] = [];
+  const rooms: RoomHandle[] = [];
   for (let i = 0; i < ROOMS; i++) {
     const roomId = `r${i}`;
     const doc = new Y.Doc();
     const awareness = new Awareness(doc);
     clearInterval(awareness._checkInterval as NodeJS.Timeout);
+    // as the core does: one append per local update (the append script publishes it)
     doc.on('update', (u: Uint8Array, origin: unknown) => {
-      void scale.onUpdate(roomId, u, origin)?.catch(() => {});
+      if (!isDurableOrigin(origin)) scale.storage.append(roomId, u).catch(() => {});
     });
-    const host: ScaleRoomHost = {
+    const host: RoomHandle = {
       id: roomId,
       doc,
       awareness,
@@ -68,7 +70,7 @@ async function side(url: string, id: string): Promise<Side> {
       applyRemoteAwareness: (u, origin) => applyAwarenessUpdate(awareness, u, origin),
       removeRemoteAwareness: (ids, origin) => removeAwarenessStates(awareness, ids, origin),
     };
-    await scale.loadRoom(host);
+    await scale.join(host, () => scale.storage.load(roomId));
     rooms.push(host);
   }
   return { scale, rooms, clients };

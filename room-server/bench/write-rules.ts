@@ -10,6 +10,7 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import { pino } from 'pino';
 import { addComment, addLine, initRoom, membersMap } from '@patungan/model';
+import { LocalBus } from '../src/bus.ts';
 import { Connection } from '../src/connection.ts';
 import { Stats } from '../src/metrics.ts';
 import { Room } from '../src/room.ts';
@@ -30,7 +31,7 @@ function makeRoom(lines: number): Room {
     stats: new Stats(),
     extensions: [],
     storage: new MemoryStorage(),
-    persist: true,
+    bus: new LocalBus(),
     limits: { messagesPerSecond: 1e9, messageBurst: 1e9, compactBytes: 1 << 30 },
     idle: () => {},
     observePersist: () => {},

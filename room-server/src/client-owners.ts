@@ -17,7 +17,7 @@
  */
 import type * as Y from 'yjs';
 import { CLIENT_OWNERS_ROOT } from '@patungan/model';
-import { serviceOrigin } from './hooks.ts';
+import { serviceOrigin } from './origins.ts';
 
 export const OWNERS_ORIGIN = serviceOrigin('client-owners');
 

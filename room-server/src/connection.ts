@@ -1,7 +1,7 @@
 /**
  * One client connection as the room core sees it: who it is, how to send it bytes, and the
  * little state the core keeps per connection (kept small: a server holds ~20k of these).
- * The core never touches a socket; the `ws` adapter (server.ts) implements `Transport`.
+ * The core never touches a socket; the `ws` adapter (websocket.ts) implements `Transport`.
  */
 import { BlockList, isIP } from 'node:net';
 import type { Principal } from './write-rules.ts';
@@ -16,7 +16,7 @@ export interface Transport {
 let nextId = 1;
 
 export class Connection {
-  /** Tag for transaction origins (see hooks.ts `Origin`). */
+  /** Tag for transaction origins (see origins.ts `Origin`). */
   get kind(): 'connection' {
     return 'connection';
   }
@@ -121,8 +121,8 @@ export function clientAddress(
 }
 
 /**
- * Live connections per member per room and per client address (DESIGN.md "Connection
- * limits"). A slot is taken when an upgrade is let through and given back when its socket
+ * Live connections per member per room and per client address (docs/contracts.md
+ * "Limits"). A slot is taken when an upgrade is let through and given back when its socket
  * closes or the upgrade fails; keys with no live connection are removed (no growth).
  */
 export class ConnectionCaps {

@@ -7,20 +7,25 @@ export type { RoomLimits } from './room.ts';
 export { Rooms } from './rooms.ts';
 export { Connection } from './connection.ts';
 export type { Transport } from './connection.ts';
-export { REMOTE_ORIGIN, STORAGE_ORIGIN, RefusedUpdate, serviceOrigin } from './hooks.ts';
+export { RefusedUpdate } from './hooks.ts';
+export type { AuthenticateContext, RoomExtension, RoomHandle } from './hooks.ts';
+export { REMOTE_ORIGIN, STORAGE_ORIGIN, isDurableOrigin, serviceOrigin } from './origins.ts';
 export type {
-  AuthenticateContext,
+  DurableOrigin,
   Origin,
   RemoteOrigin,
-  RoomExtension,
   ServiceOrigin,
   StorageOrigin,
-} from './hooks.ts';
+} from './origins.ts';
+export { LocalBus } from './bus.ts';
+export type { RoomBus } from './bus.ts';
 export { checkWrites, REASON } from './write-rules.ts';
 export type { Principal, WriteCheck } from './write-rules.ts';
 export { CLOSE } from './protocol.ts';
-export type { RoomStorage } from './storage/types.ts';
+export type { RoomStorage, StoredRoom } from './storage/types.ts';
 export { MemoryStorage, createMemoryStorage } from './storage/memory.ts';
 export { FileStorage, createFileStorage } from './storage/file.ts';
 export type { FileStorageOptions } from './storage/file.ts';
 export { applySettlementPut, roomStatusFor } from './settlement.ts';
+export { roomStatusAnswer } from './http/routes.ts';
+export type { RoomStatusAnswer } from './http/routes.ts';

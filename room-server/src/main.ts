@@ -10,14 +10,15 @@ try {
   console.error(`room-server cannot start: ${(err as Error).message}`);
   process.exit(1);
 }
-// REDIS_URL set → scaled mode (docs/scaling.md): the Redis extension fans out, stores and
-// loads rooms; unset → embedded mode. Imported only when needed: loading ioredis and the
-// scale modules costs ~8 MB of heap that an embedded server never uses.
+// REDIS_URL set → scaled mode (docs/scaling.md): rooms are stored in Redis (`scale.storage`)
+// and fanned out to the other instances through it (`scale`, the bus); unset → embedded mode
+// (files under DATA_DIR, nobody else to tell). Imported only when needed: loading ioredis and
+// the scale modules costs ~8 MB of heap that an embedded server never uses.
 const scale = process.env.REDIS_URL
   ? await (await import('./scale/index.ts')).scaleFromEnv(process.env)
   : null;
 const server = await startRoomServer(
-  scale ? { ...config, extensions: [scale], storage: scale.storage } : config,
+  scale ? { ...config, storage: scale.storage, bus: scale } : config,
 );
 
 let stopping = false;

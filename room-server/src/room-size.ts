@@ -1,5 +1,5 @@
 /**
- * The bound on a room's document (DESIGN.md "Connection limits", `MAX_ROOM_BYTES`).
+ * The bound on a room's document (docs/contracts.md "Limits", `MAX_ROOM_BYTES`).
  *
  * The size is the encoded state (`Y.encodeStateAsUpdate`), which costs a pass over the whole
  * document; so it is measured once (on the first write after the room loaded) and then kept as

@@ -28,9 +28,12 @@ import type { Logger } from 'pino';
 import { ROOM_LIMITS, ROOT } from '@patungan/model';
 import { clientOwner, recordClientOwners } from './client-owners.ts';
 import { Connection } from './connection.ts';
-import type { Origin, RoomExtension, ServiceOrigin } from './hooks.ts';
-import { REMOTE_ORIGIN, RefusedUpdate, serviceOrigin } from './hooks.ts';
+import type { RoomBus } from './bus.ts';
+import type { RoomExtension, RoomHandle } from './hooks.ts';
+import { RefusedUpdate } from './hooks.ts';
 import type { Stats } from './metrics.ts';
+import type { DurableOrigin, Origin, ServiceOrigin } from './origins.ts';
+import { REMOTE_ORIGIN, isDurableOrigin, serviceOrigin } from './origins.ts';
 import {
   CLOSE,
   MESSAGE_AUTH,
@@ -71,9 +74,10 @@ export interface RoomContext {
   log: Logger;
   stats: Stats;
   extensions: readonly RoomExtension[];
+  /** Where every local update is appended, once (embedded: file or memory; scaled: Redis). */
   storage: RoomStorage;
-  /** False when an extension stores updates itself. */
-  persist: boolean;
+  /** Who else hears of the room (embedded: nobody, `LocalBus`; scaled: Redis). */
+  bus: RoomBus;
   limits: RoomLimits;
   /** Called when a room has no connections and no service work left. */
   idle(room: Room): void;
@@ -103,7 +107,7 @@ export const GENERIC_CLOSE_REASON = 'message could not be processed';
 
 const isConnection = (o: unknown): o is Connection => o instanceof Connection;
 
-export class Room {
+export class Room implements RoomHandle {
   readonly doc = new Y.Doc({ gc: true });
   readonly awareness: Awareness;
   readonly conns = new Set<Connection>();
@@ -307,7 +311,7 @@ export class Room {
       if (to <= Y.getState(this.doc.store, client)) continue;
       fresh.push(client);
     }
-    let async: Promise<void> | null = null;
+    let async: Promise<void> | null = this.ctx.bus.beforeApply?.(this, conn, update) || null;
     for (const ext of this.ctx.extensions) {
       if (!ext.beforeApply) continue;
       const r: void | Promise<void> = async
@@ -502,7 +506,7 @@ export class Room {
 
   /**
    * Stores what a step changed as one update, hands it to the extensions, and broadcasts it
-   * once it is durable (DESIGN.md Invariants, docs/decisions/0005-durable-before-broadcast.md):
+   * once it is durable (docs/contracts.md "Invariants", docs/decisions/0005-durable-before-broadcast.md):
    * nobody but its sender sees an update that a killed process could lose. Broadcasts go out
    * in publish order. Returns a promise for the durability of service writes.
    */
@@ -514,17 +518,14 @@ export class Room {
     if (updates.length === 0) return null;
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     const message = encodeSyncUpdate(update);
-    const kind = origin.kind;
-    if (kind === 'remote' || kind === 'storage') {
+    if (isDurableOrigin(origin)) {
       // durable already (where it came from); still behind the local ones waiting
       this.afterDurable(() => this.broadcast(message, except), null);
       return null;
     }
-    let stored: Promise<void> | null = null;
-    if (this.ctx.persist) {
-      stored = this.ctx.storage.append(this.id, update);
-      if (this.ctx.storage.pendingBytes(this.id) > this.ctx.limits.compactBytes) this.compact();
-    }
+    // The one append of this update, on every path (embedded and scaled alike).
+    const stored = this.ctx.storage.append(this.id, update);
+    if (this.ctx.storage.pendingBytes(this.id) > this.ctx.limits.compactBytes) this.compact();
     let waits: Promise<unknown>[] | null = null;
     for (const ext of this.ctx.extensions) {
       if (!ext.onUpdate) continue;
@@ -536,17 +537,29 @@ export class Room {
       }
     }
     const hooks = waits ? Promise.all(waits) : null;
-    // An extension that persists (scaled mode: the Redis append) gates the broadcast like
-    // storage does; when it fails it has its own degraded mode (serve local clients, push on
-    // resync), so the broadcast goes out then and the failure is logged.
+    // A bus that can put a failed append into storage later (scaled mode while Redis is
+    // down: the next resync pushes it) takes it over, and the local broadcast goes out then
+    // (decision 0005, 4); otherwise a failed append is a storage failure (`afterDurable`).
+    const bus = this.ctx.bus;
+    const stores =
+      stored && bus.takeOverFailedAppend
+        ? stored.catch((err: unknown) => {
+            if (!bus.takeOverFailedAppend!(this.id, err)) throw err;
+            this.ctx.log.warn(
+              { roomId: this.id, err },
+              'update not stored yet: served locally, pushed on resync',
+            );
+          })
+        : stored;
+    // An extension's onUpdate gates the broadcast too; its failure is only logged.
     const gate = hooks
       ? hooks.catch((err: unknown) =>
           this.ctx.log.error({ roomId: this.id, err }, 'onUpdate hook failed'),
         )
       : null;
-    const durable = stored && gate ? Promise.all([stored, gate]) : (stored ?? gate);
+    const durable = stores && gate ? Promise.all([stores, gate]) : (stores ?? gate);
     this.afterDurable(() => this.broadcast(message, except), durable);
-    if (kind !== 'service') return null;
+    if (origin.kind !== 'service') return null;
     if (stored && hooks) return Promise.all([stored, hooks]);
     return stored ?? hooks;
   }
@@ -608,7 +621,7 @@ export class Room {
 
   /** Rewrites the stored log as one snapshot of the current state. */
   compact(): Promise<void> {
-    if (this.compacting || !this.ctx.persist) return Promise.resolve();
+    if (this.compacting) return Promise.resolve();
     this.compacting = true;
     const started = performance.now();
     return this.ctx.storage
@@ -658,7 +671,7 @@ export class Room {
   }
 
   /** Applies an update from another instance: broadcast locally, not checked, not stored. */
-  applyRemoteUpdate(update: Uint8Array, origin: Origin = REMOTE_ORIGIN): void {
+  applyRemoteUpdate(update: Uint8Array, origin: DurableOrigin = REMOTE_ORIGIN): void {
     this.capture = [];
     let updates: Uint8Array[];
     try {
@@ -671,12 +684,12 @@ export class Room {
   }
 
   /** Applies awareness from another instance (broadcast locally like any awareness change). */
-  applyRemoteAwareness(update: Uint8Array, origin: Origin = REMOTE_ORIGIN): void {
+  applyRemoteAwareness(update: Uint8Array, origin: DurableOrigin = REMOTE_ORIGIN): void {
     applyAwarenessUpdate(this.awareness, update, origin);
   }
 
   /** Removes awareness states of clients elsewhere (e.g. a dead instance's clients). */
-  removeRemoteAwareness(clientIds: number[], origin: Origin = REMOTE_ORIGIN): void {
+  removeRemoteAwareness(clientIds: number[], origin: DurableOrigin = REMOTE_ORIGIN): void {
     removeAwarenessStates(this.awareness, clientIds, origin);
     for (const c of clientIds) this.awareness.meta.delete(c);
   }
@@ -798,8 +811,9 @@ export class Room {
     }
     this.ctx.stats.messagesOut += sent;
     this.ctx.stats.bytesOut += sent * message.byteLength;
+    if (isDurableOrigin(origin)) return;
     const o = origin as Origin | null;
-    if (o && (o.kind === 'remote' || o.kind === 'storage')) return;
+    this.ctx.bus.publishAwareness(this.id, changed, o);
     for (const ext of this.ctx.extensions) ext.onAwareness?.(this.id, changed, o);
   }
 

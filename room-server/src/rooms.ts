@@ -1,7 +1,8 @@
 /**
- * The rooms in memory: load on demand (stored state first, then the extensions' `loadRoom`,
- * and only then the room serves anyone), unload a while after the last client left
- * (compact, flush, forget), and unload everything at shutdown.
+ * The rooms in memory: load on demand (the room joins its bus around its one storage load,
+ * then the extensions' `loadRoom` run, and only then the room serves anyone), unload a while
+ * after the last client left (compact, flush, leave the bus, forget), and unload everything
+ * at shutdown.
  *
  * Storage failures (a full disk: ENOSPC, EIO, …): the server reports `degraded` (`health()`,
  * /healthz answers 503) until a probe write succeeds again (every `probeIntervalMs`). A room
@@ -11,7 +12,7 @@
  * lacks (its unsent edits) in its sync step 2, which is stored or refused again the same way.
  */
 import * as Y from 'yjs';
-import { STORAGE_ORIGIN } from './hooks.ts';
+import { STORAGE_ORIGIN } from './origins.ts';
 import { CLOSE } from './protocol.ts';
 import { Room } from './room.ts';
 import type { RoomContext } from './room.ts';
@@ -117,10 +118,12 @@ export class Rooms {
     this.discarding.delete(room);
     void (async () => {
       try {
-        if (this.ctx.persist) await this.ctx.storage.release?.(room.id);
-        for (const ext of this.ctx.extensions) await ext.unloadRoom?.(room.id);
+        await this.ctx.storage.release?.(room.id);
       } catch (err) {
         this.ctx.log.warn({ roomId: room.id, err }, 'discarded room not released cleanly');
+      }
+      try {
+        await this.leave(room);
       } finally {
         if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
         this.ctx.stats.rooms = this.rooms.size;
@@ -176,23 +179,36 @@ export class Rooms {
 
   private async load(room: Room): Promise<void> {
     const started = performance.now();
-    const updates = await this.ctx.storage.load(room.id);
-    room.doc.transact(() => {
-      for (const u of updates) {
-        try {
-          Y.applyUpdate(room.doc, u, STORAGE_ORIGIN);
-        } catch (err) {
-          this.ctx.log.error(
-            { roomId: room.id, err },
-            'skipping a stored update that does not apply',
-          );
-        }
+    let count = 0;
+    // The room's one storage load, run by the bus once it hears of the room (decision 0006).
+    await this.ctx.bus.join(room, async () => {
+      const stored = await this.ctx.storage.load(room.id);
+      count = stored.updates.length;
+      if (count > 0) {
+        room.doc.transact(() => {
+          for (const u of stored.updates) {
+            try {
+              Y.applyUpdate(room.doc, u, STORAGE_ORIGIN);
+            } catch (err) {
+              this.ctx.log.error(
+                { roomId: room.id, err },
+                'skipping a stored update that does not apply',
+              );
+            }
+          }
+        }, STORAGE_ORIGIN);
       }
-    }, STORAGE_ORIGIN);
-    for (const ext of this.ctx.extensions) await ext.loadRoom?.(room);
+      return stored;
+    });
+    try {
+      for (const ext of this.ctx.extensions) await ext.loadRoom?.(room);
+    } catch (err) {
+      await this.ctx.bus.leave(room.id).catch(() => {});
+      throw err;
+    }
     room.state = 'ready';
     this.ctx.log.debug(
-      { roomId: room.id, updates: updates.length, ms: Math.round(performance.now() - started) },
+      { roomId: room.id, updates: count, ms: Math.round(performance.now() - started) },
       'room loaded',
     );
     // Loaded for a connection that already went away: unload in due course.
@@ -210,21 +226,24 @@ export class Rooms {
     }, this.opts.unloadDelayMs);
   }
 
-  /** Stores the room compactly, runs the extensions' `unloadRoom`, and forgets it. */
+  /**
+   * Stores the room compactly, leaves the bus, runs the extensions' `unloadRoom`, and forgets
+   * it.
+   */
   unload(room: Room): Promise<void> {
     if (room.unloaded) return room.unloaded;
     room.state = 'unloading';
     room.cancelUnload();
     room.unloaded = (async () => {
       try {
-        if (this.ctx.persist) {
-          if (this.ctx.storage.pendingBytes(room.id) > 0) await room.compact();
-          await room.flush();
-          await this.ctx.storage.release?.(room.id);
-        }
-        for (const ext of this.ctx.extensions) await ext.unloadRoom?.(room.id);
+        if (this.ctx.storage.pendingBytes(room.id) > 0) await room.compact();
+        await room.flush();
+        await this.ctx.storage.release?.(room.id);
       } catch (err) {
         this.ctx.log.error({ roomId: room.id, err }, 'unload failed');
+      }
+      try {
+        await this.leave(room);
       } finally {
         if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
         this.ctx.stats.rooms = this.rooms.size;
@@ -234,6 +253,16 @@ export class Rooms {
       }
     })();
     return room.unloaded;
+  }
+
+  /** Off the bus, then the extensions' `unloadRoom`; failures are logged. */
+  private async leave(room: Room): Promise<void> {
+    try {
+      await this.ctx.bus.leave(room.id);
+      for (const ext of this.ctx.extensions) await ext.unloadRoom?.(room.id);
+    } catch (err) {
+      this.ctx.log.warn({ roomId: room.id, err }, 'room not released cleanly');
+    }
   }
 
   /** Shutdown: unload every room (their connections must be closed already). */

@@ -6,7 +6,7 @@
  * - `PUT /rooms/<id>/settlement`: apply a status change from settlement's outbox, ignoring
  *   stale sequence numbers, and derive `meta.status`.
  *
- * A room may go through several settlements (DESIGN.md "Room lifecycle": after one ends
+ * A room may go through several settlements (docs/contracts.md "Between the room and settlement": after one ends
  * `expired` or `cancelled`, the organiser can finalise again). The room's `settlement` map
  * keeps, besides the current settlement:
  * - `seq`: the highest outbox sequence applied to this room, across all its settlements; it

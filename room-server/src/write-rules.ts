@@ -1,5 +1,5 @@
 /**
- * Write rules (DESIGN.md "Room document"): who may change which part of the room document.
+ * Write rules (docs/contracts.md "Room document"): who may change which part of the room document.
  *
  * The check runs on the transaction that applying a connection's update produced, inside
  * `afterTransaction` (before Yjs garbage-collects what the transaction deleted). It reads only
@@ -18,7 +18,7 @@
  * - `remove`: items this transaction inserted into an array that are deleted again (a comment
  *   in someone else's name or over the length limit; the others of the same update stay).
  *
- * Attribution is the writer's (DESIGN.md "Room lifecycle"): a new line carries `addedBy` = the
+ * Attribution is the writer's (docs/contracts.md "Write rules"): a new line carries `addedBy` = the
  * writer, a new comment `by` = the writer, `sharedWith` names only current members, and
  * `addedBy` of an existing line never changes. Free text is bounded (`ROOM_LIMITS` in model),
  * and when the room is full (`growth`) only deletions pass.

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md Invariants: an update that any client has seen is never lost, not by a killed
+ * docs/contracts.md "Invariants": an update that any client has seen is never lost, not by a killed
  * instance. The real entry point (bin/start.mjs) runs in a child process; it is killed with
  * SIGKILL the moment another client has seen the last of a burst of edits, and restarted on the
  * same DATA_DIR (embedded mode) or the same Redis key prefix (scaled mode).

@@ -1,5 +1,5 @@
 /**
- * Connection caps (DESIGN.md "Connection limits", issue 10 item 8): at most
+ * Connection caps (docs/contracts.md "Limits", issue 10 item 8): at most
  * MAX_CONNECTIONS_PER_MEMBER live connections per member per room and MAX_CONNECTIONS_PER_IP
  * per client address; the next upgrade is refused with 429 and Retry-After, no socket opened.
  */

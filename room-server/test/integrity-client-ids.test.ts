@@ -180,8 +180,8 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
             secret: SECRET,
             logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
             unloadDelayMs: 500,
-            extensions: [scale],
             storage: scale.storage,
+            bus: scale,
           }),
         );
       }

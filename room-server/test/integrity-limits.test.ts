@@ -1,6 +1,6 @@
 /**
- * Bounds on what one member can put into a room (issue 10 item 8, DESIGN.md "Connection
- * limits"): a comment's text, a line's note, a member's name, and the room's whole document
+ * Bounds on what one member can put into a room (issue 10 item 8, docs/contracts.md
+ * "Limits"): a comment's text, a line's note, a member's name, and the room's whole document
  * (`MAX_ROOM_BYTES`). A write past them is refused like any forbidden write — applied and
  * reverted in one step, so the sender snaps back and its next edits still flow — and the
  * refused bytes reach nobody. Also (item 12): a close reason never carries exception text.

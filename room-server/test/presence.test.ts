@@ -4,6 +4,7 @@ import * as encoding from 'lib0/encoding';
 import { pino } from 'pino';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { LocalBus } from '../src/bus.ts';
 import { Connection } from '../src/connection.ts';
 import { Stats } from '../src/metrics.ts';
 import { Room } from '../src/room.ts';
@@ -17,7 +18,7 @@ function makeRoom(): Room {
     stats: new Stats(),
     extensions: [],
     storage: new MemoryStorage(),
-    persist: false,
+    bus: new LocalBus(),
     limits: { messagesPerSecond: 1000, messageBurst: 1000, compactBytes: 1 << 20 },
     idle: () => {},
     observePersist: () => {},

@@ -67,8 +67,8 @@ async function instances(
       secret: SECRET,
       logLevel: process.env.LOG_LEVEL ?? 'silent',
       unloadDelayMs: 500,
-      extensions: [scale],
       storage: scale.storage,
+      bus: scale,
     });
     cleanups.push(() => server.close());
     nodes.push({ server, scale });
@@ -158,6 +158,19 @@ describe('scaled rooms with the real room core', () => {
       'status on a',
     );
     expect(org.doc.getMap('meta').get('status')).toBe('settling');
+    // The status read answers the same on either instance, from the shared room.
+    for (const node of [a, b]) {
+      const r = await fetch(`${node.server.httpUrl}/rooms/${room}/status`, {
+        headers: { authorization: `Bearer ${service}` },
+      });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({
+        roomId: room,
+        status: org.doc.getMap('meta').get('status'),
+        settlement: org.doc.getMap('settlement').toJSON(),
+        members: 1,
+      });
+    }
   });
 
   it('/healthz and /metrics carry the scaled mode', async () => {

@@ -1,8 +1,9 @@
 /**
  * The scale layer on its own over the machine's real Redis: several RedisScale instances in
- * one process, each with plain Y.Docs standing in for the room core's rooms (the hooks are
- * called exactly as the core calls them). The end-to-end tests with real servers, stock
- * clients and child processes are in scale-cluster.test.ts.
+ * one process, each with plain Y.Docs standing in for the room core's rooms (the bus and the
+ * storage are called exactly as the core calls them: join around the one load, one append per
+ * local update, awareness published). The end-to-end tests with real servers, stock clients
+ * and child processes are in scale-cluster.test.ts.
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -14,7 +15,8 @@ import {
   encodeAwarenessUpdate,
   removeAwarenessStates,
 } from 'y-protocols/awareness';
-import { RedisScale, type ScaleRoomHost } from '../src/scale/index.ts';
+import { isDurableOrigin, type RoomHandle } from '../src/index.ts';
+import { RedisScale } from '../src/scale/index.ts';
 import {
   PrivateRedis,
   REDIS_URL,
@@ -25,9 +27,10 @@ import {
 } from './scale-helpers.ts';
 
 const CONN = Object.freeze({ kind: 'connection' });
+const STORED = Object.freeze({ kind: 'storage' });
 
 /** The parts of the core's Room the scale layer uses, over a plain Y.Doc. */
-type HostRoom = ScaleRoomHost;
+type HostRoom = RoomHandle;
 
 /** One instance: a RedisScale plus the rooms it has loaded, wired like the core wires them. */
 class Instance {
@@ -59,13 +62,19 @@ class Instance {
     const doc = new Y.Doc();
     const awareness = new Awareness(doc);
     awareness.setLocalState(null);
+    // Like Room.publish: every local update is appended once; a failed append the bus takes over.
     doc.on('update', (u: Uint8Array, origin: unknown) => {
-      void this.scale.onUpdate(roomId, u, origin)?.catch(() => {});
+      if (isDurableOrigin(origin)) return;
+      this.scale.storage.append(roomId, u).catch((err: unknown) => {
+        this.scale.takeOverFailedAppend(roomId, err);
+      });
     });
     awareness.on(
       'update',
-      (c: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) =>
-        this.scale.onAwareness(roomId, [...c.added, ...c.updated, ...c.removed], origin),
+      (c: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+        if (isDurableOrigin(origin)) return;
+        this.scale.publishAwareness(roomId, [...c.added, ...c.updated, ...c.removed], origin);
+      },
     );
     const room: HostRoom = {
       id: roomId,
@@ -78,7 +87,12 @@ class Instance {
         for (const id of ids) awareness.meta.delete(id);
       },
     };
-    await this.scale.loadRoom(room);
+    // Like Rooms.load: the one storage load, inside the bus's join (subscribe first).
+    await this.scale.join(room, async () => {
+      const stored = await this.scale.storage.load(roomId);
+      if (stored.updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(stored.updates), STORED);
+      return stored;
+    });
     this.rooms.set(roomId, room);
     return room;
   }

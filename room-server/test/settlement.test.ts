@@ -1,6 +1,6 @@
 /**
  * Finalise and settlement status against a small local HTTP server that answers like the
- * settlement API contract of DESIGN.md (a stand-in for the settlement part in this unit test).
+ * settlement API contract of docs/contracts.md (a stand-in for the settlement part in this unit test).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';

@@ -30,7 +30,7 @@ describe('file storage specifics', () => {
     // half a record: a length header promising more bytes than follow
     await appendFile(join(dir, 'cut.log'), Buffer.from([200, 0, 0, 0, 1, 2, 3]));
     const again = new FileStorage({ dir });
-    const updates = await again.load('cut');
+    const { updates } = await again.load('cut');
     const loaded = new Y.Doc();
     for (const u of updates) Y.applyUpdate(loaded, u);
     expect(loaded.getMap('meta').get('name')).toBe('before the crash');
@@ -70,7 +70,7 @@ describe('file storage specifics', () => {
     const again = new FileStorage({ dir });
     for (const [i, d] of docs.entries()) {
       const loaded = new Y.Doc();
-      for (const u of await again.load(`room${i}`)) Y.applyUpdate(loaded, u);
+      for (const u of (await again.load(`room${i}`)).updates) Y.applyUpdate(loaded, u);
       expect(loaded.getMap('votes').toJSON()).toEqual(d.getMap('votes').toJSON());
     }
     await again.close();

@@ -232,7 +232,7 @@ function itemsSplit(doc: Y.Doc): MemberShare[] {
 const attribution = (lines: CartLine[]) =>
   lines.map((l) => `${l.sku}:${l.addedBy}:${(l.sharedWith ?? []).join('+')}`).join(' ');
 
-describe("attribution is the writer's (DESIGN.md)", () => {
+describe("attribution is the writer's (docs/contracts.md, write rules)", () => {
   /** The room of `room()` with bob and carol joined, one line each, and carol's history. */
   async function joined(server: RoomServer, roomId: string) {
     const r = await room(server, roomId);

@@ -44,7 +44,7 @@ export interface RoomSettlementState {
    * names them from its members).
    */
   unpaid?: string[];
-  /** The hold was extended once for a payment pending at a provider (DESIGN.md). */
+  /** The hold was extended once for a payment pending at a provider (docs/contracts.md "Payments window"). */
   holdExtended?: boolean;
 }
 

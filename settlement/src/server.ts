@@ -1,7 +1,8 @@
 /**
  * startSettlement: the API (and, unless turned off, the worker and outbox dispatcher) in
  * this process. Every setting is an option; a missing option falls back to the environment
- * variable of DESIGN.md (read from `options.env`, default process.env), then to its default.
+ * variable in the README's configuration table (read from `options.env`, default
+ * process.env), then to its default.
  */
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -19,7 +19,7 @@ export interface WorkerOptions {
 }
 
 /**
- * DESIGN.md "Payments window": a settlement whose hold has run out while a member's payment
+ * docs/contracts.md "Payments window": a settlement whose hold has run out while a member's payment
  * is under way at a provider (a virtual account or QRIS issued at Midtrans, a Stripe payment
  * processing) gets its hold extended once, to `created_at + holdMaxMs`, and the room hears
  * the new `holdExpiresAt`. The provider is asked outside any transaction; the extension then

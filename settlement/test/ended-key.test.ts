@@ -1,6 +1,6 @@
 /**
- * An ended settlement's idempotency key never answers a new finalise (DESIGN.md "Room
- * lifecycle"): replaying the key of an expired or cancelled settlement is refused with
+ * An ended settlement's idempotency key never answers a new finalise (docs/contracts.md
+ * "Between the room and settlement"): replaying the key of an expired or cancelled settlement is refused with
  * `409 settlement_ended` naming it (nothing held, nothing stored), while the key of a live
  * settlement still replays its first answer (a double tap gives one settlement).
  */

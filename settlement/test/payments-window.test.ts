@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Payments window" (issue 11 item 7), against the local Stripe and Midtrans
+ * docs/contracts.md "Payments window" (issue 11 item 7), against the local Stripe and Midtrans
  * stand-ins: a hold that runs out while a member is paying at a provider (a Midtrans virtual
  * account / QRIS issued, a Stripe payment in 3-D Secure) is extended once, to at most
  * HOLD_MAX_SECONDS after creation, and the room hears the new holdExpiresAt; otherwise it

@@ -8,8 +8,8 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { Awareness } from 'y-protocols/awareness';
-import type { ScaleRoomHost } from './room-sync.ts';
-import { REMOTE_ORIGIN } from './origins.ts';
+import type { RoomHandle } from '../hooks.ts';
+import { REMOTE_ORIGIN } from '../origins.ts';
 
 /** The client ids in an awareness update, and whether each one is a removal (`null` state). */
 export function awarenessClients(update: Uint8Array): { clientId: number; removed: boolean }[] {
@@ -93,7 +93,7 @@ export class RemoteClients {
    * meta too: otherwise the same client reconnecting here with the same clock would be ignored
    * by `applyAwarenessUpdate` until its next renewal.
    */
-  expire(instanceId: string, host: ScaleRoomHost): number {
+  expire(instanceId: string, host: RoomHandle): number {
     const gone: number[] = [];
     for (const [clientId, owner] of this.#owner) if (owner === instanceId) gone.push(clientId);
     for (const id of gone) this.#owner.delete(id);

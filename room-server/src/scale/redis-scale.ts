@@ -1,8 +1,10 @@
 /**
- * The scaled mode as one room-server extension: any number of instances serve the same rooms
- * through Redis. Fan-out over sharded pub/sub (one channel per room, subscribed while the room
- * is loaded here), durable state in Redis streams (store.ts), per-room sequence numbers with
- * gap detection and resync (room-sync.ts), presence leases (presence.ts).
+ * The scaled mode: any number of instances serve the same rooms through Redis. `RedisScale`
+ * is the core's `RoomBus` (bus.ts) and carries its `RoomStorage` (`.storage`, storage.ts):
+ * the server runs with `{ storage: scale.storage, bus: scale }` (decision 0006). Fan-out over
+ * sharded pub/sub (one channel per room, subscribed while the room is loaded here), durable
+ * state in Redis streams (store.ts), per-room sequence numbers with gap detection and resync
+ * (room-sync.ts), presence leases (presence.ts).
  *
  * Redis clients are injected (`new RedisScale({ redis, subscriber })`) or created from a URL
  * (`createRedisScale({ url })`). While Redis is unreachable the instance keeps serving the
@@ -15,11 +17,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import * as Y from 'yjs';
-import type { RoomExtension } from '../hooks.ts';
+import type { RoomBus } from '../bus.ts';
+import type { RoomHandle } from '../hooks.ts';
+import type { StoredRoom } from '../storage/types.ts';
 import { scaleKeys, type ScaleKeys } from './keys.ts';
 import { decodeMessage, MSG_PRESENCE } from './messages.ts';
 import { createScaleMetrics, type ScaleMetrics } from './metrics.ts';
-import { RoomSync, type ScaleRoomHost } from './room-sync.ts';
+import { RoomSync } from './room-sync.ts';
 import { RedisRoomStorage } from './storage.ts';
 import { RedisRoomStore } from './store.ts';
 
@@ -52,10 +56,8 @@ export interface RedisScaleOptions {
   ownsClients?: boolean;
 }
 
-export class RedisScale implements RoomExtension {
+export class RedisScale implements RoomBus {
   readonly name = 'redis-scale';
-  /** The scale layer appends every local update itself; the core only loads from storage. */
-  readonly persistsUpdates = true;
   readonly instanceId: string;
   readonly keys: ScaleKeys;
   readonly store: RedisRoomStore;
@@ -70,12 +72,9 @@ export class RedisScale implements RoomExtension {
   readonly #inbox: string;
   readonly #leaseMs: number;
   readonly #loadTimeoutMs: number;
-  readonly #compactAfter: number;
   readonly #seqCheckMs: number;
   readonly #ownsClients: boolean;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #compactQueue = new Set<string>();
-  #compacting = false;
   #up = false;
   #upSince = 0;
   #tick = 0;
@@ -101,11 +100,15 @@ export class RedisScale implements RoomExtension {
       keys: this.keys,
       instanceId: this.instanceId,
     });
-    this.storage = new RedisRoomStorage(this.store);
+    this.storage = new RedisRoomStorage(this.store, {
+      compactAfter: o.compactAfter ?? 200,
+      metrics: this.metrics,
+      log: this.log,
+      up: () => this.#up,
+    });
     this.#inbox = this.keys.inbox(this.instanceId);
     this.#leaseMs = o.leaseMs ?? 2000;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 5000;
-    this.#compactAfter = o.compactAfter ?? 200;
     this.#seqCheckMs = o.seqCheckMs ?? 1000;
     this.#ownsClients = o.ownsClients ?? false;
 
@@ -141,10 +144,13 @@ export class RedisScale implements RoomExtension {
     return this.#up;
   }
 
-  // --- room lifecycle (RoomExtension hooks) -------------------------------------------------
+  // --- room lifecycle (RoomBus) -------------------------------------------------------------
 
-  /** Subscribe, then load and merge durable state, before the room serves its first client. */
-  async loadRoom(host: ScaleRoomHost): Promise<void> {
+  /**
+   * Subscribe, then the core's one load (`load`: the storage read, applied to the doc), then
+   * what arrived meanwhile, before the room serves its first client (decision 0003, 4).
+   */
+  async join(host: RoomHandle, load: () => Promise<StoredRoom>): Promise<void> {
     const old = this.#rooms.get(host.id);
     if (old) this.#forget(old);
     const room = new RoomSync(host, {
@@ -154,15 +160,13 @@ export class RedisScale implements RoomExtension {
       metrics: this.metrics,
       log: this.log,
       publish: (channel, bytes) => this.store.publish(channel, bytes),
-      compactAfter: this.#compactAfter,
-      requestCompaction: (id) => this.#requestCompaction(id),
     });
     this.#rooms.set(room.id, room);
     this.#byChannel.set(room.channel, room);
     this.metrics.rooms.set(this.#rooms.size);
     try {
       await withTimeout(this.#sub.ssubscribe(room.channel), this.#loadTimeoutMs, 'subscribe');
-      await withTimeout(room.load(), this.#loadTimeoutMs, 'load');
+      room.loaded(await withTimeout(load(), this.#loadTimeoutMs, 'load'));
     } catch (err) {
       this.#forget(room);
       this.#sub.sunsubscribe(room.channel).catch(() => {});
@@ -171,20 +175,29 @@ export class RedisScale implements RoomExtension {
     }
   }
 
-  async unloadRoom(roomId: string): Promise<void> {
+  /**
+   * The room left memory (the core ends its life a short while after its last local client
+   * left; see docs/scaling.md): push what Redis lacks, if anything, and unsubscribe.
+   */
+  async leave(roomId: string): Promise<void> {
     const room = this.#rooms.get(roomId);
     if (!room) return;
     await room.flush().catch(() => {});
     this.#forget(room);
     await this.#sub.sunsubscribe(room.channel).catch(() => {});
-    this.#requestCompaction(roomId);
   }
 
   /**
-   * Subscription follows the room's life in memory (load → unload), which the core ends a
-   * short while after the last local client left; see docs/scaling.md.
+   * Redis did not take a local update (down, or a command failed): this room resyncs when it
+   * can — pull, then push what Redis lacks — so the core may serve the update locally now.
    */
-  onConnections(_roomId: string, _count: number): void {}
+  takeOverFailedAppend(roomId: string, err: unknown): boolean {
+    const room = this.#rooms.get(roomId);
+    if (!room) return false;
+    this.storage.handedOver(roomId);
+    room.appendFailed(err);
+    return true;
+  }
 
   /**
    * Before a connection's update is judged by the write rules: new content of a Yjs client
@@ -196,7 +209,7 @@ export class RedisScale implements RoomExtension {
    * (one counter read; a resync only if Redis is ahead). A connection's first update costs
    * that read; its later edits, written with a client id it already wrote with, never wait.
    */
-  beforeApply(room: ScaleRoomHost, conn: unknown, update: Uint8Array): Promise<void> | undefined {
+  beforeApply(room: RoomHandle, conn: unknown, update: Uint8Array): Promise<void> | undefined {
     const sync = this.#rooms.get(room.id);
     if (!sync || !this.#up) return undefined;
     // Only client ids this connection already wrote with count as its own. Not its presence
@@ -217,22 +230,8 @@ export class RedisScale implements RoomExtension {
     return relayed ? sync.catchUp() : undefined;
   }
 
-  onUpdate(roomId: string, update: Uint8Array, origin: unknown): Promise<void> | undefined {
-    const room = this.#rooms.get(roomId);
-    if (!room) {
-      this.log.error({ room: roomId }, 'update for a room that was not loaded through Redis');
-      return undefined;
-    }
-    return room.onUpdate(update, origin);
-  }
-
-  onAwareness(roomId: string, changedClients: number[], origin: unknown): void {
+  publishAwareness(roomId: string, changedClients: number[], origin: unknown): void {
     this.#rooms.get(roomId)?.onAwareness(changedClients, origin);
-  }
-
-  /** Resolves when every local update of the room is durable in Redis. */
-  async flush(roomId: string): Promise<void> {
-    await this.#rooms.get(roomId)?.flush();
   }
 
   health(): { status: 'ok' | 'degraded'; redis: 'up' | 'down'; instanceId: string; rooms: number } {
@@ -424,34 +423,6 @@ export class RedisScale implements RoomExtension {
       }
     });
   }
-
-  #requestCompaction(roomId: string): void {
-    this.#compactQueue.add(roomId);
-    if (!this.#compacting) void this.#drainCompactions();
-  }
-
-  /** One compaction at a time per instance (CPU), one instance at a time per room (lock). */
-  async #drainCompactions(): Promise<void> {
-    this.#compacting = true;
-    try {
-      for (const roomId of this.#compactQueue) {
-        this.#compactQueue.delete(roomId);
-        if (!this.#up) continue;
-        try {
-          const result = await this.store.compact(roomId);
-          this.metrics.compactions.inc({ result });
-          if (result === 'incomplete') {
-            this.log.error({ room: roomId }, 'compaction refused: stored updates are incomplete');
-          }
-        } catch (err) {
-          this.metrics.compactions.inc({ result: 'error' });
-          this.log.warn({ err, room: roomId }, 'compaction failed');
-        }
-      }
-    } finally {
-      this.#compacting = false;
-    }
-  }
 }
 
 export interface CreateRedisScaleOptions extends Omit<RedisScaleOptions, 'redis' | 'subscriber'> {
@@ -462,7 +433,7 @@ export interface CreateRedisScaleOptions extends Omit<RedisScaleOptions, 'redis'
 }
 
 /**
- * Creates the two connections from a URL and the extension that owns them. Commands fail
+ * Creates the two connections from a URL and the `RedisScale` that owns them. Commands fail
  * fast while Redis is down (no offline queue): a failed append is pushed again by the next
  * resync, so nothing piles up in memory.
  */

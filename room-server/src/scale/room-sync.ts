@@ -2,8 +2,9 @@
  * One room on one instance in scaled mode: keeps the local Y.Doc and Awareness in step with
  * every other instance through Redis.
  *
- * - Local updates (anything not tagged remote / storage) are appended + published in order.
- *   A failed append marks the room for a resync, which pushes what Redis is missing.
+ * - Local updates are appended + published by the core through the Redis storage
+ *   (storage.ts). A failed append marks the room for a resync, which pushes what Redis is
+ *   missing.
  * - Remote updates carry a per-room sequence number. A number that skips ahead is a gap
  *   (pub/sub dropped something): the room resyncs from durable state. A dropped LAST message
  *   is found by a periodic check of the room's counter (see RedisScale.#checkSequences).
@@ -14,32 +15,14 @@
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { encodeAwarenessUpdate, type Awareness } from 'y-protocols/awareness';
+import type { RoomHandle } from '../hooks.ts';
+import { REMOTE_ORIGIN, STORAGE_ORIGIN, isDurableOrigin } from '../origins.ts';
+import type { StoredRoom } from '../storage/types.ts';
 import type { ScaleKeys } from './keys.ts';
 import { encodeAwareness, encodePresence, encodeQuery, type ScaleMessage } from './messages.ts';
 import type { ScaleMetrics } from './metrics.ts';
-import {
-  cameFromRedisOrStorage,
-  REMOTE_ORIGIN,
-  STORAGE_ORIGIN,
-  type ScaleOrigin,
-} from './origins.ts';
 import { RemoteClients, withoutLocalRemovals } from './presence.ts';
 import type { RedisRoomStore } from './store.ts';
-
-/**
- * What the room-server core hands the scale layer for each room it loads (the core's `Room`).
- * Updates from Redis go through `applyRemoteUpdate` so that the core broadcasts them to its
- * local clients without checking, storing or handing them back to `onUpdate`.
- */
-export interface ScaleRoomHost {
-  readonly id: string;
-  readonly doc: Y.Doc;
-  readonly awareness: Awareness;
-  applyRemoteUpdate(update: Uint8Array, origin: ScaleOrigin): void;
-  applyRemoteAwareness(update: Uint8Array, origin: ScaleOrigin): void;
-  /** Removes the states and their awareness meta (so the same clock is accepted again). */
-  removeRemoteAwareness(clientIds: number[], origin: ScaleOrigin): void;
-}
 
 export interface RoomSyncContext {
   readonly instanceId: string;
@@ -49,17 +32,13 @@ export interface RoomSyncContext {
   readonly log: Logger;
   /** Publishes raw bytes on a sharded channel (fire and forget; failures are counted). */
   publish(channel: string, bytes: Uint8Array): Promise<void>;
-  /** Compact when the stream holds more entries than this. */
-  readonly compactAfter: number;
-  /** Called when this room's stream grew past `compactAfter`. */
-  requestCompaction(roomId: string): void;
 }
 
 export type ResyncReason = 'gap' | 'check' | 'reconnect' | 'append-failed' | 'relay' | 'manual';
 
 export class RoomSync {
   readonly id: string;
-  readonly host: ScaleRoomHost;
+  readonly host: RoomHandle;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
   readonly channel: string;
@@ -68,8 +47,6 @@ export class RoomSync {
   lastSeq = 0;
   /** Set while subscribe → load → merge runs: messages wait here. */
   #buffer: ScaleMessage[] | null = [];
-  /** Appends not yet acknowledged, in order (for flush()). */
-  #inflight: Promise<unknown> = Promise.resolve();
   #resync: Promise<void> | null = null;
   #resyncAgain = false;
   needsResync = false;
@@ -83,7 +60,7 @@ export class RoomSync {
   readonly #ctx: RoomSyncContext;
   readonly #log: Logger;
 
-  constructor(host: ScaleRoomHost, ctx: RoomSyncContext) {
+  constructor(host: RoomHandle, ctx: RoomSyncContext) {
     this.id = host.id;
     this.host = host;
     this.doc = host.doc;
@@ -94,23 +71,19 @@ export class RoomSync {
   }
 
   /**
-   * Called once the channel subscription is confirmed. Why this order is safe: the append
-   * script stores an update and publishes it in one atomic step. An update appended before
-   * the load's MULTI is in what we load; one appended after it is published while our
-   * subscription already exists, so it is delivered to us (and waits in #buffer until the
-   * merge is done). No update falls between the two. Loading first and subscribing second
-   * would lose every update appended in between.
+   * Called once the channel subscription is confirmed and the core's one storage load
+   * (`stored`, read in one MULTI with the room's sequence number) is applied to the doc. Why
+   * this order is safe: the append script stores an update and publishes it in one atomic
+   * step. An update appended before the load's MULTI is in what was loaded; one appended
+   * after it is published while our subscription already exists, so it is delivered to us
+   * (and waits in #buffer until now). No update falls between the two. Loading first and
+   * subscribing second would lose every update appended in between.
    */
-  async load(): Promise<void> {
-    const loaded = await this.#ctx.store.load(this.id);
-    if (loaded.updates.length > 0) {
-      this.host.applyRemoteUpdate(Y.mergeUpdates(loaded.updates), STORAGE_ORIGIN);
-    }
-    this.lastSeq = Math.max(this.lastSeq, loaded.seq);
+  loaded(stored: StoredRoom): void {
+    this.lastSeq = Math.max(this.lastSeq, stored.seq ?? 0);
     const buffered = this.#buffer ?? [];
     this.#buffer = null;
     for (const m of buffered) this.receive(m);
-    if (loaded.logLength > this.#ctx.compactAfter) this.#ctx.requestCompaction(this.id);
     // Ask the others for their clients' presence; they answer on our inbox only.
     this.#ctx.publish(this.channel, encodeQuery(this.#ctx.instanceId)).catch(() => {});
   }
@@ -177,32 +150,23 @@ export class RoomSync {
     this.lastSeq = seq;
   }
 
-  /** The core's after-apply hook: appends + publishes a local update; resolves when durable. */
-  onUpdate(update: Uint8Array, origin: unknown): Promise<void> | undefined {
-    if (cameFromRedisOrStorage(origin)) return undefined;
-    return this.#append(update);
+  /** A local update's append failed (the core serves it locally): push it on resync. */
+  appendFailed(err: unknown): void {
+    if (!this.needsResync) this.#log.warn({ err }, 'append failed: will push on resync');
+    this.needsResync = true;
   }
 
-  #append(update: Uint8Array): Promise<void> {
+  /** A resync's push: what the doc has and Redis lacks, appended (and published) as one. */
+  async #push(update: Uint8Array): Promise<void> {
     const ctx = this.#ctx;
     this.lastActivity = Date.now();
-    const end = ctx.metrics.appendSeconds.startTimer();
-    // ioredis keeps commands of one connection in order, so appends land in local order.
-    const p = ctx.store.append(this.id, update).then(
-      ({ logLength }) => {
-        end();
-        ctx.metrics.published.inc({ type: 'update' });
-        if (logLength > ctx.compactAfter) ctx.requestCompaction(this.id);
-      },
-      (err: unknown) => {
-        ctx.metrics.publishFailures.inc();
-        if (!this.needsResync) this.#log.warn({ err }, 'append failed: will push on resync');
-        this.needsResync = true;
-        throw err;
-      },
-    );
-    this.#inflight = Promise.allSettled([this.#inflight, p]);
-    return p;
+    try {
+      await ctx.store.append(this.id, update);
+      ctx.metrics.published.inc({ type: 'update' });
+    } catch (err) {
+      ctx.metrics.publishFailures.inc();
+      throw err;
+    }
   }
 
   /**
@@ -211,7 +175,7 @@ export class RoomSync {
    * remote client (the 30 s timeout here) is not ours to announce: its own instance decides.
    */
   onAwareness(changed: readonly number[], origin: unknown): void {
-    if (cameFromRedisOrStorage(origin)) return;
+    if (isDurableOrigin(origin)) return;
     const states = this.awareness.getStates();
     const mine: number[] = [];
     for (const id of changed) {
@@ -231,11 +195,10 @@ export class RoomSync {
   }
 
   /**
-   * Resolves once every local update made so far is durable in Redis; rejects if one of them
-   * could not be appended (the room will push it on its next resync).
+   * Resolves once what this doc holds beyond Redis (appends that failed) is pushed; rejects
+   * if it still cannot be. The appends themselves are awaited by the storage's `flush`.
    */
   async flush(): Promise<void> {
-    await this.#inflight;
     if (this.needsResync) {
       await this.resync('append-failed');
       if (this.needsResync) throw new Error(`room ${this.id}: Redis is unreachable`);
@@ -292,7 +255,7 @@ export class RoomSync {
             store.pendingStructs !== null ||
             store.pendingDs !== null
           ) {
-            await this.#append(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(durable)));
+            await this.#push(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(durable)));
           }
           // A counter below ours means Redis lost its data (restart without persistence) and
           // counts again from what was pushed since: follow it, or gaps would go unnoticed.

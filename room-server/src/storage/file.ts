@@ -44,7 +44,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RoomStorage } from './types.ts';
+import type { RoomStorage, StoredRoom } from './types.ts';
 
 export interface FileStorageOptions {
   /** Directory holding the room files (created 0700 if missing). */
@@ -190,7 +190,7 @@ export class FileStorage implements RoomStorage {
     return r;
   }
 
-  async load(roomId: string): Promise<Uint8Array[]> {
+  async load(roomId: string): Promise<StoredRoom> {
     const r = this.room(roomId);
     await this.flushRoom(roomId, r);
     const out: Uint8Array[] = [];
@@ -207,7 +207,7 @@ export class FileStorage implements RoomStorage {
         off += 4 + len;
       }
     }
-    return out;
+    return { updates: out };
   }
 
   append(roomId: string, update: Uint8Array): Promise<void> {

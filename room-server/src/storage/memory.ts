@@ -1,11 +1,11 @@
 /** In-memory storage: for tests and for a server that need not survive a restart. */
-import type { RoomStorage } from './types.ts';
+import type { RoomStorage, StoredRoom } from './types.ts';
 
 export class MemoryStorage implements RoomStorage {
   private readonly rooms = new Map<string, { updates: Uint8Array[]; bytes: number }>();
 
-  async load(roomId: string): Promise<Uint8Array[]> {
-    return [...(this.rooms.get(roomId)?.updates ?? [])];
+  async load(roomId: string): Promise<StoredRoom> {
+    return { updates: [...(this.rooms.get(roomId)?.updates ?? [])] };
   }
 
   append(roomId: string, update: Uint8Array): null {

@@ -335,7 +335,7 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
           'This Idempotency-Key was used with a different request body',
         );
       }
-      // An ended settlement's key never answers a new finalise (DESIGN.md "Room lifecycle"):
+      // An ended settlement's key never answers a new finalise (docs/contracts.md "Between the room and settlement"):
       // its stored answer would put the room back on a dead settlement. Not stored, like
       // every refusal; the room-server finalises again with a key naming this settlement.
       if (existing.settlement_id) await refuseEnded(ctx, existing.settlement_id, key);

@@ -97,7 +97,7 @@ export function staffSettlementView(v: SettlementView) {
   };
 }
 
-/** The `201` body of POST /settlements (DESIGN.md), a subset of the full view. */
+/** The `201` body of POST /settlements (docs/contracts.md "Settlement API"), a subset of the full view. */
 export function creationResponse(v: SettlementView) {
   return {
     id: v.id,

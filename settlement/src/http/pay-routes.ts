@@ -1,6 +1,6 @@
 /**
  * The `local` provider's hosted pay page. Anyone holding the unguessable payment id may open
- * it (DESIGN.md); its buttons POST `action=authorize|decline` as a form (or JSON).
+ * it (docs/contracts.md "Settlement API"); its buttons POST `action=authorize|decline` as a form (or JSON).
  */
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';

@@ -1,5 +1,5 @@
 /**
- * `GET /payment-methods` (DESIGN.md "Payments window"): the payment methods this deployment
+ * `GET /payment-methods` (docs/contracts.md "Payments window"): the payment methods this deployment
  * takes, so that rooms offer nothing a finalise would refuse. Public, like the catalog.
  *
  * Which methods: `PAYMENT_METHODS` (comma list of `local`, `stripe`, `midtrans`, `store`)

@@ -42,7 +42,7 @@ export interface PaymentProvider {
   /**
    * Whether the member has started paying at the provider and the money is on its way (a
    * Midtrans virtual account or QRIS issued, a Stripe payment processing or in 3-D Secure):
-   * the hold is then extended once (DESIGN.md "Payments window"). Absent: never.
+   * the hold is then extended once (docs/contracts.md "Payments window"). Absent: never.
    */
   inProgress?(a: AttemptInfo & { ref: string }): Promise<boolean>;
 }

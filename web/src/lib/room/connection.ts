@@ -1,7 +1,7 @@
 /**
  * One room's live connection in the browser: the Y.Doc, the stock y-websocket provider, the
  * IndexedDB copy that keeps offline edits across reloads, presence, the local undo manager, and
- * the connection state shown in the header. No Svelte here; `room-state.svelte.ts` wraps it.
+ * the connection state shown in the header. No Svelte here; `room.svelte.ts` wraps it.
  *
  * The IndexedDB copy (y-indexeddb) is loaded as its own chunk once the first sync is done (or
  * a connection closed before one, or CACHE_AFTER_MS passed), so it does not

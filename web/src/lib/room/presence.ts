@@ -1,6 +1,6 @@
 /**
  * Presence over Yjs awareness: who is here, their colour, and what each member is looking at.
- * Awareness is never stored and always allowed (DESIGN.md), so "follow a friend" is just reading
+ * Awareness is never stored and always allowed (docs/contracts.md "Write rules"), so "follow a friend" is just reading
  * their `view` and copying it into ours.
  */
 import type { Awareness } from 'y-protocols/awareness';

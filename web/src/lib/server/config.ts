@@ -1,7 +1,7 @@
 /**
- * The web server's configuration, from environment variables (DESIGN.md "Processes, ports,
- * environment"). Read lazily: SvelteKit imports server modules while building, and nothing
- * may touch DATA_DIR or the token-secret file then.
+ * The web server's configuration, from environment variables (the README's configuration
+ * table, docs/web.md). Read lazily: SvelteKit imports server modules while building, and
+ * nothing may touch DATA_DIR or the token-secret file then.
  *
  * | variable | default |
  * | --- | --- |

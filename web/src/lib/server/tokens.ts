@@ -1,4 +1,4 @@
-/** Join tokens this server issues (DESIGN.md "Join token"), signed with model's signToken. */
+/** Join tokens this server issues (docs/contracts.md "Join token"), signed with model's signToken. */
 import { signToken } from '@patungan/model';
 import { config } from './config.ts';
 

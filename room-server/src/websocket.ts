@@ -1,0 +1,329 @@
+/**
+ * The WebSocket layer: the `ws` adapter between sockets and the room core. It takes the HTTP
+ * upgrade (room path, connection caps, token check), turns each socket into the core's
+ * `Transport` (backpressure: a slow consumer is closed with 1013), hands its frames to its
+ * room, pings for liveness, and closes every socket with 1001 at shutdown. Decision 0004 says
+ * why `ws` and not a hand-written WebSocket layer.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import { TokenError, isRoomId } from '@patungan/model';
+import { Connection, ConnectionCaps, clientAddress, trustedProxies } from './connection.ts';
+import type { Transport } from './connection.ts';
+import type { AuthenticateContext } from './hooks.ts';
+import type { ServerLimits } from './limits.ts';
+import type { Stats } from './metrics.ts';
+import { CLOSE } from './protocol.ts';
+import type { Room } from './room.ts';
+import type { Rooms } from './rooms.ts';
+import type { Principal } from './write-rules.ts';
+import {
+  decodeSegment,
+  destroyOnError,
+  lastResort,
+  parseTarget,
+  rawResponse,
+} from './http/respond.ts';
+
+export interface WebSocketDeps {
+  log: Logger;
+  stats: Stats;
+  limits: ServerLimits;
+  rooms: Rooms;
+  /** The token check at the upgrade (an extension's, or the join-token check). */
+  authenticate(ctx: AuthenticateContext): Promise<Principal>;
+  /** How long a closing connection may take before it is cut. */
+  closeTimeoutMs: number;
+  /** Ping period; a peer that missed one pong by the next ping is dropped. */
+  pingIntervalMs: number;
+  /** TRUSTED_PROXIES (see `clientAddress`). */
+  trustedProxies?: string[] | undefined;
+  /** Whether the server is shutting down (upgrades get 503 then). */
+  closing(): boolean;
+}
+
+export interface WebSocketLayer {
+  /** Closes every socket with 1001 and resolves once they are closed (bounded). */
+  closeAll(): Promise<void>;
+}
+
+/** Retry-After (seconds) of a 429 at the upgrade. */
+const CAP_RETRY_AFTER_S = 10;
+
+/** Options of every send: binary, one frame, never compressed (no per-call defaults). */
+const SEND_OPTIONS = { binary: true, compress: false, fin: true } as const;
+
+/** What every socket of one server shares. */
+interface Shell {
+  limits: ServerLimits;
+  stats: Stats;
+  log: Logger;
+  closeTimeoutMs: number;
+}
+
+/**
+ * What the `ws` library object carries for us, and the core's `Transport` for its
+ * connection: one object per socket on top of what `ws` keeps (a server holds ~20k).
+ */
+class RoomSocket extends WebSocket implements Transport {
+  conn: Connection | null = null;
+  room: Room | null = null;
+  early: Buffer[] | null = null;
+  alive = true;
+  shell: Shell | null = null;
+  /** The client-address key this socket holds a slot under (null: not counted). */
+  address: string | null = null;
+
+  override send(message: Uint8Array): void {
+    const shell = this.shell!;
+    if (this.readyState !== WebSocket.OPEN) return;
+    if (this.bufferedAmount > shell.limits.maxBufferedBytes) {
+      // A slow consumer: close it rather than buffer without bound. It reconnects and
+      // resyncs; the others are not held back.
+      shell.stats.countClose(CLOSE.tryAgainLater);
+      shell.log.warn(
+        {
+          roomId: this.conn?.roomId,
+          memberId: this.conn?.principal.id,
+          buffered: this.bufferedAmount,
+        },
+        'closing a slow connection',
+      );
+      if (this.conn) this.conn.closed = true;
+      this.close(CLOSE.tryAgainLater, 'too slow, reconnect');
+      return;
+    }
+    super.send(message, SEND_OPTIONS);
+  }
+
+  /** Closes with a close frame, and without waiting more than `closeTimeoutMs` for the peer. */
+  override close(code?: number, reason?: string | Buffer): void {
+    super.close(code, reason);
+    setTimeout(terminate, this.shell?.closeTimeoutMs ?? 5000, this).unref();
+  }
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
+}
+
+// Shared listeners (`this` is the socket): no closures per connection.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const ws = this as RoomSocket;
+  ws.alive = true;
+  if (!isBinary) {
+    ws.shell?.stats.countClose(CLOSE.unsupportedData);
+    ws.conn?.close(CLOSE.unsupportedData, 'binary frames only');
+    return;
+  }
+  if (ws.room) ws.room.receive(ws.conn!, data);
+  else (ws.early ??= []).push(data);
+}
+
+function onPong(this: WebSocket): void {
+  (this as RoomSocket).alive = true;
+}
+
+const ROOM_PATH = /^\/([^/?]+)$/;
+
+/** Serves WebSocket upgrades on `server` (its 'upgrade' event) and pings the sockets. */
+export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketLayer {
+  const { log, stats, limits, rooms } = deps;
+  const shell: Shell = { limits, stats, log, closeTimeoutMs: deps.closeTimeoutMs };
+  const sockets = new Set<RoomSocket>();
+  const proxies = deps.trustedProxies?.length ? trustedProxies(deps.trustedProxies) : null;
+  const caps = new ConnectionCaps(
+    limits.maxConnectionsPerMember,
+    limits.maxConnectionsPerIp,
+    limits.countLoopbackPerIp,
+  );
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    maxPayload: limits.maxMessageBytes,
+    skipUTF8Validation: true,
+    WebSocket: RoomSocket,
+  });
+
+  function onClose(this: WebSocket): void {
+    const ws = this as RoomSocket;
+    sockets.delete(ws);
+    stats.connections--;
+    if (ws.address !== null) caps.releaseAddress(ws.address);
+    ws.address = null;
+    const conn = ws.conn;
+    if (!conn) return;
+    caps.releaseMember(conn.roomId, conn.principal.id);
+    if (ws.room) ws.room.disconnect(conn);
+    else conn.closed = true;
+    ws.room = null;
+    ws.early = null;
+  }
+
+  function onError(this: WebSocket, err: Error & { code?: string }): void {
+    const ws = this as RoomSocket;
+    // ws closes the socket itself (1002 / 1007 / 1009); just record it
+    const code =
+      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.messageTooBig : CLOSE.protocolError;
+    stats.countClose(code);
+    log.warn(
+      { roomId: ws.conn?.roomId, memberId: ws.conn?.principal.id, err: err.message },
+      'bad frame, connection closed',
+    );
+  }
+
+  function accept(ws: RoomSocket, roomId: string, who: Principal): void {
+    sockets.add(ws);
+    stats.connections++;
+    ws.shell = shell;
+    const conn = new Connection(roomId, who, ws, limits.messageBurst);
+    ws.conn = conn;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    rooms.acquire(roomId).then(
+      (room) => {
+        if (conn.closed) return; // gone while the room loaded; it unloads in due course
+        ws.room = room;
+        room.connect(conn);
+        const early = ws.early;
+        ws.early = null;
+        if (early) for (const d of early) room.receive(conn, d);
+      },
+      (err: unknown) => {
+        log.error({ roomId, err }, 'room could not be loaded');
+        stats.countClose(CLOSE.tryAgainLater);
+        conn.close(CLOSE.tryAgainLater, 'room not available, try again');
+      },
+    );
+  }
+
+  function refuseUpgrade(
+    socket: Duplex,
+    status: number,
+    message: string,
+    headers?: Record<string, string | number>,
+  ): void {
+    socket.end(rawResponse(status, message, headers));
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      lastResort(log, 'upgrade', err, req, socket);
+    }
+  });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', destroyOnError);
+    if (deps.closing()) return refuseUpgrade(socket, 503, 'server shutting down');
+    const target = parseTarget(req.url);
+    if (!target) return refuseUpgrade(socket, 400, 'the request target cannot be parsed');
+    const m = ROOM_PATH.exec(target.path);
+    if (!m) return refuseUpgrade(socket, 404, 'no such room path');
+    const roomId = decodeSegment(m[1]!);
+    if (roomId === null) return refuseUpgrade(socket, 400, 'the room path cannot be parsed');
+    if (!isRoomId(roomId)) return refuseUpgrade(socket, 404, 'no such room path');
+    // The address's slot is held from here (pending upgrades count: a flood of handshakes is
+    // capped too) until the socket closes, or given back if no WebSocket comes of it.
+    const remoteAddress = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      proxies,
+    );
+    const address = caps.addressKey(remoteAddress);
+    if (address !== null && !caps.takeAddress(address)) {
+      log.info(
+        { roomId, remoteAddress },
+        'upgrade refused: too many connections from this address',
+      );
+      return refuseUpgrade(socket, 429, 'too many connections from this address', {
+        'Retry-After': CAP_RETRY_AFTER_S,
+      });
+    }
+    let handedOver = false;
+    try {
+      deps
+        .authenticate({ roomId, token: target.query.get('token'), headers: req.headers })
+        .then(
+          (who) => {
+            if (deps.closing()) return refuseUpgrade(socket, 503, 'server shutting down');
+            if (!caps.takeMember(roomId, who.id)) {
+              log.info(
+                { roomId, memberId: who.id },
+                'upgrade refused: too many connections of this member',
+              );
+              return refuseUpgrade(
+                socket,
+                429,
+                'too many connections of this member in this room',
+                {
+                  'Retry-After': CAP_RETRY_AFTER_S,
+                },
+              );
+            }
+            // handleUpgrade calls back synchronously, or not at all (a bad handshake it answers
+            // itself, a socket already gone)
+            wss.handleUpgrade(req, socket, head, (ws) => {
+              handedOver = true;
+              // ws handles socket errors from here on; one listener less per connection
+              socket.off('error', destroyOnError);
+              (ws as RoomSocket).address = address;
+              accept(ws as RoomSocket, roomId, who);
+            });
+            if (!handedOver) caps.releaseMember(roomId, who.id);
+          },
+          (err: unknown) => {
+            const status = err instanceof TokenError ? err.status : 401;
+            log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
+            refuseUpgrade(socket, status, (err as Error).message);
+          },
+        )
+        .catch((err: unknown) => lastResort(log, 'upgrade', err, req, socket))
+        .finally(() => {
+          if (!handedOver && address !== null) caps.releaseAddress(address);
+        });
+    } catch (err) {
+      if (address !== null) caps.releaseAddress(address);
+      throw err;
+    }
+  }
+
+  const pingTimer = setInterval(() => {
+    for (const ws of sockets) {
+      if (!ws.alive) {
+        stats.countClose(1006);
+        ws.terminate();
+        continue;
+      }
+      ws.alive = false;
+      ws.ping();
+    }
+  }, deps.pingIntervalMs);
+  pingTimer.unref();
+
+  return {
+    async closeAll(): Promise<void> {
+      clearInterval(pingTimer);
+      // Close every socket with 1001 and wait for them (bounded): updates still arriving
+      // during the close handshake are applied and stored before the rooms are flushed.
+      await Promise.all(
+        [...sockets].map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === WebSocket.CLOSED) return resolve();
+              ws.once('close', () => resolve());
+              if (ws.conn) ws.conn.closed = true;
+              ws.close(CLOSE.goingAway, 'server shutting down'); // terminates after closeTimeoutMs
+            }),
+        ),
+      );
+    },
+  };
+}

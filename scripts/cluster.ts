@@ -428,7 +428,6 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
           ORIGIN: webUrl,
           ROOM_SERVER_URL: lbPort ? `ws://localhost:${lbPort}` : `ws://localhost:${ports[0]}`,
           ROOM_SERVER_INTERNAL_URL: roomInternal,
-          ...(settlementUrl ? { SETTLEMENT_PUBLIC_URL: settlementUrl } : {}),
         }),
         output,
         healthTimeoutMs,

@@ -173,7 +173,6 @@ async function main() {
     ORIGIN: urls.web,
     ROOM_SERVER_URL: urls.roomPublic,
     ROOM_SERVER_INTERNAL_URL: urls.room,
-    SETTLEMENT_PUBLIC_URL: urls.settlementPublic,
     WEB_DEMO_STAFF: '1',
   });
   const webHealth = `http://127.0.0.1:${ports.web}`;

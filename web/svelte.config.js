@@ -16,8 +16,9 @@ const config = {
     csrf: { trustedOrigins: [] },
     // Content-Security-Policy on every page (issue 10): SvelteKit adds a nonce (or, for
     // prerendered pages, a hash) for its own inline scripts, so no other script runs.
-    // hooks.server.ts appends this deployment's room-server and settlement origins to
-    // connect-src at run time (they come from the environment, not the build).
+    // hooks.server.ts appends this deployment's room-server origin (the room's WebSocket) to
+    // connect-src at run time (it comes from the environment, not the build); settlement is
+    // reached through this site only.
     // Styles allow 'unsafe-inline': Svelte sets style attributes and transition styles.
     csp: {
       mode: 'auto',

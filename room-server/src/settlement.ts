@@ -271,10 +271,16 @@ async function runFinalise(
 ): Promise<HttpResult> {
   const doc = room.doc;
   const meta = readMeta(doc);
-  if (!meta) throw new HttpError(409, 'room_not_initialised', 'this room has no organiser yet');
-  if (who.role !== 'service' && !(who.role === 'organiser' && who.id === meta.organiser)) {
+  // The one check of who may finalise (web only says who is asking; settlement takes the
+  // snapshot from a service token): a service, or the organiser the document names. An
+  // organiser token's role alone is not enough — its subject must be that organiser.
+  if (
+    who.role !== 'service' &&
+    !(who.role === 'organiser' && (!meta || who.id === meta.organiser))
+  ) {
     throw new HttpError(403, 'forbidden', "only the room's organiser can finalise it");
   }
+  if (!meta) throw new HttpError(409, 'room_not_initialised', 'this room has no organiser yet');
   const status = roomStatus(doc);
   if (status === 'settling' || status === 'completed') {
     const id = settlementMap(doc).get('id');

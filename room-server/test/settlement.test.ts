@@ -243,10 +243,18 @@ describe('finalise', () => {
   });
 
   test('only the organiser finalises', async () => {
-    const { server } = await setup('ok');
+    const { server, bob } = await setup('ok');
     expect((await post(server, '/rooms/shop/finalise', await token('shop', 'bob'))).status).toBe(
       403,
     );
+    // The role alone is not enough: the one check is against the document's organiser.
+    const notTheOrganiser = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'bob', 'organiser'),
+    );
+    expect(notTheOrganiser.status).toBe(403);
+    expect(bob.doc.getMap('meta').get('status') ?? 'open').toBe('open');
     expect((await post(server, '/rooms/shop/finalise', null)).status).toBe(401);
     expect(
       (await post(server, '/rooms/shop/finalise', await token('other', 'alice', 'organiser')))

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per service instance (tests start many in one process). */
 export function createMetrics(defaults = false) {
@@ -23,6 +23,11 @@ export function createMetrics(defaults = false) {
       name: 'settlement_provider_calls_total',
       help: 'Payment provider calls by provider, operation and result',
       labelNames: ['provider', 'op', 'result'] as const,
+      registers: [registry],
+    }),
+    stockStreams: new Gauge({
+      name: 'settlement_stock_streams',
+      help: 'Live stock streams (SSE) open now, one per subscriber whatever the number of stores',
       registers: [registry],
     }),
     outbox: new Counter({

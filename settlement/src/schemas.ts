@@ -67,6 +67,16 @@ export const storesQuery = z.object({
   limit: intParam(1, 100).default(20),
 });
 
+/** Stores one live stock stream watches (`GET /stock/stream?stores=a,b`). */
+export const MAX_STREAM_STORES = 10;
+export const streamQuery = z.object({
+  stores: text()
+    .regex(/^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64})*$/, 'a comma list of store ids')
+    .refine((v) => v.split(',').length <= MAX_STREAM_STORES, {
+      message: `at most ${MAX_STREAM_STORES} stores`,
+    }),
+});
+
 export const stockBody = z.object({ onHand: z.number().int().min(0).max(1_000_000) });
 export const retryBody = z.object({ method });
 export const coverBody = z.object({ method: method.optional() });

@@ -10,6 +10,7 @@ import {
   checkStockInvariants,
   setStock,
   startTestService,
+  until,
   type TestService,
 } from './support/service.ts';
 
@@ -203,14 +204,53 @@ describe.each(DRIVERS)('catalog and stock (%s)', (driver) => {
     }
   });
 
-  it('answers health, metrics, CORS and unknown routes', async () => {
+  it('streams several stores in one stream, each event naming its store; counts open streams', async () => {
+    const open = async () =>
+      Number(
+        /^settlement_stock_streams (\d+)/m.exec(
+          await fetch(`${s.url}/metrics`).then((r) => r.text()),
+        )?.[1],
+      );
+    // the earlier test's stream ends once the service notices its client left
+    await until(async () => (await open()) === 0, 5000, 'no stream open');
+    const sse = await openSse(`${s.url}/stock/stream?stores=sby-rungkut,jkt-menteng`);
+    try {
+      const first = await sse.next('snapshot');
+      const second = await sse.next('snapshot');
+      expect([first.data.storeId, second.data.storeId].sort()).toEqual([
+        'jkt-menteng',
+        'sby-rungkut',
+      ]);
+      expect(await open()).toBe(1);
+      await setStock(s, 'jkt-menteng', 'CAM-0019', 17);
+      expect((await sse.next('stock')).data).toMatchObject({
+        storeId: 'jkt-menteng',
+        sku: 'CAM-0019',
+        onHand: 17,
+      });
+      await setStock(s, 'sby-rungkut', 'CAM-0019', 18);
+      expect((await sse.next('stock')).data).toMatchObject({ storeId: 'sby-rungkut', onHand: 18 });
+    } finally {
+      await sse.close();
+    }
+    await until(async () => (await open()) === 0, 5000, 'the stream closed');
+    // unknown store, too many stores, a bad list: clear refusals
+    expect((await s.request('GET', '/stock/stream?stores=sby-rungkut,nope')).status).toBe(404);
+    const many = Array.from({ length: 11 }, (_, i) => `st${i}`).join(',');
+    expect((await s.request('GET', `/stock/stream?stores=${many}`)).status).toBe(400);
+    expect((await s.request('GET', '/stock/stream?stores=a,,b')).status).toBe(400);
+    expect((await s.request('GET', '/stock/stream')).status).toBe(400);
+  });
+
+  it('answers health, metrics and unknown routes, and no CORS', async () => {
     expect((await s.request('GET', '/healthz')).body).toMatchObject({ status: 'ok', db: driver });
     const m = await fetch(`${s.url}/metrics`).then((r) => r.text());
     expect(m).toContain('settlement_http_request_seconds');
     const res = await fetch(`${s.url}/products/MIN-0001`, {
       headers: { origin: 'http://localhost:3000' },
     });
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    // The browser reaches settlement through web (decision 0007): no CORS.
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect((await s.request('GET', '/nope')).body.error.code).toBe('not_found');
   });
 });

@@ -4,6 +4,9 @@
  * only its own inline style and script (by hash or nonce), plus X-Frame-Options: DENY,
  * nosniff and Referrer-Policy: no-referrer; JSON answers carry nosniff. In Chromium the page still
  * renders and pays, and another origin cannot frame it (clickjacking of Authorise).
+ * No answer carries CORS headers (decision 0007: the browser reaches settlement through web,
+ * or by navigating to the pay page): another origin can neither preflight a state-changing
+ * call nor read any answer.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,6 +87,68 @@ describe('security headers', () => {
       expect({ path, nosniff: r.headers.get('x-content-type-options') }).toEqual({
         path,
         nosniff: 'nosniff',
+      });
+    }
+  });
+
+  it('no CORS: no preflight is granted and no answer is readable from another origin', async () => {
+    const origin = 'http://evil.example';
+    const snap = snapshot({ storeId: STORE });
+    const created = await s.request('POST', '/settlements', {
+      token: await s.token('service', 'room-server'),
+      body: snap,
+      headers: { 'idempotency-key': `${snap.roomId}:${snap.cartVersion}` },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const member = await s.token('member', 'budi', snap.roomId);
+    // Every state-changing route: the preflight a cross-origin fetch with a token needs.
+    const writes: [string, string][] = [
+      ['POST', `/settlements/${id}/payments/ana/cover`],
+      ['POST', `/settlements/${id}/payments/budi/retry`],
+      ['POST', `/settlements/${id}/cancel`],
+      ['POST', '/settlements'],
+      ['PUT', `/stores/${STORE}/stock/MIN-0001`],
+      ['POST', `/pay/${created.body.payments[0].paymentId as string}`],
+    ];
+    for (const [method, path] of writes) {
+      const pre = await fetch(s.url + path, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+      expect({ path, acao: pre.headers.get('access-control-allow-origin') }).toEqual({
+        path,
+        acao: null,
+      });
+      expect(pre.headers.get('access-control-allow-methods')).toBeNull();
+      expect(pre.headers.get('access-control-allow-headers')).toBeNull();
+    }
+    // The requests themselves (as a non-browser client sends them): no CORS header either,
+    // so a page on another origin could not read the result even of a simple request.
+    const cover = await fetch(`${s.url}/settlements/${id}/payments/citra/cover`, {
+      method: 'POST',
+      headers: { origin, authorization: `Bearer ${member}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(cover.status).toBe(200);
+    expect(cover.headers.get('access-control-allow-origin')).toBeNull();
+    const pay = await fetch(`${s.url}/pay/${created.body.payments[0].paymentId as string}`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'action=decline',
+      redirect: 'manual',
+    });
+    expect(pay.headers.get('access-control-allow-origin')).toBeNull();
+    for (const path of ['/products', `/stores/${STORE}/stock`, '/payment-methods', '/healthz']) {
+      const r = await fetch(s.url + path, { headers: { origin } });
+      expect(r.status, path).toBe(200);
+      expect({ path, acao: r.headers.get('access-control-allow-origin') }).toEqual({
+        path,
+        acao: null,
       });
     }
   });

@@ -1,7 +1,8 @@
 /**
  * Every request: per-client limits (rate-limit.ts: 429 + Retry-After), who is signed in
  * (`locals.user`), which language (`locals.locale`), and the security headers (the CSP from
- * svelte.config.js gets this deployment's room-server and settlement origins in connect-src).
+ * svelte.config.js gets this deployment's room-server origin in connect-src: the browser talks
+ * to this site and the room's WebSocket, nothing else).
  * Expected errors carry their own message; anything unexpected is logged with its ids and
  * reaches the user only as "Internal Error".
  */
@@ -46,9 +47,13 @@ function originOf(url: string): string | null {
 }
 
 let connectSources: string | undefined;
-/** What the browser connects to besides this site: the room-server and settlement's public URL. */
+/**
+ * What the browser connects to besides this site: the room-server's WebSocket, only. Settlement
+ * is reached through this site (docs/decisions/0007-one-route-from-the-browser.md); its pay
+ * page is a top-level navigation, which connect-src does not govern.
+ */
 function extraConnectSources(): string {
-  connectSources ??= [originOf(config.roomServerUrl), originOf(config.settlementPublicUrl)]
+  connectSources ??= [originOf(config.roomServerUrl)]
     .filter((o): o is string => !!o && /^(wss?|https?):\/\/[^\s;,']+$/.test(o))
     .join(' ');
   return connectSources;

@@ -3,7 +3,8 @@
  * and Budi each change the cart (Budi removes Ani's line), Ani finalises, covers Budi's share
  * and pays; then Budi reloads and Ani opens the room on a second phone. Every device shows
  * the same history with names (never "Seseorang"), including the removal, the cover and the
- * payment.
+ * payment. All the while the phones call web only (decision 0007): the cover and the live
+ * stock stream go through web, and no page request goes to settlement.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -17,6 +18,8 @@ const STEP = 15_000;
 let stack: Stack;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/** Every HTTP request the phones' pages made: `<resource type> <url>`. */
+const requests: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -53,6 +56,7 @@ async function phone(): Promise<{ ctx: BrowserContext; page: Page }> {
   contexts.push(ctx);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
+  page.on('request', (r) => requests.push(`${r.resourceType()} ${r.url()}`));
   return { ctx, page };
 }
 
@@ -165,6 +169,16 @@ describe('the activity feed is the room’s history', () => {
     // Ani covers Budi's share, then pays hers (now both shares) on the local provider.
     await A.page.locator('[data-testid=payment][data-member] [data-testid=cover]').first().click();
     await A.page.locator('[data-testid=payment][data-status=covered]').waitFor({ timeout: STEP });
+    // One route from the browser: the cover and the store picker's live stock went through
+    // web; nothing the pages asked for went to settlement.
+    const web = (path: RegExp) =>
+      requests.some((r) => {
+        const url = new URL(r.split(' ')[1]!);
+        return url.origin === stack.webUrl && path.test(url.pathname + url.search);
+      });
+    expect(web(/^\/rooms\/[^/]+\/settlements\/[^/]+\/payments\/[^/]+\/cover$/)).toBe(true);
+    expect(web(/^\/api\/stock\/stream\?stores=/)).toBe(true);
+    expect(requests.filter((r) => r.includes(stack.settlementUrl))).toEqual([]);
     const pay = A.page.locator('[data-testid=pay]');
     await pay.waitFor({ timeout: STEP });
     const payUrl = (await pay.getAttribute('href'))!;

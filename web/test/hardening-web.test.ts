@@ -279,7 +279,8 @@ describe('headers and files', () => {
       expect(csp).toMatch(/object-src 'none'/);
       const connect = /connect-src ([^;]*)/.exec(csp)?.[1] ?? '';
       expect(connect).toContain(new URL(stack.roomServerUrl).origin.replace(/^http/, 'ws'));
-      expect(connect).toContain(stack.settlementUrl);
+      // The browser reaches settlement only through this site (decision 0007).
+      expect(connect).not.toContain(stack.settlementUrl);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('referrer-policy')).toBe('same-origin');
       expect(res.headers.get('x-frame-options')).toBe('DENY');

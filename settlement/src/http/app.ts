@@ -5,7 +5,6 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { SettlementError } from '../errors.ts';
 import { NUL_MESSAGE } from '../schemas.ts';
 import { catalogRoutes } from './catalog-routes.ts';
@@ -22,17 +21,11 @@ export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const { ctx } = d;
 
-  // Public reads and /pay are meant for browsers on other origins (architecture.md); the
-  // rest authenticates with bearer tokens, never cookies, so a wide CORS policy is safe.
-  app.use(
-    '*',
-    cors({
-      origin: '*',
-      allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
-      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
-    }),
-  );
-
+  // No CORS at all: no browser page on another origin calls this service. Web proxies what
+  // the browser needs (catalog, stock streams, a member's cover / retry) and the pay page is
+  // a top-level navigation whose form posts to itself (docs/decisions/0007). Without
+  // Access-Control-Allow-Origin a cross-origin page can neither read an answer nor send a
+  // bearer token (that needs a preflight nobody answers).
   app.use('*', async (c, next) => {
     const t0 = performance.now();
     await next();

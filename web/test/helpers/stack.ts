@@ -157,7 +157,6 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       ROOM_SERVER_URL: firstRoomServer.url,
       ROOM_SERVER_INTERNAL_URL: firstRoomServer.httpUrl,
       SETTLEMENT_URL: settlementUrl,
-      SETTLEMENT_PUBLIC_URL: settlementUrl,
       WEB_DEMO_STAFF: '1',
       LOG_LEVEL: logLevel,
       ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),

@@ -60,7 +60,6 @@ export interface RoomPageData {
   me: { id: string; name: string; role: 'organiser' | 'member'; guest: boolean };
   token: string;
   roomServerUrl: string;
-  settlementPublicUrl: string;
 }
 
 export interface Notice {
@@ -495,8 +494,8 @@ export class Room {
   }
 
   /**
-   * Settlement's member actions, called straight from the browser (settlement answers CORS and
-   * checks our join token): cover a friend's open share, or pay our own another way.
+   * Settlement's member actions, through web (same origin, our session; web signs our join
+   * token and settlement checks it): cover a friend's open share, or pay our own another way.
    */
   private async paymentAction(
     memberId: string,
@@ -505,12 +504,11 @@ export class Room {
   ): Promise<{ ok: true } | { ok: false; message: string }> {
     const id = this.settlement.id;
     if (!id) return { ok: false, message: 'no settlement' };
-    const url = `${this.data.settlementPublicUrl}/settlements/${encodeURIComponent(id)}/payments/${encodeURIComponent(memberId)}/${action}`;
+    const url = `/rooms/${encodeURIComponent(this.data.room.id)}/settlements/${encodeURIComponent(id)}/payments/${encodeURIComponent(memberId)}/${action}`;
     try {
-      await this.conn.refresh(false).catch(() => undefined);
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.conn.token}` },
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(method ? { method } : {}),
       });
       if (res.ok) return { ok: true };

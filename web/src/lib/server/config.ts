@@ -7,8 +7,7 @@
  * | --- | --- |
  * | ROOM_SERVER_URL | ws://localhost:1234 (what browsers connect to) |
  * | ROOM_SERVER_INTERNAL_URL | http(s) form of ROOM_SERVER_URL (what this server calls) |
- * | SETTLEMENT_URL | http://127.0.0.1:4000 |
- * | SETTLEMENT_PUBLIC_URL | SETTLEMENT_URL |
+ * | SETTLEMENT_URL | http://127.0.0.1:4000 (this server only: browsers reach settlement through web) |
  * | ROOM_TOKEN_SECRET | generated once into DATA_DIR/room-token-secret |
  * | DATA_DIR | ./data (web keeps its PGlite database in DATA_DIR/web) |
  * | DATABASE_URL | unset: PGlite |
@@ -22,7 +21,6 @@ export interface WebConfig {
   roomServerUrl: string;
   roomServerHttpUrl: string;
   settlementUrl: string;
-  settlementPublicUrl: string;
   readonly tokenSecret: string;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -51,7 +49,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WebConfig {
     roomServerUrl,
     roomServerHttpUrl: trimSlash(env.ROOM_SERVER_INTERNAL_URL || wsToHttp(roomServerUrl)),
     settlementUrl,
-    settlementPublicUrl: trimSlash(env.SETTLEMENT_PUBLIC_URL || settlementUrl),
     get tokenSecret() {
       secret ??= roomTokenSecret(env);
       return secret;

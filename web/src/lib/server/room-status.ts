@@ -1,19 +1,14 @@
 /**
  * Live room status for the home page. The truth is `meta.status` in the room document on the
- * room-server; the directory's `rooms.status` caches it. A probe connects to the room as a
- * `service` reader with a stock y-websocket client, waits for the first sync, reads the
- * status and leaves. Probes are deduplicated per room, limited in number, and a room is
- * probed at most once per {@link STALE_MS}; a failed probe keeps the cached status.
- *
- * The probe never writes to the document; it sets its awareness state to null before
- * connecting so it never shows up as a present member.
+ * room-server; the directory's `rooms.status` caches it. A probe asks the room-server's
+ * `GET /rooms/<id>/status` with a `service` token — one small HTTP request that reads the
+ * stored document, instead of a WebSocket and a full Yjs sync of the room. A room the
+ * room-server has never seen (404) counts as `open`. Probes are deduplicated per room, limited
+ * in number, and a room is probed at most once per {@link STALE_MS}; a failed probe keeps the
+ * cached status.
  */
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import WebSocket from 'ws';
-import { roomStatus, type RoomStatus } from '@patungan/model';
+import { ROOM_STATUSES, type RoomStatus } from '@patungan/model';
 import type { Db } from './db.ts';
-import { httpToWs } from './config.ts';
 import { log } from './log.ts';
 import { setRoomStatus } from './rooms.ts';
 import { serviceToken } from './tokens.ts';
@@ -28,29 +23,23 @@ export async function probeRoomStatus(
   token: string,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<RoomStatus> {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(httpToWs(roomServerHttpUrl), roomId, doc, {
-    connect: false,
-    disableBc: true,
-    params: { token },
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    maxBackoffTime: 1000,
+  const res = await fetch(`${roomServerHttpUrl}/rooms/${encodeURIComponent(roomId)}/status`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    signal: AbortSignal.timeout(timeoutMs),
   });
-  provider.awareness.setLocalState(null);
-  try {
-    return await new Promise<RoomStatus>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('room status probe timed out')), timeoutMs);
-      provider.on('sync', (synced: boolean) => {
-        if (!synced) return;
-        clearTimeout(timer);
-        resolve(roomStatus(doc));
-      });
-      provider.connect();
-    });
-  } finally {
-    provider.destroy();
-    doc.destroy();
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return 'open';
   }
+  if (!res.ok) {
+    const text = await res.text();
+    throw new Error(`room status: ${res.status} ${text.slice(0, 200)}`);
+  }
+  const body = (await res.json()) as { status?: unknown };
+  const status = body.status;
+  if (typeof status !== 'string' || !(ROOM_STATUSES as readonly string[]).includes(status))
+    throw new Error(`room status: unexpected status ${JSON.stringify(status)}`);
+  return status as RoomStatus;
 }
 
 const inFlight = new Map<string, Promise<void>>();

@@ -1,6 +1,6 @@
 /**
  * The room page's data (contract with the room engineer, see docs/web.md):
- * `{ room, me, token, roomServerUrl, settlementPublicUrl }`. Anyone who is not a member yet
+ * `{ room, me, token, roomServerUrl }`. Anyone who is not a member yet
  * (not signed in, or signed in but not in this room) goes to the join screen `/join/<code>`,
  * where joining is a POST: opening a link never changes anything.
  */
@@ -38,6 +38,5 @@ export const load: PageServerLoad = async ({ params, locals }) => {
     me: { id: user.id, name: user.name, role, guest: user.guest },
     token: await roomToken(user, room.id, role),
     roomServerUrl: config.roomServerUrl,
-    settlementPublicUrl: config.settlementPublicUrl,
   };
 };

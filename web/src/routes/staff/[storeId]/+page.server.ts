@@ -9,7 +9,6 @@ import { formError, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import type { StoreOrder } from '$lib/server/settlement.ts';
 import { requireStaff, settlementClient, tokenFor } from '$lib/server/staff.ts';
-import { config } from '$lib/server/config.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ params, locals, url }) => {
@@ -33,7 +32,8 @@ export const load: PageServerLoad = async ({ params, locals, url }) => {
     names,
     orders: orders.status === 'fulfilled' ? orders.value : [],
     ordersError: orders.status === 'rejected',
-    streamUrl: `${config.settlementPublicUrl}/stores/${encodeURIComponent(params.storeId)}/stock/stream`,
+    // Same origin: web passes settlement's stream through (docs/decisions/0007-one-route-from-the-browser.md).
+    streamUrl: `/api/stock/stream?stores=${encodeURIComponent(params.storeId)}`,
   };
 };
 

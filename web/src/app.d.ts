@@ -1,16 +1,11 @@
 // See https://svelte.dev/docs/kit/types#app.d.ts
+import type { User } from '$lib/server/auth.ts';
+
 declare global {
   namespace App {
     interface Locals {
       /** The signed-in user (or guest), null when nobody is signed in. */
-      user: {
-        id: string;
-        name: string;
-        email?: string;
-        friendId: string;
-        guest: boolean;
-        staffStoreId?: string;
-      } | null;
+      user: User | null;
       locale: 'id' | 'en';
     }
     interface Error {

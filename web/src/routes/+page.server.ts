@@ -1,7 +1,7 @@
 import { redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/app.ts';
 import { acceptFriend, declineFriend, dismissInvite, inbox } from '$lib/server/friends.ts';
-import { failWith, str } from '$lib/server/forms.ts';
+import { aboutUser, actor, failWith, fields, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import { ROOM_CURRENCIES, createRoom, myRooms } from '$lib/server/rooms.ts';
 import type { Actions, PageServerLoad } from './$types';
@@ -19,18 +19,13 @@ export const load: PageServerLoad = async ({ locals }) => {
 
 export const actions: Actions = {
   create: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
+    const user = actor(locals);
     const form = await request.formData();
-    const values = {
-      name: str(form.get('name')),
-      currency: str(form.get('currency')),
-      deadline: str(form.get('deadline')),
-      budget: str(form.get('budget')),
-    };
+    const values = fields(form, 'name', 'currency', 'deadline', 'budget');
     const tz = Number(str(form.get('tz')));
     let room;
     try {
-      room = await createRoom(await getDb(), locals.user.id, {
+      room = await createRoom(await getDb(), user.id, {
         ...values,
         tzOffsetMinutes: Number.isFinite(tz) && Math.abs(tz) <= 14 * 60 ? tz : 0,
       });
@@ -40,29 +35,15 @@ export const actions: Actions = {
       if (res.data.error.field === 'name') res.data.error.key = 'error.roomName';
       return res;
     }
-    log.info({ userId: locals.user.id, roomId: room.id }, 'room created');
+    log.info({ userId: user.id, roomId: room.id }, 'room created');
     redirect(303, `/rooms/${room.id}`);
   },
   dismissInvite: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
+    const user = actor(locals);
     const form = await request.formData();
-    await dismissInvite(await getDb(), locals.user.id, str(form.get('roomId')));
+    await dismissInvite(await getDb(), user.id, str(form.get('roomId')));
     return { dismissed: true };
   },
-  acceptFriend: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    const form = await request.formData();
-    try {
-      await acceptFriend(await getDb(), locals.user.id, str(form.get('userId')));
-    } catch (err) {
-      return failWith(err);
-    }
-    return { accepted: true };
-  },
-  declineFriend: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    const form = await request.formData();
-    await declineFriend(await getDb(), locals.user.id, str(form.get('userId')));
-    return { declined: true };
-  },
+  acceptFriend: aboutUser(acceptFriend, { accepted: true }),
+  declineFriend: aboutUser(declineFriend, { declined: true }),
 };

@@ -147,15 +147,34 @@ async function insertUser(
       );
       return toUser(r!);
     } catch (err) {
-      if (isUniqueViolation(err, 'email')) {
-        throw new WebError('email_taken', 'An account with this email already exists.', {
-          field: 'email',
-        });
-      }
       if (isUniqueViolation(err, 'friend_id') && attempt < 5) continue;
-      throw err;
+      throw emailTakenOr(err);
     }
   }
+}
+
+/** A users row updated in place: the updated user, `missing` when no row matched. */
+async function updateUser(
+  db: Queryable,
+  sql: string,
+  params: unknown[],
+  missing: () => WebError,
+): Promise<User> {
+  let r: UserRow | undefined;
+  try {
+    [r] = await db.query<UserRow>(`${sql} RETURNING ${USER_COLUMNS}`, params);
+  } catch (err) {
+    throw emailTakenOr(err);
+  }
+  if (!r) throw missing();
+  return toUser(r);
+}
+
+/** Another account's email is the form's "email taken" (on the email field); else `err`. */
+function emailTakenOr(err: unknown): unknown {
+  return isUniqueViolation(err, 'email')
+    ? new WebError('email_taken', 'An account with this email already exists.', { field: 'email' })
+    : err;
 }
 
 function isUniqueViolation(err: unknown, column: string): boolean {
@@ -209,22 +228,13 @@ export async function claimGuest(
   const password = checkPassword(input.password);
   const name = input.name === undefined || input.name === '' ? undefined : checkName(input.name);
   const passwordHash = await hash(password);
-  try {
-    const [r] = await db.query<UserRow>(
-      `UPDATE users SET email = $2, password_hash = $3, guest = false, name = COALESCE($4, name)
-       WHERE id = $1 AND guest RETURNING ${USER_COLUMNS}`,
-      [userId, email, passwordHash, name ?? null],
-    );
-    if (!r) throw new WebError('conflict', 'This account is not a guest account.');
-    return toUser(r);
-  } catch (err) {
-    if (isUniqueViolation(err, 'email')) {
-      throw new WebError('email_taken', 'An account with this email already exists.', {
-        field: 'email',
-      });
-    }
-    throw err;
-  }
+  return updateUser(
+    db,
+    `UPDATE users SET email = $2, password_hash = $3, guest = false, name = COALESCE($4, name)
+     WHERE id = $1 AND guest`,
+    [userId, email, passwordHash, name ?? null],
+    () => new WebError('conflict', 'This account is not a guest account.'),
+  );
 }
 
 export async function updateProfile(
@@ -235,22 +245,13 @@ export async function updateProfile(
   const name = checkName(input.name);
   const email =
     input.email === undefined || input.email === '' ? null : normaliseEmail(input.email);
-  try {
-    const [r] = await db.query<UserRow>(
-      `UPDATE users SET name = $2, email = CASE WHEN guest THEN email ELSE COALESCE($3, email) END
-       WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-      [userId, name, email],
-    );
-    if (!r) throw new WebError('not_found', 'No such user.');
-    return toUser(r);
-  } catch (err) {
-    if (isUniqueViolation(err, 'email')) {
-      throw new WebError('email_taken', 'An account with this email already exists.', {
-        field: 'email',
-      });
-    }
-    throw err;
-  }
+  return updateUser(
+    db,
+    `UPDATE users SET name = $2, email = CASE WHEN guest THEN email ELSE COALESCE($3, email) END
+     WHERE id = $1`,
+    [userId, name, email],
+    () => new WebError('not_found', 'No such user.'),
+  );
 }
 
 /**

@@ -3,9 +3,13 @@
  * i18n key the page translates and `error.field` names the input to mark invalid.
  * Unexpected errors are rethrown and become "Internal Error".
  */
-import { fail } from '@sveltejs/kit';
+import { fail, redirect, type RequestEvent } from '@sveltejs/kit';
 import type { MessageKey } from '$lib/i18n/translate.ts';
+import { getDb } from './app.ts';
+import { createSession, deleteSession } from './auth.ts';
 import { WebError } from './errors.ts';
+import { log } from './log.ts';
+import { SESSION_COOKIE, setSessionCookie } from './session.ts';
 
 export interface FormError {
   key: MessageKey;
@@ -64,6 +68,58 @@ export function safeRedirect(v: unknown, origin: string): string {
 }
 
 export const str = (v: FormDataEntryValue | null): string => (typeof v === 'string' ? v : '');
+
+/** The named text fields of a submitted form, by name ('' for one missing or not text). */
+export function fields<K extends string>(form: FormData, ...names: K[]): Record<K, string> {
+  return Object.fromEntries(names.map((n) => [n, str(form.get(n))])) as Record<K, string>;
+}
+
+/** Who a page's action acts for: the signed-in user or guest; nobody goes to the sign-in page. */
+export function actor(locals: App.Locals): NonNullable<App.Locals['user']> {
+  if (!locals.user) redirect(303, '/login');
+  return locals.user;
+}
+
+/**
+ * The action of a one-button form about another user (a friend request accepted or declined, a
+ * friend removed): `run(db, me, form's userId)`, then `done` as the action's result.
+ */
+export const aboutUser =
+  <T extends Record<string, unknown>>(
+    run: (
+      db: Awaited<ReturnType<typeof getDb>>,
+      userId: string,
+      otherId: string,
+    ) => Promise<unknown>,
+    done: T,
+  ) =>
+  async ({ request, locals }: Pick<RequestEvent, 'request' | 'locals'>) => {
+    const me = actor(locals);
+    const otherId = str((await request.formData()).get('userId'));
+    try {
+      await run(await getDb(), me.id, otherId);
+    } catch (err) {
+      return failWith(err);
+    }
+    return done;
+  };
+
+/**
+ * After signing in or registering: this browser's old session (a guest's) ends, a new one
+ * starts for `userId`, and the browser goes back to the form's same-site `redirect`.
+ */
+export async function signInAndReturn(
+  event: RequestEvent,
+  userId: string,
+  form: FormData,
+  what: string,
+): Promise<never> {
+  const db = await getDb();
+  await deleteSession(db, event.cookies.get(SESSION_COOKIE));
+  setSessionCookie(event.cookies, event.url, await createSession(db, userId));
+  log.info({ userId }, what);
+  redirect(303, safeRedirect(form.get('redirect'), event.url.origin));
+}
 
 /** A typed value to show again in a refused form, without control characters (NUL …). */
 // eslint-disable-next-line no-control-regex

@@ -9,7 +9,7 @@ import {
   removeFriend,
   sentRequests,
 } from '$lib/server/friends.ts';
-import { failWith, str } from '$lib/server/forms.ts';
+import { aboutUser, actor, failWith, fields } from '$lib/server/forms.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ locals }) => {
@@ -25,45 +25,15 @@ export const load: PageServerLoad = async ({ locals }) => {
 
 export const actions: Actions = {
   add: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    const form = await request.formData();
-    const friendId = str(form.get('friendId'));
+    const user = actor(locals);
+    const { friendId } = fields(await request.formData(), 'friendId');
     try {
-      const r = await addFriend(await getDb(), locals.user.id, friendId);
-      return { added: r };
+      return { added: await addFriend(await getDb(), user.id, friendId) };
     } catch (err) {
       return failWith(err, { friendId });
     }
   },
-  accept: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    try {
-      await acceptFriend(
-        await getDb(),
-        locals.user.id,
-        str((await request.formData()).get('userId')),
-      );
-    } catch (err) {
-      return failWith(err);
-    }
-    return {};
-  },
-  decline: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    await declineFriend(
-      await getDb(),
-      locals.user.id,
-      str((await request.formData()).get('userId')),
-    );
-    return {};
-  },
-  remove: async ({ request, locals }) => {
-    if (!locals.user) redirect(303, '/login');
-    await removeFriend(
-      await getDb(),
-      locals.user.id,
-      str((await request.formData()).get('userId')),
-    );
-    return {};
-  },
+  accept: aboutUser(acceptFriend, {}),
+  decline: aboutUser(declineFriend, {}),
+  remove: aboutUser(removeFriend, {}),
 };

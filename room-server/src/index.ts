@@ -23,4 +23,4 @@ export type { RoomStorage } from './storage/types.ts';
 export { MemoryStorage, createMemoryStorage } from './storage/memory.ts';
 export { FileStorage, createFileStorage } from './storage/file.ts';
 export type { FileStorageOptions } from './storage/file.ts';
-export { applySettlementPut, roomStatusFor } from './settlement.ts';
+export { applySettlementPut, roomStatusFor } from './settlement/status.ts';

@@ -141,8 +141,7 @@ async function runFinalise(
         return { id: m.id, name: m.name, method: chosen };
       }
       changed[m.id] = { from: chosen, to: fallback };
-      const method = fallback;
-      return { id: m.id, name: m.name, method };
+      return { id: m.id, name: m.name, method: fallback };
     }),
     lines: snap.lines.map((l) => ({
       id: l.id,

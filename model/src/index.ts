@@ -2,3 +2,4 @@ export * from './money.ts';
 export * from './split.ts';
 export * from './token.ts';
 export * from './room.ts';
+export * from './contracts/vocabulary.ts';

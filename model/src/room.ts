@@ -10,9 +10,16 @@ import { digest as sha256 } from 'lib0/hash/sha256';
 import { toBase64 } from 'lib0/buffer';
 import { isCurrency } from './money.ts';
 import type { SplitConfig, SplitMode } from './split.ts';
-
-export type RoomStatus = 'open' | 'locked' | 'settling' | 'completed';
-export const ROOM_STATUSES: readonly RoomStatus[] = ['open', 'locked', 'settling', 'completed'];
+// The statuses and payment methods are the settlement contract's vocabulary
+// (contracts/vocabulary.ts, exported from this package's index too).
+import {
+  PAYMENT_METHODS,
+  ROOM_STATUSES,
+  type PaymentMethod,
+  type PaymentStatus,
+  type RoomStatus,
+  type SettlementStatus,
+} from './contracts/vocabulary.ts';
 
 /** Root names in the document. */
 export const ROOT = {
@@ -68,10 +75,6 @@ export interface RoomMeta {
   budgets?: Record<string, number>;
 }
 
-/** How a member pays their share (docs/architecture.md "Member payment method"). */
-export type PaymentMethod = 'local' | 'stripe' | 'midtrans' | 'store';
-export const PAYMENT_METHODS: readonly PaymentMethod[] = ['local', 'stripe', 'midtrans', 'store'];
-
 export interface RoomMember {
   name: string;
   /** Milliseconds since the epoch. */
@@ -99,31 +102,14 @@ export interface RoomComment {
   at: number;
 }
 
-export type PaymentStatus =
-  | 'pending'
-  | 'authorized'
-  | 'captured'
-  | 'declined'
-  | 'voided'
-  | 'refunded'
-  | 'due_at_store'
-  | 'covered';
-
-export type SettlementStatus =
-  | 'awaiting_payment'
-  | 'paid'
-  | 'packed'
-  | 'ready_for_pickup'
-  | 'completed'
-  | 'expired'
-  | 'cancelled';
-
 export interface RoomPayment {
   amount: number;
   currency: string;
   status: PaymentStatus;
-  method: string;
+  method: PaymentMethod;
   payUrl?: string;
+  /** Another member paid this share (`covered`). */
+  coveredBy?: string;
 }
 
 export interface RoomSettlement {

@@ -9,8 +9,8 @@
  * shares always add up to the total exactly.
  */
 
-export type SplitMode = 'organiser' | 'half' | 'equal' | 'items' | 'shares';
-export const SPLIT_MODES: readonly SplitMode[] = ['organiser', 'half', 'equal', 'items', 'shares'];
+export const SPLIT_MODES = ['organiser', 'half', 'equal', 'items', 'shares'] as const;
+export type SplitMode = (typeof SPLIT_MODES)[number];
 
 export interface SplitConfig {
   mode: SplitMode;

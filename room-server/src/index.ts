@@ -26,6 +26,6 @@ export type { RoomStorage, StoredRoom } from './storage/types.ts';
 export { MemoryStorage, createMemoryStorage } from './storage/memory.ts';
 export { FileStorage, createFileStorage } from './storage/file.ts';
 export type { FileStorageOptions } from './storage/file.ts';
-export { applySettlementPut, roomStatusFor } from './settlement.ts';
+export { applySettlementPut, roomStatusFor } from './settlement/status.ts';
 export { roomStatusAnswer } from './http/routes.ts';
 export type { RoomStatusAnswer } from './http/routes.ts';

@@ -17,7 +17,7 @@ import { DEFAULT_LIMITS } from './limits.ts';
 import type { ServerLimits } from './limits.ts';
 import { Stats, createMetrics } from './metrics.ts';
 import { Rooms } from './rooms.ts';
-import type { SettlementClientOptions } from './settlement.ts';
+import type { SettlementClientOptions } from './settlement/finalise.ts';
 import { FileStorage } from './storage/file.ts';
 import { MemoryStorage } from './storage/memory.ts';
 import type { RoomStorage } from './storage/types.ts';

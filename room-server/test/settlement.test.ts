@@ -15,10 +15,12 @@ interface Seen {
   body: Record<string, unknown>;
 }
 
-type Mode = 'ok' | 'short' | 'flaky' | 'down' | 'ended';
+type Mode = 'ok' | 'short' | 'short-unnamed' | 'flaky' | 'down' | 'ended';
 
 async function standIn(mode: Mode) {
   const seen: Seen[] = [];
+  /** Every GET the room-server made (the payment methods, and nothing to name a refusal). */
+  const gets: string[] = [];
   const byKey = new Map<string, string>();
   let calls = 0;
   const server: Server = createServer((req, res) => {
@@ -29,12 +31,7 @@ async function standIn(mode: Mode) {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
-      if (req.method === 'GET' && req.url === '/products/teh-botol') {
-        return send(200, { sku: 'teh-botol', name: 'Teh Botol', price: 5000, currency: 'IDR' });
-      }
-      if (req.method === 'GET' && req.url?.startsWith('/stores')) {
-        return send(200, { items: [{ id: 'toko-bdg', name: 'Toko Bandung' }] });
-      }
+      if (req.method === 'GET') gets.push(req.url ?? '');
       if (req.method !== 'POST' || req.url !== '/settlements')
         return send(404, { error: { code: 'not_found', message: 'nope' } });
       calls++;
@@ -56,7 +53,22 @@ async function standIn(mode: Mode) {
           },
         });
       }
+      // settlement's refusal names the store and each short product (docs/contracts.md)
       if (mode === 'short') {
+        return send(409, {
+          error: {
+            code: 'insufficient_stock',
+            message: 'Toko Bandung cannot hold 5 × Teh Botol (3 left)',
+            details: {
+              storeId: 'toko-bdg',
+              storeName: 'Toko Bandung',
+              short: [{ sku: 'teh-botol', name: 'Teh Botol', wanted: 5, available: 3 }],
+            },
+          },
+        });
+      }
+      // an older settlement's refusal: skus only
+      if (mode === 'short-unnamed') {
         return send(409, {
           error: {
             code: 'insufficient_stock',
@@ -92,7 +104,7 @@ async function standIn(mode: Mode) {
   onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
   const a = server.address();
   const url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-  return { url, seen };
+  return { url, seen, gets };
 }
 
 async function setup(mode: Mode) {
@@ -169,7 +181,7 @@ describe('finalise', () => {
   });
 
   test('a stock refusal reopens the room with a readable reason', async () => {
-    const { server, org, bob } = await setup('short');
+    const { settlement, server, org, bob } = await setup('short');
     const res = await post(
       server,
       '/rooms/shop/finalise',
@@ -181,8 +193,8 @@ describe('finalise', () => {
     expect(bob.doc.getMap('settlement').get('lastError')).toBe(
       '2 × Teh Botol short at Toko Bandung',
     );
-    // The same refusal as data, for each reader's own language (names looked up here because
-    // this settlement's answer carries only skus).
+    // The same refusal as data, for each reader's own language, with the names settlement's
+    // answer carries.
     expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
       code: 'insufficient_stock',
       storeId: 'toko-bdg',
@@ -190,6 +202,28 @@ describe('finalise', () => {
       short: [{ sku: 'teh-botol', name: 'Teh Botol', wanted: 5, available: 3 }],
     });
     expect(org.doc.getMap('meta').get('status')).toBe('open');
+    // nothing was looked up to name them
+    expect(settlement.gets.filter((g) => !g.startsWith('/payment-methods'))).toEqual([]);
+  });
+
+  test('a refusal without names (an older settlement) still reopens the room, worded by sku', async () => {
+    const { settlement, server, bob } = await setup('short-unnamed');
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(409);
+    await waitFor(() => bob.doc.getMap('settlement').get('lastError') !== undefined);
+    expect(bob.doc.getMap('settlement').get('lastError')).toBe('2 × teh-botol short at toko-bdg');
+    expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
+      code: 'insufficient_stock',
+      storeId: 'toko-bdg',
+      storeName: 'toko-bdg',
+      short: [{ sku: 'teh-botol', name: 'teh-botol', wanted: 5, available: 3 }],
+    });
+    expect(bob.doc.getMap('meta').get('status')).toBe('open');
+    expect(settlement.gets.filter((g) => !g.startsWith('/payment-methods'))).toEqual([]);
   });
 
   test('transient failures are retried with the same key', async () => {

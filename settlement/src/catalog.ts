@@ -1,16 +1,10 @@
 /** Product search and detail. */
+import type { Product } from '@patungan/model/contracts';
 import type { Queryable } from './db/driver.ts';
 import { notFound } from './errors.ts';
 
-export interface Product {
-  sku: string;
-  name: string;
-  category: string;
-  description: string;
-  price: number;
-  currency: string;
-  image: string;
-}
+/** The product as the contract shapes it (docs/contracts.md "Settlement API" › "Shapes"). */
+export type { Product };
 
 export interface ProductQuery {
   q?: string | undefined;

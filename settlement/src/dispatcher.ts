@@ -10,6 +10,7 @@
  *   never sent again.
  */
 import { signToken } from '@patungan/model';
+import type { SettlementPut } from '@patungan/model/contracts';
 import type { Clock } from './clock.ts';
 import { addMs } from './clock.ts';
 import type { Db } from './db/driver.ts';
@@ -81,7 +82,7 @@ async function put(
   const res = await fetch(`${o.roomServerUrl}/rooms/${encodeURIComponent(roomId)}/settlement`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ seq, settlement: ev.settlement }),
+    body: JSON.stringify({ seq, settlement: ev.settlement } satisfies SettlementPut),
     signal: AbortSignal.timeout(o.deliveryTimeoutMs ?? 5000),
   });
   if (res.status !== 200) {

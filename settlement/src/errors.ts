@@ -3,26 +3,10 @@
  * with an HTTP status and a stable machine code; anything else reaches a client only as
  * `500 internal` (the details go to the log, never to the caller).
  */
-export type ErrorCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'unknown_sku'
-  | 'unknown_store'
-  | 'insufficient_stock'
-  | 'below_reserved'
-  | 'idempotency_key_reused'
-  | 'idempotency_key_required'
-  | 'invalid_split'
-  | 'currency_mismatch'
-  | 'method_unavailable'
-  | 'invalid_state'
-  | 'bad_signature'
-  | 'provider_error'
-  | 'conflict'
-  | 'settlement_ended'
-  | 'internal';
+import type { SettlementErrorCode } from '@patungan/model';
+
+/** The machine codes, listed once in the shared contract (`SETTLEMENT_ERROR_CODES`). */
+export type ErrorCode = SettlementErrorCode;
 
 export class SettlementError extends Error {
   constructor(

@@ -3,6 +3,12 @@
  * event exists exactly when its change committed. The dispatcher (dispatcher.ts) publishes
  * them and delivers settlement status to the room-server.
  */
+import type {
+  PaymentMethod,
+  PaymentStatus,
+  SettlementStatus,
+  SettlementStatusMessage,
+} from '@patungan/model/contracts';
 import type { Queryable } from './db/driver.ts';
 
 export interface StockEvent {
@@ -18,35 +24,11 @@ export interface StockEvent {
   at: string;
 }
 
-/** What the room document's `settlement` map holds (docs/architecture.md "Extensions"). */
-export interface RoomSettlementState {
-  id: string;
-  status: string;
-  holdExpiresAt: string;
-  total: number;
-  currency: string;
-  storeId: string;
-  payments: Record<
-    string,
-    {
-      amount: number;
-      currency: string;
-      status: string;
-      method: string;
-      payUrl?: string;
-      coveredBy?: string;
-    }
-  >;
-  pickupCode?: string;
-  reason?: string;
-  /**
-   * An expired or cancelled settlement: the member ids whose share was still open (the room
-   * names them from its members).
-   */
-  unpaid?: string[];
-  /** The hold was extended once for a payment pending at a provider (docs/contracts.md "Payments window"). */
-  holdExtended?: boolean;
-}
+/**
+ * What a room is told (`PUT /rooms/<roomId>/settlement`'s `settlement`): the shared contract's
+ * status message (`@patungan/model/contracts`, which the room-server parses it with).
+ */
+export type RoomSettlementState = SettlementStatusMessage;
 
 export interface SettlementEvent {
   type: 'settlement';
@@ -70,7 +52,7 @@ export async function enqueueStockEvents(
 interface StateRow {
   id: string;
   room_id: string;
-  status: string;
+  status: SettlementStatus;
   hold_expires_at: Date;
   total: number;
   currency: string;
@@ -86,8 +68,8 @@ type PaymentStateRow = {
   member_id: string;
   amount: number;
   currency: string;
-  status: string;
-  method: string;
+  status: PaymentStatus;
+  method: PaymentMethod;
   pay_url: string | null;
   covered_by: string | null;
 };

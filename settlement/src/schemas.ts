@@ -1,52 +1,25 @@
-/** Request schemas (zod). A failed parse answers 400 naming each bad field. */
-import { z } from 'zod';
-import { isCurrency, ROOM_ID_PATTERN } from '@patungan/model';
-
 /**
- * PostgreSQL `text` cannot hold U+0000 (the database would refuse the row and the client
- * would see a 500): every string the service accepts is built on this one refinement, so a
- * NUL anywhere is a 400 naming the field.
+ * Request schemas (zod). A failed parse answers 400 naming each bad field. The settlement
+ * request itself (`POST /settlements`) and the NUL-free string every schema is built on are
+ * the shared contract (`@patungan/model/contracts`); the rest are settlement's own routes.
  */
-export const NUL_MESSAGE = 'must not contain NUL characters (\\u0000)';
-export const text = (params?: Parameters<typeof z.string>[0]) =>
-  z.string(params).refine((s) => !s.includes('\u0000'), NUL_MESSAGE);
+import { z } from 'zod';
+import {
+  NUL_MESSAGE,
+  ORDER_STATUSES,
+  PaymentMethodSchema,
+  STAFF_ORDER_MOVES,
+  SettlementRequestSchema,
+  text,
+  type ParsedSettlementRequest,
+} from '@patungan/model/contracts';
 
-const memberId = text().min(1).max(128);
-export const METHODS = ['local', 'stripe', 'midtrans', 'store'] as const;
-export const method = z.enum(METHODS);
+export { NUL_MESSAGE, text };
+export const method = PaymentMethodSchema;
 
-export const snapshotSchema = z.object({
-  roomId: z.string().regex(ROOM_ID_PATTERN, 'room ids are 1–64 of A–Z a–z 0–9 _ -'),
-  cartVersion: text().min(1).max(128),
-  currency: z.string().refine(isCurrency, 'unknown currency'),
-  storeId: text({ error: 'pick a store first' }).min(1).max(64),
-  organiser: memberId,
-  split: z.object({
-    mode: z.enum(['organiser', 'half', 'equal', 'items', 'shares']),
-    shares: z.record(text(), z.number().int().nonnegative()).optional(),
-    payer: memberId.optional(),
-    partner: memberId.optional(),
-    adjustments: z.record(text(), z.number().int()).optional(),
-  }),
-  members: z
-    .array(z.object({ id: memberId, name: text().max(200), method: method.default('local') }))
-    .min(1)
-    .max(100),
-  lines: z
-    .array(
-      z.object({
-        id: text().min(1).max(128),
-        sku: text().min(1).max(64),
-        qty: z.number().int().min(1).max(9999),
-        addedBy: memberId,
-        sharedWith: z.array(memberId).max(100).optional(),
-        note: text().max(2000).optional(),
-      }),
-    )
-    .min(1, 'the cart is empty')
-    .max(500),
-});
-export type Snapshot = z.infer<typeof snapshotSchema>;
+/** `POST /settlements`' body: the finalised cart snapshot (docs/contracts.md "Settlement API"). */
+export const snapshotSchema = SettlementRequestSchema;
+export type Snapshot = ParsedSettlementRequest;
 
 const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -81,10 +54,10 @@ export const stockBody = z.object({ onHand: z.number().int().min(0).max(1_000_00
 export const retryBody = z.object({ method });
 export const coverBody = z.object({ method: method.optional() });
 export const orderStatusBody = z.object({
-  status: z.enum(['packed', 'ready_for_pickup', 'completed', 'cancelled']),
+  status: z.enum(STAFF_ORDER_MOVES),
 });
 export const ordersQuery = z.object({
-  status: z.enum(['paid', 'packed', 'ready_for_pickup', 'completed', 'cancelled']).optional(),
+  status: z.enum(ORDER_STATUSES).optional(),
   page: intParam(1, 100_000).default(1),
   size: intParam(1, 100).default(20),
 });

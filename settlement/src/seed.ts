@@ -4,6 +4,7 @@
  * and uneven stock (some items sold out at some stores). The same seed always gives the same
  * catalog, so tests and demos can name skus.
  */
+import type { Product, Store } from '@patungan/model/contracts';
 import type { Db, Queryable } from './db/driver.ts';
 
 /** mulberry32: tiny, fast, good enough for demo data. */
@@ -101,26 +102,9 @@ export const CATEGORIES: readonly CategorySpec[] = [
   },
 ];
 
-export interface SeedProduct {
-  sku: string;
-  name: string;
-  category: string;
-  description: string;
-  price: number;
-  currency: string;
-  image: string;
-}
-
-export interface SeedStore {
-  id: string;
-  name: string;
-  address: string;
-  city: string;
-  region: string;
-  lat: number;
-  lng: number;
-  openingHours: string;
-}
+/** The seed writes what the catalog answers: the contract's shapes. */
+export type SeedProduct = Product;
+export type SeedStore = Store;
 
 // prettier-ignore
 export const STORES: readonly SeedStore[] = [

@@ -1,17 +1,10 @@
 /** Stores: nearest with per-sku availability, and staff order listings. */
+import type { NearbyStores, OrderStatus, Store, StoreOrder } from '@patungan/model/contracts';
 import type { Queryable } from './db/driver.ts';
 import { SettlementError, notFound } from './errors.ts';
 
-export interface Store {
-  id: string;
-  name: string;
-  address: string;
-  city: string;
-  region: string;
-  lat: number;
-  lng: number;
-  openingHours: string;
-}
+/** The store as the contract shapes it (docs/contracts.md "Settlement API" › "Shapes"). */
+export type { Store };
 
 interface StoreRow {
   id: string;
@@ -81,7 +74,7 @@ export async function nearestStores(
     skus: Map<string, number>;
     limit: number;
   },
-) {
+): Promise<NearbyStores> {
   const skus = [...o.skus.keys()];
   if (skus.length > 0) {
     const known = await db.query<{ sku: string }>(
@@ -131,7 +124,7 @@ export async function listOrders(
     pickupCode?: string;
     orderId?: string;
   },
-) {
+): Promise<{ items: StoreOrder[]; total: number; page: number; size: number }> {
   const params: unknown[] = [o.storeId];
   let where = 'o.store_id = $1';
   if (o.status) {
@@ -151,7 +144,7 @@ export async function listOrders(
     id: string;
     settlement_id: string;
     room_id: string;
-    status: string;
+    status: OrderStatus;
     pickup_code: string | null;
     created_at: Date;
     updated_at: Date;

@@ -24,8 +24,9 @@ import { metricsAccess } from '../metrics.ts';
 import type { Metrics, Stats } from '../metrics.ts';
 import type { Room } from '../room.ts';
 import type { Rooms } from '../rooms.ts';
-import { SettlementPutSchema, applySettlementPut, finalise } from '../settlement.ts';
-import type { SettlementClientOptions } from '../settlement.ts';
+import { finalise } from '../settlement/finalise.ts';
+import type { SettlementClientOptions } from '../settlement/finalise.ts';
+import { SettlementPutSchema, applySettlementPut } from '../settlement/status.ts';
 import type { Principal } from '../write-rules.ts';
 import {
   decodeSegment,

@@ -1,25 +1,17 @@
 /** Row shapes shared by the flows, and the locking reads that fetch them. */
 import type { Queryable } from '../db/driver.ts';
+import type {
+  PaymentMethod,
+  PaymentProvider,
+  PaymentStatus,
+  SettlementStatus,
+} from '@patungan/model';
 import { notFound } from '../errors.ts';
 
-export type SettlementStatus =
-  | 'awaiting_payment'
-  | 'paid'
-  | 'packed'
-  | 'ready_for_pickup'
-  | 'completed'
-  | 'expired'
-  | 'cancelled';
-
-export type PaymentStatus =
-  | 'pending'
-  | 'authorized'
-  | 'captured'
-  | 'declined'
-  | 'voided'
-  | 'refunded'
-  | 'due_at_store'
-  | 'covered';
+// The settlement and payment vocabulary is the shared contract's (@patungan/model/contracts).
+export type { PaymentStatus, SettlementStatus };
+/** How a member pays (the contract's `PaymentMethod`). */
+export type Method = PaymentMethod;
 
 export type AttemptStatus =
   | 'creating'
@@ -32,8 +24,6 @@ export type AttemptStatus =
   | 'voided'
   | 'refunding'
   | 'refunded';
-
-export type Method = 'local' | 'stripe' | 'midtrans' | 'store';
 
 export interface SettlementRow {
   id: string;
@@ -77,7 +67,7 @@ export interface AttemptRow {
   payment_id: string;
   settlement_id: string;
   attempt: number;
-  provider: 'local' | 'stripe' | 'midtrans';
+  provider: PaymentProvider;
   amount: number;
   currency: string;
   status: AttemptStatus;

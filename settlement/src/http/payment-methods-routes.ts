@@ -9,10 +9,8 @@
  */
 import type { Hono } from 'hono';
 import type { Ctx } from '../context.ts';
-import type { Method } from '../flow/rows.ts';
+import { PAYMENT_METHODS as METHODS, type PaymentMethod as Method } from '@patungan/model';
 import type { Env } from './support.ts';
-
-export const METHODS: readonly Method[] = ['local', 'stripe', 'midtrans', 'store'];
 
 export interface PaymentMethodItem {
   method: Method;

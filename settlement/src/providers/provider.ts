@@ -4,7 +4,10 @@
  * stands. Every call is safe to repeat (stable idempotency keys), which is what lets a
  * restarted worker simply try again.
  */
-export type ProviderName = 'local' | 'stripe' | 'midtrans';
+import type { PaymentProvider as ContractProvider } from '@patungan/model';
+
+/** The contract's payment providers (every method but `store`). */
+export type ProviderName = ContractProvider;
 export type ProviderStatus =
   'pending' | 'authorized' | 'captured' | 'declined' | 'voided' | 'refunded';
 

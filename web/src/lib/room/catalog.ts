@@ -1,21 +1,8 @@
 /** The catalog as the room page sees it: web's `/api/catalog` proxy in front of settlement. */
+import type { Product, ProductPage } from '@patungan/model/contracts';
 
-export interface Product {
-  sku: string;
-  name: string;
-  category: string;
-  description: string;
-  price: number;
-  currency: string;
-  image: string;
-}
-
-export interface ProductPage {
-  items: Product[];
-  total: number;
-  page: number;
-  size: number;
-}
+/** settlement's shapes, as the contract has them (docs/contracts.md "Settlement API"). */
+export type { Product, ProductPage };
 
 export interface Category {
   id: string;

@@ -4,8 +4,8 @@
  * through unchanged; an unreachable settlement becomes a 502 with the same error shape.
  */
 import { json } from '@sveltejs/kit';
-import { config } from '$lib/server/config.ts';
 import { log } from '$lib/server/log.ts';
+import { settlementApi } from '$lib/server/settlement.ts';
 
 /** Give up on settlement after this long (its catalog answers in well under 200 ms). */
 const TIMEOUT_MS = 10_000;
@@ -20,13 +20,9 @@ export async function forwardGet(
   request: Request,
   opts: { cacheSeconds?: number } = {},
 ): Promise<Response> {
-  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)]);
   let res: Response;
   try {
-    res = await fetch(`${config.settlementUrl}${path}`, {
-      signal,
-      headers: { accept: 'application/json' },
-    });
+    res = await settlementApi(TIMEOUT_MS).raw(path, { signal: request.signal });
   } catch (err) {
     if (request.signal.aborted) return new Response(null, { status: 499 });
     log.warn({ err: String(err), path }, 'settlement unreachable');
@@ -54,9 +50,10 @@ export async function forwardStream(path: string, request: Request): Promise<Res
   request.signal.addEventListener('abort', () => upstream.abort(), { once: true });
   let res: Response;
   try {
-    res = await fetch(`${config.settlementUrl}${path}`, {
+    res = await settlementApi().raw(path, {
       signal: upstream.signal,
-      headers: { accept: 'text/event-stream' },
+      accept: 'text/event-stream',
+      timeoutMs: null,
     });
   } catch (err) {
     // The browser went away before settlement answered: nothing to report.

@@ -4,23 +4,16 @@
  * cart (quantities included) changes live while settlement only knows the skus we asked about.
  */
 import type { CartLine } from '@patungan/model';
+import type { NearbyStore } from '@patungan/model/contracts';
 
-export interface StoreAvailability {
-  sku: string;
-  available: number;
-}
+/** Per-sku stock at a store (the live stock stream updates only `available`). */
+export type StoreAvailability = Pick<NearbyStore['availability'][number], 'sku' | 'available'>;
 
-export interface Store {
-  id: string;
-  name: string;
-  address: string;
-  city: string;
-  lat: number;
-  lng: number;
-  distanceKm?: number | null;
-  availability: StoreAvailability[];
-  canFulfil?: boolean;
-}
+/** A store of settlement's `GET /stores` (the contract's `NearbyStore`) as the picker keeps it. */
+export type Store = Pick<NearbyStore, 'id' | 'name' | 'address' | 'city' | 'lat' | 'lng'> &
+  Partial<Pick<NearbyStore, 'distanceKm' | 'canFulfil'>> & {
+    availability: StoreAvailability[];
+  };
 
 /** Cities to choose from when the browser's location is unavailable (the demo stores' cities). */
 export const CITIES: readonly { name: string; lat: number; lng: number }[] = [

@@ -8,6 +8,7 @@
 import { hash } from '@node-rs/argon2';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SettlementClient } from '@patungan/model/settlement-client';
 import { createStaff } from './auth.ts';
 import type { Db } from './db.ts';
 import { humanCode } from './ids.ts';
@@ -39,14 +40,9 @@ export function readDemoStaff(dataDir: string): DemoStaffLogin[] {
 }
 
 async function fetchStores(settlementUrl: string): Promise<{ id: string; name: string }[]> {
-  const res = await fetch(`${settlementUrl}/stores?size=100`, {
-    signal: AbortSignal.timeout(5000),
-  });
-  if (!res.ok) throw new Error(`GET /stores answered ${res.status}`);
-  const body = (await res.json()) as { items?: { id?: unknown; name?: unknown }[] };
-  return (body.items ?? [])
-    .filter((s): s is { id: string; name: unknown } => typeof s.id === 'string')
-    .map((s) => ({ id: s.id, name: typeof s.name === 'string' ? s.name : s.id }));
+  const client = new SettlementClient({ baseUrl: settlementUrl, timeoutMs: 5000 });
+  const { items } = await client.stores({ limit: 100 });
+  return items.map((s) => ({ id: s.id, name: s.name || s.id }));
 }
 
 export async function seedDemoStaff(

@@ -3,8 +3,9 @@
  * has one; otherwise gathered from the product list once and kept for five minutes.
  */
 import { json } from '@sveltejs/kit';
-import { config } from '$lib/server/config.ts';
+import { SettlementApiError } from '@patungan/model/settlement-client';
 import { errorResponse } from '$lib/room/settlement-proxy.server.ts';
+import { settlementApi } from '$lib/server/settlement.ts';
 import type { RequestHandler } from './$types';
 
 interface Category {
@@ -23,26 +24,16 @@ function label(id: string): string {
 }
 
 async function load(signal: AbortSignal): Promise<Category[]> {
-  const direct = await fetch(`${config.settlementUrl}/categories`, { signal });
-  if (direct.ok) {
-    const body = (await direct.json()) as { items?: unknown[] };
-    return (body.items ?? []).flatMap((c) => {
-      if (typeof c === 'string') return [{ id: c, label: label(c) }];
-      const o = c as { id?: unknown; label?: unknown; name?: unknown };
-      if (typeof o?.id !== 'string') return [];
-      const l =
-        typeof o.label === 'string' ? o.label : typeof o.name === 'string' ? o.name : label(o.id);
-      return [{ id: o.id, label: l }];
-    });
+  const api = settlementApi();
+  try {
+    return (await api.categories({ signal })).map((c) => ({ id: c.id, label: label(c.id) }));
+  } catch (err) {
+    // An older settlement without `/categories`: gather them from the products.
+    if (!(err instanceof SettlementApiError) || err.status !== 404) throw err;
   }
   const seen = new Map<string, Category>();
-  for (let page = 1; page <= 20; page++) {
-    const res = await fetch(`${config.settlementUrl}/products?page=${page}&size=100`, { signal });
-    if (!res.ok) throw new Error(`products ${res.status}`);
-    const body = (await res.json()) as { items: { category: string }[]; total?: number };
-    for (const p of body.items)
-      if (!seen.has(p.category)) seen.set(p.category, { id: p.category, label: label(p.category) });
-    if (body.items.length < 100 || (body.total !== undefined && page * 100 >= body.total)) break;
+  for (const p of await api.allProducts({ signal })) {
+    if (!seen.has(p.category)) seen.set(p.category, { id: p.category, label: label(p.category) });
   }
   return [...seen.values()];
 }

@@ -1,5 +1,5 @@
 /** Product search and detail. */
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { notFound } from './errors.ts';
 
 export interface Product {

@@ -3,7 +3,7 @@
  * event exists exactly when its change committed. The dispatcher (dispatcher.ts) publishes
  * them and delivers settlement status to the room-server.
  */
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 
 export interface StockEvent {
   type: 'stock';

@@ -4,7 +4,7 @@
  * and uneven stock (some items sold out at some stores). The same seed always gives the same
  * catalog, so tests and demos can name skus.
  */
-import type { Db, Queryable } from './db/driver.ts';
+import type { Db, Queryable } from '@patungan/db';
 
 /** mulberry32: tiny, fast, good enough for demo data. */
 export function prng(seed: number): () => number {

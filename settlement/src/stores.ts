@@ -1,5 +1,5 @@
 /** Stores: nearest with per-sku availability, and staff order listings. */
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { SettlementError, notFound } from './errors.ts';
 
 export interface Store {

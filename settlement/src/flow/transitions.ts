@@ -10,7 +10,7 @@
  * Captures start only when every share is covered; if the hold expires first (or the
  * settlement is cancelled), every step taken is undone by `compensate`.
  */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
 import { pickupCode, shortId } from '../ids.ts';

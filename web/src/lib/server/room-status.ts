@@ -12,7 +12,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import WebSocket from 'ws';
 import { roomStatus, type RoomStatus } from '@patungan/model';
-import type { Db } from './db.ts';
+import type { Db } from '@patungan/db';
 import { httpToWs } from './config.ts';
 import { log } from './log.ts';
 import { setRoomStatus } from './rooms.ts';

@@ -9,7 +9,7 @@ import { hash } from '@node-rs/argon2';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStaff } from './auth.ts';
-import type { Db } from './db.ts';
+import type { Db } from '@patungan/db';
 import { humanCode } from './ids.ts';
 import { log } from './log.ts';
 

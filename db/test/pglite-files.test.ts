@@ -4,35 +4,12 @@
  * user could read or rewrite the database. Checked open and closed, for a new directory and
  * for one an older version left open.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/index.ts';
-
-/** Every path under `dir` whose mode lets anyone but the owner in, with its mode. */
-function loose(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    const st = statSync(p);
-    const mode = st.mode & 0o777;
-    if (st.isDirectory()) {
-      if (mode !== 0o700) out.push(`${p} ${mode.toString(8)}`);
-      for (const e of readdirSync(p)) walk(join(p, e));
-    } else if (mode & 0o077) out.push(`${p} ${mode.toString(8)}`);
-  };
-  walk(dir);
-  return out;
-}
-
-function chmodAll(dir: string, dirMode: number, fileMode: number) {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) chmodAll(p, dirMode, fileMode);
-    else chmodSync(p, fileMode);
-  }
-  chmodSync(dir, dirMode);
-}
+import { chmodTree, looseModes as loose } from '../src/testing.ts';
 
 describe('PGlite data directory', () => {
   let root: string;
@@ -60,7 +37,7 @@ describe('PGlite data directory', () => {
   });
 
   it('a directory an older version left world-writable is private again once opened', async () => {
-    chmodAll(dir(), 0o777, 0o666);
+    chmodTree(dir(), 0o777, 0o666);
     expect(loose(dir()).length).toBeGreaterThan(0);
     const db = await openDb({ dataDir: dir() });
     try {

@@ -4,9 +4,10 @@
  * it stopped, on PGlite and on PostgreSQL, also while a process of that release migrates it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@patungan/db';
+import type { Db } from '@patungan/db';
+import { openTestDb } from '@patungan/db/testing';
 import { migrate, MIGRATIONS } from '../src/db/migrations.ts';
-import { createPgDatabase, DRIVERS, type Driver } from './support/db.ts';
+import { DRIVERS } from './support/db.ts';
 
 /** The runner settlement shipped before the shared one, as it was (only the list is a parameter). */
 function previousRunner(db: Db, migrations: typeof MIGRATIONS): Promise<number[]> {
@@ -33,30 +34,6 @@ function previousRunner(db: Db, migrations: typeof MIGRATIONS): Promise<number[]
   });
 }
 
-/** An empty database of the driver; `more()` opens another pool on it (PostgreSQL). */
-async function empty(driver: Driver) {
-  if (driver === 'pglite') {
-    const db = await openDb({});
-    return { db, more: async () => db, drop: () => db.close() };
-  }
-  const pg = await createPgDatabase();
-  const open: Db[] = [];
-  const more = async () => {
-    const db = await openDb({ databaseUrl: pg.url, poolSize: 2 });
-    open.push(db);
-    return db;
-  };
-  const db = await more();
-  return {
-    db,
-    more,
-    async drop() {
-      await Promise.all(open.map((d) => d.close()));
-      await pg.drop();
-    },
-  };
-}
-
 const versions = async (db: Db) =>
   (
     await db.query<{ version: number; name: string }>(
@@ -72,8 +49,8 @@ describe.each(DRIVERS)('settlement migrations on %s', (driver) => {
   });
 
   it('recognise what the previous runner applied and add only what it had not', async () => {
-    const e = await empty(driver);
-    drop = e.drop;
+    const e = await openTestDb(driver);
+    drop = e.close;
     // a database of a release that had migration 1 only
     expect(await previousRunner(e.db, MIGRATIONS.slice(0, 1))).toEqual([1]);
     expect(await migrate(e.db)).toEqual(MIGRATIONS.slice(1).map((m) => m.version));
@@ -90,8 +67,8 @@ describe.each(DRIVERS)('settlement migrations on %s', (driver) => {
   });
 
   it('a database the previous runner fully migrated needs nothing', async () => {
-    const e = await empty(driver);
-    drop = e.drop;
+    const e = await openTestDb(driver);
+    drop = e.close;
     await previousRunner(e.db, MIGRATIONS);
     const before = await versions(e.db);
     expect(await migrate(e.db)).toEqual([]);
@@ -107,9 +84,9 @@ describe('settlement migrations on postgres, two releases at once', () => {
   });
 
   it('a process of the previous release and one of this release migrating at once', async () => {
-    const e = await empty('postgres');
-    drop = e.drop;
-    const [a, b] = [await e.more(), await e.more()];
+    const e = await openTestDb('postgres', { poolSize: 2 });
+    drop = e.close;
+    const [a, b] = [e.db, await e.another()];
     const runs = await Promise.all([previousRunner(a, MIGRATIONS), migrate(b)]);
     expect(runs.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
     expect(runs.filter((r) => r.length)).toHaveLength(1);

@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     name: 'db',
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // a test's first PGlite database runs initdb: seconds, a minute on a busy machine
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });

@@ -41,6 +41,7 @@ const versions = async (db: Db) =>
     )
   ).map((r) => `${r.version} ${r.name}`);
 
+// PGlite's first database of the process runs initdb: seconds, more on a busy machine
 describe.each(DRIVERS)('settlement migrations on %s', (driver) => {
   let drop: (() => Promise<void>) | undefined;
   afterEach(async () => {
@@ -64,7 +65,7 @@ describe.each(DRIVERS)('settlement migrations on %s', (driver) => {
     // and the previous runner, still deployed next to this one, finds nothing left to do
     expect(await previousRunner(e.db, MIGRATIONS)).toEqual([]);
     expect(await migrate(e.db)).toEqual([]);
-  });
+  }, 120_000);
 
   it('a database the previous runner fully migrated needs nothing', async () => {
     const e = await openTestDb(driver);
@@ -73,7 +74,7 @@ describe.each(DRIVERS)('settlement migrations on %s', (driver) => {
     const before = await versions(e.db);
     expect(await migrate(e.db)).toEqual([]);
     expect(await versions(e.db)).toEqual(before);
-  });
+  }, 120_000);
 });
 
 describe('settlement migrations on postgres, two releases at once', () => {

@@ -57,7 +57,7 @@ describe('web migrations', () => {
     const before = await versions(db);
     expect(await migrate(db)).toEqual([]);
     expect(await versions(db)).toEqual(before);
-  });
+  }, 120_000); // initdb: seconds, more on a busy machine
 
   it('PostgreSQL: web opens a database the previous runner migrated, accounts intact', async () => {
     const pg = await createPgDatabase('web_test');

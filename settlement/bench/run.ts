@@ -16,7 +16,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { signToken } from '@patungan/model';
-import { openDb, type Db } from '../src/db/driver.ts';
+import { openDb, type Db } from '@patungan/db';
 import { migrate } from '../src/db/migrations.ts';
 import {
   demoProducts,

@@ -1,6 +1,6 @@
 /** Product search and detail. */
 import type { Product } from '@patungan/model/contracts';
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { notFound } from './errors.ts';
 
 /** The product as the contract shapes it (docs/contracts.md "Settlement API" › "Shapes"). */

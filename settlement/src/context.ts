@@ -1,6 +1,6 @@
 /** What every flow needs, built once by startSettlement / startWorker and passed down. */
 import type { Clock } from './clock.ts';
-import type { Db } from './db/driver.ts';
+import type { Db } from '@patungan/db';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { PaymentProvider, ProviderName } from './providers/provider.ts';

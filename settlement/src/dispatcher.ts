@@ -13,7 +13,7 @@ import { signToken } from '@patungan/model';
 import type { SettlementPut } from '@patungan/model/contracts';
 import type { Clock } from './clock.ts';
 import { addMs } from './clock.ts';
-import type { Db } from './db/driver.ts';
+import type { Db } from '@patungan/db';
 import { channels, type EventBus } from './events.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';

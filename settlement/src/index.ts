@@ -1,7 +1,7 @@
 /** @patungan/settlement: catalog, stock, holds, group payments, orders. */
 export { startSettlement, type SettlementOptions, type SettlementService } from './server.ts';
 export { SettlementError, type ErrorCode } from './errors.ts';
-export { openDb, type Db, type Queryable, type DbOptions } from './db/driver.ts';
+export { openDb, type Db, type Queryable, type DbOptions } from '@patungan/db';
 export { migrate, MIGRATIONS } from './db/migrations.ts';
 export {
   seedDemo,

@@ -9,7 +9,7 @@ import type {
   SettlementStatus,
   SettlementStatusMessage,
 } from '@patungan/model/contracts';
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 
 export interface StockEvent {
   type: 'stock';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { dataDir } from '@patungan/model/node';
-import { openDb } from './db/driver.ts';
+import { openDb } from '@patungan/db';
 import { migrate } from './db/migrations.ts';
 import { seedDemo } from './seed.ts';
 

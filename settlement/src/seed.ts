@@ -5,7 +5,7 @@
  * catalog, so tests and demos can name skus.
  */
 import type { Product, Store } from '@patungan/model/contracts';
-import type { Db, Queryable } from './db/driver.ts';
+import type { Db, Queryable } from '@patungan/db';
 
 /** mulberry32: tiny, fast, good enough for demo data. */
 export function prng(seed: number): () => number {

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { dataDir as defaultDataDir, roomTokenSecret } from '@patungan/model/node';
 import { systemClock, type Clock } from './clock.ts';
 import type { Ctx, FaultPoint } from './context.ts';
-import { openDb, type Db } from './db/driver.ts';
+import { openDb, type Db } from '@patungan/db';
 import { migrate } from './db/migrations.ts';
 import {
   deliverPending,

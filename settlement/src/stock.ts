@@ -5,7 +5,7 @@
  * concurrent holds safe: the row lock serialises them and the WHERE re-checks after the wait)
  * and by the table's CHECK constraint, as a backstop.
  */
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { SettlementError, notFound } from './errors.ts';
 import { enqueueStockEvents, type StockEvent } from './outbox.ts';
 

@@ -1,6 +1,6 @@
 /** Stores: nearest with per-sku availability, and staff order listings. */
 import type { NearbyStores, OrderStatus, Store, StoreOrder } from '@patungan/model/contracts';
-import type { Queryable } from './db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { SettlementError, notFound } from './errors.ts';
 
 /** The store as the contract shapes it (docs/contracts.md "Settlement API" › "Shapes"). */

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { signToken } from '@patungan/model';
-import { openDb, type Db } from '../src/db/driver.ts';
+import { openDb, type Db } from '@patungan/db';
 import { startSettlement, type SettlementOptions, type SettlementService } from '../src/server.ts';
 import { createPgDatabase, DRIVERS, pgliteCopy, type Driver } from './support/db.ts';
 import { fakeStripe, sendStripeEvent, type FakeStripe } from './support/fake-stripe.ts';

@@ -5,36 +5,13 @@
  * first file is written, and every file in it 0600 / directory 0700 once started and when
  * closed — also for a directory an older version left open.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodTree, looseModes as loose } from '@patungan/db/testing';
 import { startSettlement } from '../src/server.ts';
 import { SECRET, silent } from './support/service.ts';
-
-/** Every path under `dir` whose mode lets anyone but the owner in, with its mode. */
-function loose(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    const st = statSync(p);
-    const mode = st.mode & 0o777;
-    if (st.isDirectory()) {
-      if (mode !== 0o700) out.push(`${p} ${mode.toString(8)}`);
-      for (const e of readdirSync(p)) walk(join(p, e));
-    } else if (mode & 0o077) out.push(`${p} ${mode.toString(8)}`);
-  };
-  walk(dir);
-  return out;
-}
-
-function chmodAll(dir: string, dirMode: number, fileMode: number) {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) chmodAll(p, dirMode, fileMode);
-    else chmodSync(p, fileMode);
-  }
-  chmodSync(dir, dirMode);
-}
 
 describe('PGlite files under DATA_DIR', () => {
   let root: string;
@@ -79,7 +56,7 @@ describe('PGlite files under DATA_DIR', () => {
   }, 120_000);
 
   it('a directory an older version left world-writable is made private on start', async () => {
-    chmodAll(dataDir(), 0o777, 0o666);
+    chmodTree(dataDir(), 0o777, 0o666);
     expect(loose(dataDir()).length).toBeGreaterThan(0);
     const s = await start();
     try {

@@ -1,15 +1,10 @@
 /**
- * Versioned schema migrations, applied in order on start. A migration is never edited once
- * committed: add the next one. They run in one transaction under an advisory lock, so an API
- * and a worker starting together against one PostgreSQL do not race.
+ * Settlement's versioned schema migrations, applied in order on start by the runner shared
+ * with web (@patungan/db: one transaction under an advisory lock, so an API and a worker
+ * starting together against one PostgreSQL do not race). A migration is never edited once
+ * committed: add the next one.
  */
-import type { Db } from './driver.ts';
-
-interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { migrate as runMigrations, type Db, type Migration } from '@patungan/db';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -230,27 +225,11 @@ ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */
-export async function migrate(db: Db): Promise<number[]> {
-  return db.transaction(async (tx) => {
-    // 0x5e771e: any constant both processes agree on.
-    await tx.query('SELECT pg_advisory_xact_lock(6190878)');
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set(
-      (await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map(
-        (r) => r.version,
-      ),
-    );
-    const applied: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-        m.version,
-        m.name,
-      ]);
-      applied.push(m.version);
-    }
-    return applied;
+export function migrate(db: Db): Promise<number[]> {
+  return runMigrations(db, {
+    table: 'schema_migrations',
+    // 0x5e771e: any constant both processes agree on (and the one earlier releases took).
+    lockKey: 6190878,
+    migrations: MIGRATIONS,
   });
 }

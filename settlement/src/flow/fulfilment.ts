@@ -5,7 +5,7 @@
  * store count as paid at the counter). Separate from the payment state machine
  * (transitions.ts), which only opens the order and cancels it with its settlement.
  */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
 import { pickupCode, shortId } from '../ids.ts';

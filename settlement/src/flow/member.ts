@@ -6,7 +6,7 @@ import type { Ctx } from '../context.ts';
 import { SettlementError, invalidState, notFound } from '../errors.ts';
 import { secretId, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { undoAttemptStep } from '../saga/compensate.ts';
 import { runAttemptWork } from './attempts.ts';
 import { lockSettlement, type Method, type PaymentRow, type SettlementRow } from './rows.ts';

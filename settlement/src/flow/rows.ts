@@ -1,5 +1,5 @@
 /** Row shapes shared by the flows, and the locking reads that fetch them. */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import type {
   PaymentMethod,
   PaymentProvider,

@@ -11,7 +11,7 @@
  * undone by saga/compensate.ts. What happens after paid — packing, pickup — is order
  * fulfilment (fulfilment.ts).
  */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
 import { enqueueSettlementEvent, enqueueSettlementEvents } from '../outbox.ts';

@@ -1,5 +1,5 @@
 /** JSON views of a settlement: the full one (GET) and the creation response. */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { notFound } from '../errors.ts';
 import type { PaymentRow, SettlementRow } from './rows.ts';
 

@@ -5,7 +5,7 @@
  * `voiding`, captures to `refunding` — and the worker makes those provider calls. Each call
  * is idempotent, so a crash halfway just means doing the rest later.
  */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { holdStock, type ReleaseReason } from './hold-stock.ts';
 import { sqlList, undoable, undoCase, type AttemptStepName } from './table.ts';
 

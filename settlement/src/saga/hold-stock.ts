@@ -5,7 +5,7 @@
  * committed units when a paid order is cancelled. When the group has paid the hold becomes
  * a commitment (`commit`); the order's pickup sells it (flow/fulfilment.ts).
  */
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import { holdLines, moveHolds } from '../stock.ts';
 
 /** Why stock goes back: the hold expired, or the settlement was cancelled before or after paying. */

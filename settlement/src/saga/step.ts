@@ -4,7 +4,7 @@
  * the table's business (table.ts); recording the answer is the worker's (flow/attempts.ts).
  */
 import type { Ctx } from '../context.ts';
-import type { Queryable } from '../db/driver.ts';
+import type { Queryable } from '@patungan/db';
 import type { AttemptJob } from '../flow/attempts.ts';
 import type { PaymentProvider, ProviderStatus } from '../providers/provider.ts';
 import type { AttemptStepName } from './table.ts';

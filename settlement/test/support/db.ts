@@ -2,13 +2,13 @@
  * One test scenario, two databases: every suite runs over PGlite (in memory) and a fresh
  * PostgreSQL database `settle_<random>` that the test creates and drops.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import postgres from 'postgres';
-import { openDb, type Db } from '../../src/db/driver.ts';
+import { openDb, type Db } from '@patungan/db';
+import { createPgDatabase as createDatabase, type PgDatabase } from '@patungan/db/testing';
 import { migrate, MIGRATIONS } from '../../src/db/migrations.ts';
 import { demoProducts, demoStock, seedDemo, STORES } from '../../src/seed.ts';
 
@@ -26,9 +26,6 @@ const PGLITE_VERSION = (
 export type Driver = 'pglite' | 'postgres';
 export const DRIVERS: readonly Driver[] = ['pglite', 'postgres'];
 
-export const PG_ADMIN_URL =
-  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
 export interface TestDb {
   driver: Driver;
   /** Set for postgres: the fresh database's URL (child processes connect with it). */
@@ -38,21 +35,9 @@ export interface TestDb {
   drop(): Promise<void>;
 }
 
-/** Creates an empty PostgreSQL database and returns its URL and a function that drops it. */
-export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `settle_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
-  return {
-    url,
-    async drop() {
-      const a = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+/** Creates an empty PostgreSQL database `settle_<random>`; `drop()` removes it. */
+export function createPgDatabase(): Promise<PgDatabase> {
+  return createDatabase('settle');
 }
 
 /**

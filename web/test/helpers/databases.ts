@@ -1,18 +1,17 @@
 /**
  * The two databases web runs on, for tests that must pass on both: an in-memory PGlite, and a
  * fresh PostgreSQL database (created for the test, dropped after) on the local server.
- * PG_TEST_URL overrides the admin connection (default postgres://postgres@127.0.0.1:5432/postgres).
+ * PG_TEST_URL (or TEST_POSTGRES_URL) overrides the admin connection (default
+ * postgres://postgres@127.0.0.1:5432/postgres).
  */
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
-import { openDb, type Db } from '../../src/lib/server/db.ts';
+import type { Db } from '@patungan/db';
+import { createPgDatabase } from '@patungan/db/testing';
+import { openDb } from '../../src/lib/server/db.ts';
 
 export interface TestDb {
   db: Db;
   close(): Promise<void>;
 }
-
-const ADMIN_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export async function pgliteTestDb(): Promise<TestDb> {
   const db = await openDb({ dataDir: 'memory://' });
@@ -20,25 +19,19 @@ export async function pgliteTestDb(): Promise<TestDb> {
 }
 
 export async function postgresTestDb(): Promise<TestDb> {
-  const name = `web_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const pg = await createPgDatabase('web_test');
   let db: Db;
   try {
-    db = await openDb({ databaseUrl: url.toString() });
+    db = await openDb({ databaseUrl: pg.url });
   } catch (err) {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await pg.drop();
     throw err;
   }
   return {
     db,
     async close() {
       await db.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await pg.drop();
     },
   };
 }

@@ -3,7 +3,8 @@
  * import, because SvelteKit imports server modules while building).
  */
 import { config } from './config.ts';
-import { openDb, type Db } from './db.ts';
+import type { Db } from '@patungan/db';
+import { openDb } from './db.ts';
 import { log } from './log.ts';
 import { seedDemoStaff } from './staff-seed.ts';
 

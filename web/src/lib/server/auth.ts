@@ -20,7 +20,7 @@
  */
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
-import type { Db, Queryable } from './db.ts';
+import type { Db, Queryable } from '@patungan/db';
 import { WebError } from './errors.ts';
 import { humanCode, opaqueId, sha256 } from './ids.ts';
 

@@ -3,7 +3,7 @@
  * sides have asked (or the other accepts), they are friends — stored as two rows, one per
  * direction, so "my friends" is one indexed lookup.
  */
-import type { Db, Queryable } from './db.ts';
+import type { Db, Queryable } from '@patungan/db';
 import { WebError } from './errors.ts';
 import { normaliseCode } from './ids.ts';
 import { userByFriendId } from './auth.ts';

@@ -1,11 +1,11 @@
 /**
- * Versioned schema migrations, applied in order on start. Each runs in its own transaction
- * with its version row, under an advisory lock so two web instances starting together
- * against one PostgreSQL do not both apply it. Append new migrations; never edit old ones.
+ * Web's versioned schema migrations, applied in order on start by the runner shared with
+ * settlement (@patungan/db: under an advisory lock, so two web instances starting together
+ * against one PostgreSQL do not both apply one). Append new migrations; never edit old ones.
  */
-import type { Db } from './db.ts';
+import { migrate as runMigrations, type Db, type Migration } from '@patungan/db';
 
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'accounts, friends, rooms',
@@ -77,34 +77,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   },
 ];
 
-/** Arbitrary constant naming our advisory lock. */
-const LOCK_KEY = 7_202_611;
-
-export async function migrate(db: Db): Promise<number[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS web_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const applied: number[] = [];
-  for (const m of MIGRATIONS) {
-    const done = await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const rows = await tx.query('SELECT 1 FROM web_migrations WHERE version = $1', [m.version]);
-      if (rows.length) return false;
-      for (const stmt of splitStatements(m.sql)) await tx.query(stmt);
-      await tx.query('INSERT INTO web_migrations (version, name) VALUES ($1, $2)', [
-        m.version,
-        m.name,
-      ]);
-      return true;
-    });
-    if (done) applied.push(m.version);
-  }
-  return applied;
-}
-
-/** Our migrations hold no semicolons inside literals, so a plain split is enough. */
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(';')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** Applies every migration not yet applied; returns the versions it applied. */
+export function migrate(db: Db): Promise<number[]> {
+  return runMigrations(db, {
+    table: 'web_migrations',
+    // arbitrary, but kept: a web process of the previous release takes the same lock
+    lockKey: 7_202_611,
+    migrations: MIGRATIONS,
+  });
 }

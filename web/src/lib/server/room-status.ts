@@ -8,7 +8,7 @@
  * cached status.
  */
 import { ROOM_STATUSES, type RoomStatus } from '@patungan/model';
-import type { Db } from './db.ts';
+import type { Db } from '@patungan/db';
 import { log } from './log.ts';
 import { setRoomStatus } from './rooms.ts';
 import { serviceToken } from './tokens.ts';

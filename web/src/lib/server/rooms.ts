@@ -4,7 +4,7 @@
  * is a cache of `meta.status` refreshed by {@link ./room-status.ts}.
  */
 import { currencyExponent, isCurrency, type RoomStatus } from '@patungan/model';
-import type { Db, Queryable } from './db.ts';
+import type { Db, Queryable } from '@patungan/db';
 import { WebError } from './errors.ts';
 import { humanCode, isHumanCode, normaliseCode, opaqueId } from './ids.ts';
 

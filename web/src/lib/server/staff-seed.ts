@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettlementClient } from '@patungan/model/settlement-client';
 import { createStaff } from './auth.ts';
-import type { Db } from './db.ts';
+import type { Db } from '@patungan/db';
 import { humanCode } from './ids.ts';
 import { log } from './log.ts';
 

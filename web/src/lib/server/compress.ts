@@ -68,7 +68,22 @@ export function compressStream(
 ): ReadableStream<Uint8Array> {
   const { z, flushMode } = compressor(encoding);
   let out: TransformStreamDefaultController<Uint8Array> | null = null;
-  z.on('data', (b: Buffer) => out?.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
+  z.on('data', (b: Buffer) => {
+    try {
+      out?.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    } catch {
+      // The browser went away (the stream was cancelled): nothing more to send.
+      out = null;
+      z.destroy();
+    }
+  });
+  z.on('error', (err) => {
+    try {
+      out?.error(err);
+    } catch {
+      // already closed
+    }
+  });
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       start(controller) {

@@ -127,6 +127,7 @@ async function measure(
   });
   let allBytes = 0;
   for (const b of bytes.values()) allBytes += b;
+  if (process.env.PHONE_TIMELINE) console.log(await timeline(page));
   await page.close();
   return {
     ms,
@@ -137,6 +138,21 @@ async function measure(
     encodings: [...enc].join('+'),
     allBytes,
   };
+}
+
+/** `PHONE_TIMELINE=1`: each request of a run (start → end, ms; bytes on the wire), and the marks. */
+function timeline(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const w = window as { __synced?: number; __interactive?: number };
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    const rows = [nav, ...(performance.getEntriesByType('resource') as PerformanceResourceTiming[])]
+      .map(
+        (r) =>
+          `  ${r.startTime.toFixed(0).padStart(5)} → ${r.responseEnd.toFixed(0).padStart(5)}  ${String(r.transferSize).padStart(6)} B  ${new URL(r.name).pathname.slice(0, 70)}`,
+      )
+      .join('\n');
+    return `${rows}\n  synced ${w.__synced?.toFixed(0)}  interactive ${w.__interactive?.toFixed(0)}  domInteractive ${nav.domInteractive.toFixed(0)}`;
+  });
 }
 
 const roomInteractive = async (page: Page) => {

@@ -10,12 +10,12 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import * as Y from 'yjs';
-import { addComment } from '@patungan/model';
+import { addComment, readComments } from '@patungan/model';
 import { openDb } from '@patungan/db';
 import { createPgDatabase } from '@patungan/db/testing';
 import { openPostgresStorage } from '../src/storage/postgres.ts';
 import type { RoomServer } from '../src/index.ts';
-import { SECRET, client, tempDir, token, waitFor } from './helpers.ts';
+import { SECRET, client, sleep, startServer, tempDir, token, waitFor } from './helpers.ts';
 import { storageContract } from './storage-contract.ts';
 
 /** A fresh database, dropped when the test finishes. */
@@ -65,6 +65,66 @@ describe('postgres storage specifics', () => {
     ]);
     await a.close();
     await b.close();
+  });
+
+  test('a failed insert rejects its appends and the next flush, stores nothing, and the storage carries on', async () => {
+    const databaseUrl = await database();
+    const storage = await openPostgresStorage({ databaseUrl });
+    const db = await openDb({ databaseUrl });
+    onTestFinished(() => db.close());
+    const doc = new Y.Doc();
+    doc.getMap('meta').set('name', 'before');
+    await storage.append('fail', Y.encodeStateAsUpdate(doc));
+    // a constraint every insert of this room breaks, as a full disk or a lost table would
+    await db.exec(
+      "ALTER TABLE room_updates ADD CONSTRAINT no_fail CHECK (room_id <> 'fail') NOT VALID",
+    );
+    const before = Y.encodeStateVector(doc);
+    doc.getMap('meta').set('name', 'refused');
+    const refused = storage.append('fail', Y.encodeStateAsUpdate(doc, before));
+    await expect(refused).rejects.toThrow(/no_fail/);
+    await expect(storage.flush('fail')).rejects.toThrow(/no_fail/);
+    await expect(storage.flush('fail')).resolves.toBeUndefined(); // reported once
+    await db.exec('ALTER TABLE room_updates DROP CONSTRAINT no_fail');
+    const loaded = new Y.Doc();
+    for (const u of (await storage.load('fail')).updates) Y.applyUpdate(loaded, u);
+    expect(loaded.getMap('meta').get('name')).toBe('before');
+    await storage.append('fail', Y.encodeStateAsUpdate(doc));
+    await storage.close();
+  });
+
+  test('another client receives an edit only once its insert committed', async () => {
+    const databaseUrl = await database();
+    const storage = await openPostgresStorage({ databaseUrl });
+    const server = await startServer({ storage });
+    const alice = await client(server, 'order', await token('order', 'alice'));
+    const bob = await client(server, 'order', await token('order', 'bob'));
+    // another connection holds the table: the server's inserts wait for it
+    const locker = await openDb({ databaseUrl });
+    onTestFinished(() => locker.close());
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const lock = locker.transaction(async (tx) => {
+      await tx.query('LOCK TABLE room_updates IN EXCLUSIVE MODE');
+      locked();
+      await held;
+    });
+    await isLocked;
+    let releasing = false;
+    let seenBeforeCommit = false;
+    bob.doc.getArray('comments').observe(() => {
+      if (!releasing) seenBeforeCommit = true;
+    });
+    for (let i = 0; i < 3; i++) addComment(alice.doc, { by: 'alice', text: `edit ${i}` });
+    await sleep(300);
+    expect(readComments(bob.doc)).toEqual([]);
+    releasing = true;
+    release();
+    await lock;
+    await waitFor(() => readComments(bob.doc).length === 3, 'bob saw every edit');
+    expect(seenBeforeCommit).toBe(false);
   });
 
   test('an unreachable database is refused with a clear error', async () => {

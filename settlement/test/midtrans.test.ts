@@ -7,14 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapMidtransStatus, midtransSignature } from '../src/providers/midtrans.ts';
 import { DRIVERS } from './support/db.ts';
 import { fakeMidtrans, type FakeMidtrans } from './support/fake-midtrans.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 const KEY = 'SB-Mid-server-test-key';
 const STORE = 'mks-losari';
@@ -52,25 +45,23 @@ describe('Midtrans status mapping and signature', () => {
 
 describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   let mt: FakeMidtrans;
-  let s: TestService;
   let service: string;
 
   beforeAll(async () => {
     mt = await fakeMidtrans(KEY);
-    s = await startTestService(driver, {
-      holdTtlSeconds: 60,
-      midtrans: {
-        serverKey: KEY,
-        clientKey: 'SB-client',
-        coreBaseUrl: mt.coreBaseUrl,
-        snapBaseUrl: mt.snapBaseUrl,
-      },
-    });
-    service = await s.token('service', 'room-server');
   });
-  afterAll(async () => {
-    await s?.stop();
-    await mt?.close();
+  afterAll(async () => mt?.close());
+  const s = serviceFor(driver, () => ({
+    holdTtlSeconds: 60,
+    midtrans: {
+      serverKey: KEY,
+      clientKey: 'SB-client',
+      coreBaseUrl: mt.coreBaseUrl,
+      snapBaseUrl: mt.snapBaseUrl,
+    },
+  }));
+  beforeAll(async () => {
+    service = await s.token('service', 'room-server');
   });
 
   const create = (snap: ReturnType<typeof snapshot>) =>

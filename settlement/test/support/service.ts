@@ -104,9 +104,15 @@ export function serviceFor(
     current = await startTestService(driver, typeof opts === 'function' ? opts() : opts);
   });
   afterAll(async () => current?.stop());
-  return new Proxy({} as TestService, {
+  return forwarding(() => current);
+}
+
+/** A handle on a value a beforeAll hook makes: it forwards to that value once it exists. */
+export function forwarding<T extends object>(get: () => T | undefined): T {
+  return new Proxy({} as T, {
     get(_target, key) {
-      if (!current) throw new Error('the test service runs only inside tests and hooks');
+      const current = get();
+      if (!current) throw new Error('this test fixture exists only inside tests and hooks');
       const value: unknown = Reflect.get(current, key, current);
       return typeof value === 'function' ? value.bind(current) : value;
     },

@@ -15,9 +15,9 @@ import { RedisScale } from '../src/scale/index.ts';
 import type { Client } from './helpers.ts';
 import {
   SECRET,
-  canonical,
   client,
   rawClient,
+  settled,
   startServer,
   syncUpdateFrame,
   tempDir,
@@ -62,11 +62,6 @@ async function mallorySends(
   return 0;
 }
 
-async function converged(...clients: Client[]) {
-  const [first, ...rest] = clients;
-  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
-}
-
 describe('a Yjs client id belongs to the member who first wrote with it', () => {
   test("an offline member's client id cannot be taken over; its offline edits merge when it comes back", async () => {
     const server = await startServer();
@@ -102,7 +97,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     await waitFor(
       () => texts(carol.doc).includes('offline 1') && readLines(carol.doc).length === 1,
     );
-    await converged(org, bob, carol);
+    await settled(org, bob, carol);
     expect(texts(org.doc)).toEqual(['online', 'offline 1']);
   });
 
@@ -153,7 +148,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     bob.provider.destroy();
     const bobAgain = await client(second, 'c2', bobToken, { doc: bob.doc });
     await waitFor(() => texts(dave.doc).includes('offline 1'));
-    await converged(dave, bobAgain);
+    await settled(dave, bobAgain);
     expect(texts(dave.doc)).toEqual(['online', 'offline 1']);
   });
 
@@ -204,7 +199,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
       await waitFor(
         () => texts(org.doc).includes('offline 1') && texts(carol.doc).includes('offline 1'),
       );
-      await converged(org, bobAgain, carol);
+      await settled(org, bobAgain, carol);
       expect(texts(org.doc)).toEqual(['online', 'offline 1']);
     } finally {
       for (const s of servers) await s.close();

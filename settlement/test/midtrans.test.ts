@@ -80,6 +80,18 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
     );
     return a!.provider_ref;
   };
+  /** A settlement of one unit of `sku` (5 in stock) where only ana pays, by Midtrans; her order. */
+  const anaAlone = async (sku: string) => {
+    await setStock(s, STORE, sku, 5);
+    const r = await create(
+      snapshot({
+        storeId: STORE,
+        members: [{ id: 'ana', method: 'midtrans' }],
+        lines: [{ sku, qty: 1 }],
+      }),
+    );
+    return { r, order: await orderOf(r.body.id, 'ana') };
+  };
   const notify = async (body: unknown) => {
     const res = await fetch(`${s.url}/webhooks/midtrans`, {
       method: 'POST',
@@ -137,15 +149,7 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   });
 
   it('rejects a bad signature or malformed body with 400 and changes nothing', async () => {
-    await setStock(s, STORE, 'BAY-0002', 5);
-    const r = await create(
-      snapshot({
-        storeId: STORE,
-        members: [{ id: 'ana', method: 'midtrans' }],
-        lines: [{ sku: 'BAY-0002', qty: 1 }],
-      }),
-    );
-    const order = await orderOf(r.body.id, 'ana');
+    const { r, order } = await anaAlone('BAY-0002');
     mt.pay(order, 'settlement');
     const bad = await notify(mt.notification(order, KEY, { badSignature: true }));
     expect(bad.status).toBe(400);
@@ -155,15 +159,7 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   });
 
   it('a card flagged for fraud review is not counted as paid', async () => {
-    await setStock(s, STORE, 'BAY-0003', 5);
-    const r = await create(
-      snapshot({
-        storeId: STORE,
-        members: [{ id: 'ana', method: 'midtrans' }],
-        lines: [{ sku: 'BAY-0003', qty: 1 }],
-      }),
-    );
-    const order = await orderOf(r.body.id, 'ana');
+    const { r, order } = await anaAlone('BAY-0003');
     mt.pay(order, 'capture', { fraud: 'challenge' });
     await notify(mt.notification(order, KEY));
     expect((await get(r.body.id)).payments[0].status).toBe('pending');

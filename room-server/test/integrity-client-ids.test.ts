@@ -15,9 +15,9 @@ import { RedisScale } from '../src/scale/index.ts';
 import type { Client } from './helpers.ts';
 import {
   SECRET,
-  canonical,
   client,
   rawClient,
+  settled,
   startServer,
   syncUpdateFrame,
   tempDir,
@@ -94,11 +94,6 @@ async function startScaled(prefix: string, nodes: Scaled[], seqCheckMs: number):
   }
 }
 
-async function converged(...clients: Client[]) {
-  const [first, ...rest] = clients;
-  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
-}
-
 describe('a Yjs client id belongs to the member who first wrote with it', () => {
   test("an offline member's client id cannot be taken over; its offline edits merge when it comes back", async () => {
     const server = await startServer();
@@ -134,7 +129,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     await waitFor(
       () => texts(carol.doc).includes('offline 1') && readLines(carol.doc).length === 1,
     );
-    await converged(org, bob, carol);
+    await settled(org, bob, carol);
     expect(texts(org.doc)).toEqual(['online', 'offline 1']);
   });
 
@@ -185,7 +180,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     bob.provider.destroy();
     const bobAgain = await client(second, 'c2', bobToken, { doc: bob.doc });
     await waitFor(() => texts(dave.doc).includes('offline 1'));
-    await converged(dave, bobAgain);
+    await settled(dave, bobAgain);
     expect(texts(dave.doc)).toEqual(['online', 'offline 1']);
   });
 
@@ -213,7 +208,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
       await waitFor(
         () => texts(org.doc).includes('offline 1') && texts(carol.doc).includes('offline 1'),
       );
-      await converged(org, bobAgain, carol);
+      await settled(org, bobAgain, carol);
       expect(texts(org.doc)).toEqual(['online', 'offline 1']);
     } finally {
       for (const n of nodes) await n.server.close();
@@ -232,7 +227,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
       initRoom(org.doc, { name: 'R', currency: 'IDR', organiser: 'alice', organiserName: 'Alice' });
       const bob = await client(n0.server, 'c4', await token('c4', 'bob'));
       const carol = await client(n1.server, 'c4', await token('c4', 'carol'));
-      await converged(org, bob, carol);
+      await settled(org, bob, carol);
 
       // n1 misses bob's first write, and with it the record that his client id is his.
       n1.scale.testing.dropIncomingUpdates('c4', 1);
@@ -270,7 +265,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
           'forged',
         ),
       ).toBe(1008);
-      await converged(org, bob, carol);
+      await settled(org, bob, carol);
       expect(texts(carol.doc)).toEqual(['unseen', 'unseen 2']);
     } finally {
       for (const n of nodes) await n.server.close();

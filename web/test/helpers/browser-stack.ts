@@ -1,0 +1,51 @@
+/**
+ * The setup every browser test file shares: the whole stack (`startStack`) and Debian's Chromium
+ * (`launch`) before the file's tests, and after them every context the tests opened, the browser
+ * and the stack closed. A test file states only its stack options:
+ *
+ *   const t = browserStack({ logLevel: 'warn' });
+ *   const A = await t.phone();            // or openPage(t.browser, t.contexts, { … })
+ *   await fetch(`${t.stack.settlementUrl}/stores`);
+ */
+import { afterAll, beforeAll } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launch, phone } from './phone.ts';
+import { startStack, type Stack, type StackOptions } from './stack.ts';
+
+export interface BrowserStack {
+  readonly stack: Stack;
+  readonly browser: Browser;
+  /** Contexts to close after the file's tests (`openPage` and `phone` add theirs). */
+  readonly contexts: BrowserContext[];
+  /** A phone (see `phone` in phone.ts) on the stack's web app. */
+  phone(): Promise<{ ctx: BrowserContext; page: Page }>;
+}
+
+/** Registers the file's beforeAll/afterAll; `setupTimeout` covers building web under load. */
+export function browserStack(options: StackOptions = {}, setupTimeout = 240_000): BrowserStack {
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    stack = await startStack(options);
+    browser = await launch();
+  }, setupTimeout);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await stack?.close();
+  }, 60_000);
+  const t: BrowserStack = {
+    get stack() {
+      if (!stack) throw new Error('the stack is not started (use it inside a test or hook)');
+      return stack;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser is not launched (use it inside a test or hook)');
+      return browser;
+    },
+    contexts,
+    phone: () => phone(t.browser, t.stack.webUrl, contexts),
+  };
+  return t;
+}

@@ -3,12 +3,10 @@
  * stack: the quantity box, the room's phone layout and the catalog's product pictures.
  * Screenshots go to web/test-artifacts/ (ignored by git).
  */
-import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { join } from 'node:path';
 import { browserStack } from './helpers/browser-stack.ts';
 import {
-  ARTIFACTS,
   PHONE,
   STEP,
   add,
@@ -26,18 +24,7 @@ const t = browserStack({ logLevel: 'warn' }, 600_000);
 
 const open = () => t.phone();
 
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(t.stack.logs().slice(-3000));
-    for (const [i, c] of t.contexts.entries()) {
-      for (const [j, p] of c.pages().entries()) {
-        await p
-          .screenshot({ path: join(ARTIFACTS, `ui-failure-${i}-${j}.png`), fullPage: true })
-          .catch(() => undefined);
-      }
-    }
-  });
-}
+const dumpOnFailure = () => t.dumpOnFailure('ui-failure', 3000);
 
 const group = (page: Page, sku: string) =>
   page.locator(`[data-testid=cart-group][data-sku="${sku}"]`);

@@ -7,9 +7,10 @@
  *   const A = await t.phone();            // or openPage(t.browser, t.contexts, { … })
  *   await fetch(`${t.stack.settlementUrl}/stores`);
  */
-import { afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, onTestFailed } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launch, phone } from './phone.ts';
+import { ARTIFACTS, launch, phone } from './phone.ts';
 import { startStack, type Stack, type StackOptions } from './stack.ts';
 
 export interface BrowserStack {
@@ -19,6 +20,11 @@ export interface BrowserStack {
   readonly contexts: BrowserContext[];
   /** A phone (see `phone` in phone.ts) on the stack's web app. */
   phone(): Promise<{ ctx: BrowserContext; page: Page }>;
+  /**
+   * Call inside a test: if it fails, print the tail of web's log (`logTail` characters) and
+   * `more()`, and save a full-page screenshot of every open page as `<name>-<i>-<j>.png`.
+   */
+  dumpOnFailure(name: string, logTail: number, more?: () => string): void;
 }
 
 /** Registers the file's beforeAll/afterAll; `setupTimeout` covers building web under load. */
@@ -46,6 +52,19 @@ export function browserStack(options: StackOptions = {}, setupTimeout = 240_000)
     },
     contexts,
     phone: () => phone(t.browser, t.stack.webUrl, contexts),
+    dumpOnFailure(name, logTail, more) {
+      onTestFailed(async () => {
+        console.error(t.stack.logs().slice(-logTail));
+        if (more) console.error(more());
+        for (const [i, c] of contexts.entries()) {
+          for (const [j, p] of c.pages().entries()) {
+            await p
+              .screenshot({ path: join(ARTIFACTS, `${name}-${i}-${j}.png`), fullPage: true })
+              .catch(() => undefined);
+          }
+        }
+      });
+    },
   };
   return t;
 }

@@ -42,7 +42,8 @@ export const PHONE_CONTEXT = {
   isMobile: true,
 } satisfies BrowserContextOptions;
 
-const logPageErrors = (page: Page) =>
+/** Prints a page's uncaught errors. */
+export const logPageErrors = (page: Page) =>
   page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
 
 /**

@@ -25,7 +25,8 @@
  *
  * Not a test: it prints numbers (median and worst of the runs) and asserts nothing.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { PHONE_CONTEXT, launch } from '../test/helpers/phone.ts';
 import { startStack } from '../test/helpers/stack.ts';
 
 const RUNS = Math.max(1, Math.min(Number(process.argv[2] ?? 5), 20));
@@ -63,12 +64,8 @@ interface Sample {
 
 async function context(browser: Browser, baseURL: string, cookie?: string) {
   const ctx = await browser.newContext({
-    viewport: { width: 390, height: 844 },
+    ...PHONE_CONTEXT,
     baseURL,
-    locale: 'id-ID',
-    timezoneId: 'Asia/Jakarta',
-    hasTouch: true,
-    isMobile: true,
     deviceScaleFactor: 2,
     extraHTTPHeaders: { 'accept-encoding': 'br, gzip' },
   });
@@ -197,18 +194,7 @@ function report(label: string, s: Sample[]) {
 }
 
 const stack = await startStack();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launch();
 try {
   // A member with a room that has a cart (three lines), set up unthrottled.
   const setup = await context(browser, stack.webUrl);

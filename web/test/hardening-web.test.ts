@@ -10,7 +10,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launch } from './helpers/phone.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './helpers/stack.ts';
 
@@ -311,18 +312,7 @@ describe('the room page under the CSP, in Chromium', () => {
   });
 
   it('connects and syncs with no CSP violation', async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launch();
     const ctx = await browser.newContext({ baseURL: stack.webUrl });
     const page = await ctx.newPage();
     const violations: string[] = [];

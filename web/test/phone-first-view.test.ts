@@ -13,26 +13,13 @@
  * Not a timing test: it checks what is downloaded and in which order, never how fast.
  */
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
 import { catalogues } from '../src/lib/i18n/translate.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
-import { STEP, createRoom, launch, phone, register, tab, until } from './helpers/phone.ts';
+import { browserStack } from './helpers/browser-stack.ts';
+import { STEP, createRoom, register, tab, until } from './helpers/phone.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const t = browserStack({ logLevel: 'warn' }, 600_000);
 
 /**
  * Messages a bundler keeps verbatim inside a script (plain ASCII, no quote or placeholder) and
@@ -90,10 +77,10 @@ async function connectedText(page: Page): Promise<string> {
 describe('the first view on a phone (item 12)', () => {
   it('the page fetches its own language only, and no script carries a message', async () => {
     onTestFailed(() => {
-      console.error(stack.logs().slice(-3000));
+      console.error(t.stack.logs().slice(-3000));
     });
     expect(telltales.length).toBeGreaterThan(20);
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     const seen = record(A.page);
     await register(A.page, 'Rina');
     const roomUrl = await createRoom(A.page, 'Kos Mawar');
@@ -130,11 +117,11 @@ describe('the first view on a phone (item 12)', () => {
   });
 
   it('the IndexedDB copy loads after the room has synced, and then keeps the room', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     await register(A.page, 'Sari');
     const roomUrl = await createRoom(A.page, 'Arisan');
     // The same member on a fresh phone (cold cache, no IndexedDB copy), as after a tap on a link.
-    const B = await phone(browser, stack.webUrl, contexts);
+    const B = await t.phone();
     await B.ctx.addCookies(await A.ctx.cookies());
     const page = B.page;
     const seen = record(page);
@@ -161,7 +148,7 @@ describe('the first view on a phone (item 12)', () => {
   });
 
   it('the room page and its data are compressed as the browser accepts', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     await register(A.page, 'Tari');
     const roomUrl = await createRoom(A.page, 'Kos Melati');
     const cookie = (await A.ctx.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
@@ -204,13 +191,13 @@ describe('the first view on a phone (item 12)', () => {
   });
 
   it('the room socket opens from the page head before the scripts, and the room uses it', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     await register(A.page, 'Wulan');
     const roomUrl = await createRoom(A.page, 'Kos Kenanga');
-    const B = await phone(browser, stack.webUrl, contexts);
+    const B = await t.phone();
     await B.ctx.addCookies(await A.ctx.cookies());
     const page = B.page;
-    const roomServer = new URL(stack.roomServerUrl).host;
+    const roomServer = new URL(t.stack.roomServerUrl).host;
     const sockets: string[] = [];
     const step1s: number[] = [];
     let socketBeforeScripts = false;

@@ -1,5 +1,15 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import adapter from '@sveltejs/adapter-node';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+
+// The room page's one inline script of its own (src/lib/room/early-socket.ts): allowed by hash.
+const earlySocket = readFileSync(
+  new URL('./src/lib/room/early-socket.inline.js', import.meta.url),
+  'utf8',
+);
+/** @type {`sha256-${string}`} */
+const earlySocketHash = `sha256-${createHash('sha256').update(earlySocket).digest('base64')}`;
 
 /** @type {import('@sveltejs/kit').Config} */
 const config = {
@@ -15,7 +25,8 @@ const config = {
     // whose Origin is not this app's ORIGIN is refused with 403.
     csrf: { trustedOrigins: [] },
     // Content-Security-Policy on every page (issue 10): SvelteKit adds a nonce (or, for
-    // prerendered pages, a hash) for its own inline scripts, so no other script runs.
+    // prerendered pages, a hash) for its own inline scripts, so no other script runs but the
+    // room page's early socket, allowed by its hash.
     // hooks.server.ts appends this deployment's room-server origin (the room's WebSocket) to
     // connect-src at run time (it comes from the environment, not the build); settlement is
     // reached through this site only.
@@ -24,7 +35,7 @@ const config = {
       mode: 'auto',
       directives: {
         'default-src': ['self'],
-        'script-src': ['self'],
+        'script-src': ['self', earlySocketHash],
         'style-src': ['self', 'unsafe-inline'],
         'img-src': ['self', 'data:', 'blob:', 'https:'],
         'font-src': ['self', 'data:'],

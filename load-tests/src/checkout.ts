@@ -3,17 +3,14 @@
  * the settlement API, watch the store's stock while many rooms finalise at once, and judge the
  * outcome (holds won / refused, oversell, holds ended after their TTL).
  */
+import type { StockItem } from '@patungan/model/contracts';
+import { SettlementApiError, SettlementClient } from '@patungan/model/settlement-client';
 import type { Histogram } from './histogram.ts';
 import type { FinaliseResult, RoomSettlementView } from './engine.ts';
 import type { CheckoutReport } from './report-types.ts';
 
-export interface StockRow {
-  sku: string;
-  onHand: number;
-  held: number;
-  committed: number;
-  available: number;
-}
+/** A store's stock row, as the settlement contract defines it. */
+export type StockRow = StockItem;
 
 export class CheckoutError extends Error {
   constructor(message: string) {
@@ -22,17 +19,23 @@ export class CheckoutError extends Error {
   }
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  let res: Response;
+/** The one settlement client (model's), with this tool's own words for a failure. */
+async function settlement<T>(
+  settlementUrl: string,
+  what: string,
+  call: (api: SettlementClient) => Promise<T>,
+): Promise<T> {
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return await call(new SettlementClient({ baseUrl: settlementUrl, timeoutMs: 5000 }));
   } catch (err) {
-    throw new CheckoutError(
-      `settlement not reachable at ${new URL(url).origin}: ${(err as Error).message}`,
-    );
+    if (err instanceof SettlementApiError && err.status === 0)
+      throw new CheckoutError(
+        `settlement not reachable at ${new URL(settlementUrl).origin}: ${err.message}`,
+      );
+    if (err instanceof SettlementApiError)
+      throw new CheckoutError(`GET ${what} answered ${err.status}`);
+    throw err;
   }
-  if (!res.ok) throw new CheckoutError(`GET ${url} answered ${res.status}`);
-  return (await res.json()) as T;
 }
 
 export async function readStock(
@@ -40,10 +43,10 @@ export async function readStock(
   storeId: string,
   sku: string,
 ): Promise<StockRow | null> {
-  const body = await getJson<{ items?: StockRow[] }>(
-    `${settlementUrl}/stores/${encodeURIComponent(storeId)}/stock`,
+  const rows = await settlement(settlementUrl, `/stores/${storeId}/stock`, (api) =>
+    api.stock(storeId),
   );
-  return body.items?.find((i) => i.sku === sku) ?? null;
+  return rows.find((i) => i.sku === sku) ?? null;
 }
 
 /** Resolves `--store` / `--sku` defaults: the first store, and its first sku with stock. */
@@ -54,16 +57,15 @@ export async function chooseTarget(
 ): Promise<{ storeId: string; sku: string; stock: StockRow }> {
   let storeId = store;
   if (!storeId) {
-    const stores = await getJson<{ items?: { id: string }[] }>(`${settlementUrl}/stores`);
-    storeId = stores.items?.[0]?.id ?? null;
+    const stores = await settlement(settlementUrl, '/stores', (api) => api.stores());
+    storeId = stores.items[0]?.id ?? null;
     if (!storeId) throw new CheckoutError('settlement has no stores; seed it or pass --store');
   }
-  const rows = (
-    await getJson<{ items?: StockRow[] }>(
-      `${settlementUrl}/stores/${encodeURIComponent(storeId)}/stock`,
-    )
-  ).items;
-  if (!rows?.length) throw new CheckoutError(`store ${storeId} has no stock rows`);
+  const target = storeId;
+  const rows = await settlement(settlementUrl, `/stores/${target}/stock`, (api) =>
+    api.stock(target),
+  );
+  if (!rows.length) throw new CheckoutError(`store ${storeId} has no stock rows`);
   const row = sku ? rows.find((r) => r.sku === sku) : rows.find((r) => r.available > 0);
   if (!row)
     throw new CheckoutError(
@@ -75,14 +77,8 @@ export async function chooseTarget(
 /** Catalog skus for realistic rooms; null when settlement is not there (shopping then uses a fixed list). */
 export async function catalogSkus(settlementUrl: string): Promise<string[] | null> {
   try {
-    const res = await fetch(`${settlementUrl}/products?size=50`, {
-      signal: AbortSignal.timeout(1500),
-    });
-    if (!res.ok) return null;
-    const body = (await res.json()) as { items?: { sku?: unknown }[] };
-    const skus = (body.items ?? [])
-      .map((p) => p.sku)
-      .filter((s): s is string => typeof s === 'string');
+    const api = new SettlementClient({ baseUrl: settlementUrl, timeoutMs: 1500 });
+    const skus = (await api.products({ size: 50 })).items.map((p) => p.sku);
     return skus.length ? skus : null;
   } catch {
     return null;

@@ -5,7 +5,7 @@
 // room-server's memory budget (docs/benchmarks.md). The compiler runs as a child process so
 // none of it stays in this one. Nothing is kept on disk: the bundle goes to a temp dir that
 // is removed once main has finished loading, so it can never be stale (src/main.ts does its
-// only dynamic import, the scaled mode's chunk, at top level, before that). See docs/room-server.md "Running".
+// dynamic imports, the scaled mode's chunk and the PostgreSQL storage's, at top level, before that). See docs/room-server.md "Running".
 // Stack traces still name src/*.ts files and lines: external source maps, applied only when a
 // stack is formatted (bin/source-maps.mjs).
 import { execFileSync } from 'node:child_process';

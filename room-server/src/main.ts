@@ -1,6 +1,7 @@
 /** `npm start -w room-server`: environment → startRoomServer, and a clean exit on signals. */
 import { configFromEnv } from './config.ts';
 import { startRoomServer } from './server.ts';
+import type { RoomStorage } from './storage/types.ts';
 
 let config: ReturnType<typeof configFromEnv>;
 try {
@@ -11,14 +12,30 @@ try {
   process.exit(1);
 }
 // REDIS_URL set → scaled mode (docs/scaling.md): rooms are stored in Redis (`scale.storage`)
-// and fanned out to the other instances through it (`scale`, the bus); unset → embedded mode
-// (files under DATA_DIR, nobody else to tell). Imported only when needed: loading ioredis and
-// the scale modules costs ~8 MB of heap that an embedded server never uses.
+// and fanned out to the other instances through it (`scale`, the bus); unset → one instance,
+// nobody else to tell, rooms stored in PostgreSQL when ROOM_STORAGE_URL is set, else in files
+// under DATA_DIR. Imported only when needed: loading ioredis and the scale modules costs
+// ~8 MB of heap that an embedded server never uses (and postgres.js likewise).
 const scale = process.env.REDIS_URL
   ? await (await import('./scale/index.ts')).scaleFromEnv(process.env)
   : null;
+let storage: RoomStorage | null = null;
+if (!scale && process.env.ROOM_STORAGE_URL) {
+  try {
+    const { openPostgresStorage } = await import('./storage/postgres.ts');
+    storage = await openPostgresStorage({ databaseUrl: process.env.ROOM_STORAGE_URL });
+  } catch (err) {
+    // unreachable database, wrong credentials, a failed migration: say why, exit 1
+    console.error(`room-server cannot start: ROOM_STORAGE_URL: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
 const server = await startRoomServer(
-  scale ? { ...config, storage: scale.storage, bus: scale } : config,
+  scale
+    ? { ...config, storage: scale.storage, bus: scale }
+    : storage
+      ? { ...config, storage }
+      : config,
 );
 
 let stopping = false;

@@ -304,13 +304,6 @@ export class Room implements RoomHandle {
     // An empty update (no structs, no deletes): what a client with nothing new answers to our
     // sync step 1. Nothing to check, apply or broadcast.
     if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return;
-    // Which Yjs clients does this update write new content for? (Judged in
-    // `claimClients`, once the extensions have caught up.)
-    const fresh: number[] = [];
-    for (const [client, to] of this.writtenClients(update)) {
-      if (to <= Y.getState(this.doc.store, client)) continue;
-      fresh.push(client);
-    }
     let async: Promise<void> | null = this.ctx.bus.beforeApply?.(this, conn, update) || null;
     for (const ext of this.ctx.extensions) {
       if (!ext.beforeApply) continue;
@@ -319,8 +312,23 @@ export class Room implements RoomHandle {
         : ext.beforeApply(this, conn, update);
       if (r) async = r;
     }
-    if (async) return async.then(() => this.applyFromConnection(conn, update, fresh));
-    this.applyFromConnection(conn, update, fresh);
+    if (async) return async.then(() => this.applyFromConnection(conn, update));
+    this.applyFromConnection(conn, update);
+  }
+
+  /**
+   * The Yjs clients this update writes new content for: beyond what the document has NOW.
+   * Called when the update is judged, after the hooks ran: the bus's catch-up (scaled mode)
+   * may just have brought in content this update relays, and with it the record of who owns
+   * its client id. Content the server already has is a harmless repeat whoever re-sends it
+   * (a y-websocket client relays other members' updates in its sync step 2), never a claim.
+   */
+  private freshClients(update: Uint8Array): number[] {
+    const fresh: number[] = [];
+    for (const [client, to] of this.writtenClients(update)) {
+      if (to > Y.getState(this.doc.store, client)) fresh.push(client);
+    }
+    return fresh;
   }
 
   /**
@@ -371,8 +379,9 @@ export class Room implements RoomHandle {
     return claims;
   }
 
-  private applyFromConnection(conn: Connection, update: Uint8Array, fresh: number[]): void {
+  private applyFromConnection(conn: Connection, update: Uint8Array): void {
     if (conn.closed) return;
+    const fresh = this.freshClients(update);
     const claims = fresh.length > 0 ? this.claimClients(conn, fresh) : null;
     for (const c of fresh) {
       const owners = (this.owners ??= new Map());

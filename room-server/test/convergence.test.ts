@@ -8,17 +8,7 @@ import type * as Y from 'yjs';
 import { addComment, addLine, initRoom, readLines, setMeta, vote } from '@patungan/model';
 import type { Client } from './helpers.ts';
 import { canonical, client, json, startServer, synced, token, waitFor } from './helpers.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './scale-helpers.ts';
 
 const SEED = Number(process.env.SEED ?? 20261122);
 const CLIENTS = 32;
@@ -28,7 +18,7 @@ test(
   `${CLIENTS} clients, random edits and reconnects, converge (seed ${SEED})`,
   { timeout: 60_000 },
   async () => {
-    const rnd = mulberry32(SEED);
+    const rnd = prng(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const server = await startServer({
       limits: { messagesPerSecond: 10_000, messageBurst: 10_000 },

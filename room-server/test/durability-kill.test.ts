@@ -4,61 +4,19 @@
  * SIGKILL the moment another client has seen the last of a burst of edits, and restarted on the
  * same DATA_DIR (embedded mode) or the same Redis key prefix (scaled mode).
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { expect, onTestFinished, test } from 'vitest';
 import { addComment, readComments } from '@patungan/model';
-import { SECRET, client, tempDir, token, waitFor } from './helpers.ts';
+import { client, tempDir, token, waitFor } from './helpers.ts';
+import { startChild } from './edge-helpers.ts';
 import type { RoomServer } from '../src/index.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+// the child's log level as before: warnings only
+const start = (env: { DATA_DIR: string } & Record<string, string>) =>
+  startChild({ LOG_LEVEL: 'warn', ...env }, env.DATA_DIR);
 const EDITS = 40;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function start(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; server: RoomServer }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['bin/start.mjs'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      ROOM_TOKEN_SECRET: SECRET,
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const httpUrl = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      try {
-        return (await fetch(`${httpUrl}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    'server up',
-    20_000,
-  );
-  return { child, server: { url: `ws://127.0.0.1:${port}`, httpUrl, port } as RoomServer };
-}
 
 const exited = (child: ChildProcess) =>
   new Promise<void>((r) =>

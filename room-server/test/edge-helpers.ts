@@ -33,12 +33,16 @@ export interface ChildServer {
   alive(): boolean;
 }
 
-/** Starts `node bin/start.mjs` on a free port with its own DATA_DIR; killed when the test ends. */
+/**
+ * Starts `node bin/start.mjs` on `port` (a free one unless given, e.g. to restart where a killed
+ * one ran) with its own DATA_DIR unless given; `env` overrides the rest. Killed when the test ends.
+ */
 export async function startChild(
   env: Record<string, string> = {},
   dataDir?: string,
+  port?: number,
 ): Promise<ChildServer> {
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(process.execPath, ['bin/start.mjs'], {
     cwd: root,
     env: {

@@ -181,6 +181,12 @@ export function applyFrames(doc: Y.Doc, messages: Uint8Array[]): void {
 /** The room document as JSON with sorted keys: equal documents give equal strings. */
 export const canonical = (doc: Y.Doc): string => canonicalJson(json(doc));
 
+/** Waits until every client's document is the same as the first's. */
+export async function settled(...clients: Client[]): Promise<void> {
+  const [first, ...rest] = clients;
+  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
+}
+
 export const json = (doc: Y.Doc) => ({
   meta: doc.getMap('meta').toJSON(),
   members: doc.getMap('members').toJSON(),

@@ -15,9 +15,9 @@ import { RedisScale } from '../src/scale/index.ts';
 import type { Client } from './helpers.ts';
 import {
   SECRET,
-  canonical,
   client,
   rawClient,
+  settled,
   startServer,
   syncUpdateFrame,
   tempDir,
@@ -62,9 +62,36 @@ async function mallorySends(
   return 0;
 }
 
-async function converged(...clients: Client[]) {
-  const [first, ...rest] = clients;
-  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
+interface Scaled {
+  server: RoomServer;
+  scale: RedisScale;
+}
+
+/** Starts two room-servers in scaled mode on one Redis prefix (pushed to `nodes` as they start). */
+async function startScaled(prefix: string, nodes: Scaled[], seqCheckMs: number): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    const o = { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+    const scale = new RedisScale({
+      redis: new Redis(REDIS_URL, o),
+      subscriber: new Redis(REDIS_URL, o),
+      prefix,
+      instanceId: `n${i}`,
+      seqCheckMs,
+      presenceCheckMs: 250,
+      ownsClients: true,
+      logger: pino({ level: 'silent' }),
+    });
+    expect(await scale.ready()).toBe(true);
+    const server = await startRoomServer({
+      port: 0,
+      secret: SECRET,
+      logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+      unloadDelayMs: 500,
+      storage: scale.storage,
+      bus: scale,
+    });
+    nodes.push({ server, scale });
+  }
 }
 
 describe('a Yjs client id belongs to the member who first wrote with it', () => {
@@ -102,7 +129,7 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     await waitFor(
       () => texts(carol.doc).includes('offline 1') && readLines(carol.doc).length === 1,
     );
-    await converged(org, bob, carol);
+    await settled(org, bob, carol);
     expect(texts(org.doc)).toEqual(['online', 'offline 1']);
   });
 
@@ -153,39 +180,16 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
     bob.provider.destroy();
     const bobAgain = await client(second, 'c2', bobToken, { doc: bob.doc });
     await waitFor(() => texts(dave.doc).includes('offline 1'));
-    await converged(dave, bobAgain);
+    await settled(dave, bobAgain);
     expect(texts(dave.doc)).toEqual(['online', 'offline 1']);
   });
 
   test('scaled mode: a client id owned through one instance cannot be taken over through another', async () => {
     const prefix = uniquePrefix('owners');
-    const servers: RoomServer[] = [];
+    const nodes: Scaled[] = [];
     try {
-      for (let i = 0; i < 2; i++) {
-        const o = { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
-        const scale = new RedisScale({
-          redis: new Redis(REDIS_URL, o),
-          subscriber: new Redis(REDIS_URL, o),
-          prefix,
-          instanceId: `n${i}`,
-          seqCheckMs: 200,
-          presenceCheckMs: 250,
-          ownsClients: true,
-          logger: pino({ level: 'silent' }),
-        });
-        expect(await scale.ready()).toBe(true);
-        servers.push(
-          await startRoomServer({
-            port: 0,
-            secret: SECRET,
-            logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
-            unloadDelayMs: 500,
-            storage: scale.storage,
-            bus: scale,
-          }),
-        );
-      }
-      const [n0, n1] = servers as [RoomServer, RoomServer];
+      await startScaled(prefix, nodes, 200);
+      const [n0, n1] = nodes.map((n) => n.server) as [RoomServer, RoomServer];
       const org = await client(n0, 'c3', await token('c3', 'alice', 'organiser'));
       initRoom(org.doc, { name: 'R', currency: 'IDR', organiser: 'alice', organiserName: 'Alice' });
       const bobToken = await token('c3', 'bob');
@@ -204,10 +208,67 @@ describe('a Yjs client id belongs to the member who first wrote with it', () => 
       await waitFor(
         () => texts(org.doc).includes('offline 1') && texts(carol.doc).includes('offline 1'),
       );
-      await converged(org, bobAgain, carol);
+      await settled(org, bobAgain, carol);
       expect(texts(org.doc)).toEqual(['online', 'offline 1']);
     } finally {
-      for (const s of servers) await s.close();
+      for (const n of nodes) await n.server.close();
+      await dropPrefix(REDIS_URL, prefix);
+    }
+  });
+
+  test("scaled mode: re-sending another member's update an instance has not seen yet is accepted; new content under that id is still refused", async () => {
+    const prefix = uniquePrefix('owners');
+    const nodes: Scaled[] = [];
+    try {
+      // Sequence checks effectively off: only the catch-up before judging can fill the gap.
+      await startScaled(prefix, nodes, 60_000);
+      const [n0, n1] = nodes as [Scaled, Scaled];
+      const org = await client(n0.server, 'c4', await token('c4', 'alice', 'organiser'));
+      initRoom(org.doc, { name: 'R', currency: 'IDR', organiser: 'alice', organiserName: 'Alice' });
+      const bob = await client(n0.server, 'c4', await token('c4', 'bob'));
+      const carol = await client(n1.server, 'c4', await token('c4', 'carol'));
+      await settled(org, bob, carol);
+
+      // n1 misses bob's first write, and with it the record that his client id is his.
+      n1.scale.testing.dropIncomingUpdates('c4', 1);
+      addComment(bob.doc, { by: 'bob', text: 'unseen' });
+      await waitFor(() => texts(org.doc).includes('unseen'), 'org has it');
+      expect(texts(carol.doc)).not.toContain('unseen');
+
+      // Yuni, on n1, re-sends everything she has (as a y-websocket client does in its sync
+      // step 2 after a reconnect): bob's comment included, nothing new under his client id.
+      const yuni = rawClient(n1.server, 'c4', await token('c4', 'yuni'));
+      await yuni.opened;
+      let close: { code: number; reason: string } | null = null;
+      void yuni.closed.then((c) => (close = c));
+      const seen = yuni.messages.length;
+      yuni.ws.send(syncUpdateFrame(Y.encodeStateAsUpdate(org.doc)));
+      // A sync step 1 after it: its answer (a step 2) proves the relay was handled first.
+      yuni.ws.send(syncUpdateFrame(Y.encodeStateVector(org.doc), 0));
+      const answered = () => yuni.messages.slice(seen).some((m) => m[0] === 0 && m[1] === 1);
+      await waitFor(() => close !== null || answered(), 'relay handled');
+      expect(close).toBeNull();
+      await waitFor(() => texts(carol.doc).includes('unseen'), 'n1 caught up');
+      yuni.ws.close();
+
+      // Catching up must not open a hole: NEW content under bob's client id, sent to n1 with
+      // his unseen comment, is still refused (n1 has his ownership from Redis by then).
+      n1.scale.testing.dropIncomingUpdates('c4', 1);
+      addComment(bob.doc, { by: 'bob', text: 'unseen 2' });
+      await waitFor(() => texts(org.doc).includes('unseen 2'), 'org has the second');
+      expect(
+        await mallorySends(
+          n1.server,
+          'c4',
+          forge(org.doc, bob.doc.clientID, 'forged'),
+          carol,
+          'forged',
+        ),
+      ).toBe(1008);
+      await settled(org, bob, carol);
+      expect(texts(carol.doc)).toEqual(['unseen', 'unseen 2']);
+    } finally {
+      for (const n of nodes) await n.server.close();
       await dropPrefix(REDIS_URL, prefix);
     }
   });

@@ -14,9 +14,9 @@ import { configFromEnv } from '../src/index.ts';
 import type { RoomServer } from '../src/index.ts';
 import type { Client } from './helpers.ts';
 import {
-  canonical,
   client,
   rawClient,
+  settled,
   startServer,
   syncUpdateFrame,
   tempDir,
@@ -32,11 +32,6 @@ async function room(server: RoomServer, roomId: string) {
   joinMember(bob.doc, 'bob', 'Bob', 1);
   await waitFor(() => carol.doc.getMap('members').has('bob'));
   return { org, bob, carol };
-}
-
-async function settled(...clients: Client[]) {
-  const [first, ...rest] = clients;
-  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
 }
 
 /** Pushes a comment as the stock client would, without the model's up-front length check. */

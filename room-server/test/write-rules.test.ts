@@ -22,6 +22,7 @@ import {
   client,
   json,
   rawClient,
+  settled,
   startServer,
   syncUpdateFrame,
   token,
@@ -47,11 +48,6 @@ async function room(server: RoomServer, roomId: string) {
 }
 
 /** Waits until every client has the same document as `a`, then a little longer for stragglers. */
-async function settled(...clients: Client[]) {
-  const [first, ...rest] = clients;
-  await waitFor(() => rest.every((c) => canonical(c.doc) === canonical(first!.doc)), 'convergence');
-}
-
 describe('write rules with stock clients', () => {
   test("a member's write to settlement is refused, seen by nobody, and undone in the sender's document", async () => {
     const server = await startServer();

@@ -10,6 +10,7 @@ import { addMs } from './clock.ts';
 import { runAttemptWork } from './flow/attempts.ts';
 import { advance, expireMany } from './flow/transitions.ts';
 import { enqueueSettlementEvent } from './outbox.ts';
+import type { PaymentProvider } from '@patungan/model';
 
 export interface WorkerOptions {
   /**
@@ -37,7 +38,7 @@ export async function extendPending(ctx: Ctx, holdMaxMs: number, limit = 50): Pr
     attempt_id: string;
     payment_id: string;
     attempt: number;
-    provider: 'stripe' | 'midtrans';
+    provider: Exclude<PaymentProvider, 'local'>;
     provider_ref: string;
     amount: number;
     currency: string;

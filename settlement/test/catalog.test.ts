@@ -2,17 +2,11 @@
  * Catalog, stores and stock: search, nearest stores with availability, staff stock writes
  * and the live stock stream — over PGlite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demoProducts, demoStock, STORES } from '../src/seed.ts';
 import { DRIVERS } from './support/db.ts';
 import { openSse } from './support/sse.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, serviceFor, until } from './support/service.ts';
 
 describe('demo data', () => {
   it('is deterministic: ~200 products in 10 categories, 12 stores, uneven stock', () => {
@@ -37,11 +31,7 @@ describe('demo data', () => {
 });
 
 describe.each(DRIVERS)('catalog and stock (%s)', (driver) => {
-  let s: TestService;
-  beforeAll(async () => {
-    s = await startTestService(driver);
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor(driver);
 
   it('searches by words, category and price, paginated', async () => {
     const r = await s.request('GET', '/products?q=TEH%20bot&size=5');

@@ -3,7 +3,7 @@
  * → exactly 50 succeed and 150 get 409; stock never goes below zero; the ledger balances.
  * Then: two workers sweeping the same database expire every hold exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSettlement } from '../src/server.ts';
 import { DRIVERS } from './support/db.ts';
 import {
@@ -12,20 +12,15 @@ import {
   setStock,
   silent,
   snapshot,
-  startTestService,
+  serviceFor,
   until,
-  type TestService,
 } from './support/service.ts';
 
 const STORE = 'yog-malioboro';
 const SKU = 'RUM-0005';
 
 describe.each(DRIVERS)('concurrent holds (%s)', (driver) => {
-  let s: TestService;
-  beforeAll(async () => {
-    s = await startTestService(driver, { holdTtlSeconds: 600, worker: false });
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor(driver, { holdTtlSeconds: 600, worker: false });
 
   it('200 buyers, 50 units: exactly 50 holds, 150 refusals, never oversold', async () => {
     await setStock(s, STORE, SKU, 50);
@@ -98,11 +93,7 @@ describe.each(DRIVERS)('concurrent holds (%s)', (driver) => {
 });
 
 describe('several workers on one PostgreSQL', () => {
-  let s: TestService;
-  beforeAll(async () => {
-    s = await startTestService('postgres', { holdTtlSeconds: 1, worker: false });
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor('postgres', { holdTtlSeconds: 1, worker: false });
 
   it('expire every hold exactly once', async () => {
     await setStock(s, 'dps-renon', 'BUM-0001', 100);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { signToken } from '@patungan/model';
 import { openDb, type Db } from '@patungan/db';
 import { startSettlement, type SettlementOptions, type SettlementService } from '../src/server.ts';
@@ -16,6 +16,20 @@ import { SECRET, checkStockInvariants, silent, snapshot, until } from './support
 
 const WHSEC = 'whsec_crash';
 const CHILD = join(import.meta.dirname, 'fixtures', 'crash-child.ts');
+// A PGlite case starts a child and then a second service on the same data directory; each
+// loads the WASM database before it answers (~15 s on a loaded 2-core machine), so the cases get
+// a budget that fits both starts and the work, not the default 30 s.
+const TIMEOUT = 90_000;
+
+// Every child ever spawned, until it exits: a failed or timed-out test must not leave one
+// running (the child also dies on its own when this process goes away — see crash-child.ts).
+const children = new Set<ChildProcess>();
+function killChildren(): void {
+  for (const c of children) c.kill('SIGKILL');
+}
+afterEach(killChildren);
+afterAll(killChildren);
+process.once('exit', killChildren);
 
 interface Place {
   db: SettlementOptions;
@@ -46,8 +60,11 @@ function startChild(
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     cwd: join(import.meta.dirname, '..'),
     env: { ...process.env, CRASH_CHILD_OPTIONS: JSON.stringify(opts) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin is a pipe the child watches: its end means this process died
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const exited = new Promise<NodeJS.Signals | null>((r) =>
     child.once('exit', (_code, sig) => r(sig)),
   );
@@ -63,7 +80,7 @@ function startChild(
   });
 }
 
-describe.each(DRIVERS)('crash safety (%s)', (driver) => {
+describe.each(DRIVERS)('crash safety (%s)', { timeout: TIMEOUT }, (driver) => {
   let stripe: FakeStripe;
   let service: string;
   beforeAll(async () => {
@@ -159,9 +176,21 @@ describe.each(DRIVERS)('crash safety (%s)', (driver) => {
     );
     const id = row!.id;
     await until(async () => intentsOf(id).length === 2, 10_000, 'intents created by the worker');
-    const replay = await post(svc.url, snap, 'crash-1');
-    expect(replay.status).toBe(201);
-    const body = (await replay.json()) as { id: string; payments: { payUrl?: string }[] };
+    const replay = async () => {
+      const res = await post(svc.url, snap, 'crash-1');
+      const body = (await res.json()) as { id: string; payments: { payUrl?: string }[] };
+      return { status: res.status, body };
+    };
+    // Stripe has the intents before the worker has saved their pay links: wait for the links
+    // (bounded generously: on a loaded machine the worker's write can lag by seconds)
+    await expect
+      .poll(async () => (await replay()).body.payments.map((p) => Boolean(p.payUrl)), {
+        timeout: 20_000,
+        interval: 50,
+      })
+      .toEqual([true, true]);
+    const { status, body } = await replay();
+    expect(status).toBe(201);
     expect(body.id).toBe(id);
     expect(body.payments.every((p) => p.payUrl)).toBe(true);
     const holds = await svc.db.query('SELECT * FROM holds WHERE settlement_id = $1', [id]);

@@ -6,9 +6,9 @@
  * requests and the pay page's odd bodies are checked one by one first.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawRequest } from './support/raw-http.ts';
-import { startTestService, type TestService } from './support/service.ts';
+import { serviceFor } from './support/service.ts';
 
 /** Paths reported or likely to trip a parser, plus every route's shape. */
 const CORPUS = [
@@ -194,11 +194,7 @@ const request = fc
   });
 
 describe('fuzzing settlement over raw HTTP', () => {
-  let s: TestService;
-  beforeAll(async () => {
-    s = await startTestService('pglite');
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor('pglite');
 
   const get = (path: string) =>
     rawRequest(s.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);

@@ -2,23 +2,12 @@
  * A hold expires by the wall clock: a 15-minute hold shortened to 300 ms is released by the
  * worker on its own, and every hold ends — none is forgotten.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DRIVERS } from './support/db.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 describe.each(DRIVERS)('hold expiry by the worker (%s)', (driver) => {
-  let s: TestService;
-  beforeAll(async () => {
-    s = await startTestService(driver, { holdTtlSeconds: 0.3, workerPollMs: 50 });
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor(driver, { holdTtlSeconds: 0.3, workerPollMs: 50 });
 
   it('releases expired holds without anyone asking', async () => {
     await setStock(s, 'sby-tunjungan', 'SEM-0003', 6);

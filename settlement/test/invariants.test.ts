@@ -4,29 +4,18 @@
  * every settlement ended (paid, expired or cancelled), nobody stays charged for a group that
  * did not complete, a paid group's payments add up to its total, and stock and ledger agree.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { offsetClock } from '../src/clock.ts';
 import { prng } from '../src/seed.ts';
 import { DRIVERS } from './support/db.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 const STORE = 'jkt-kelapa-gading';
 const SKUS = ['SEM-0011', 'SEM-0012', 'CAM-0013'];
 
 describe.each(DRIVERS)('random group checkouts keep the invariants (%s)', (driver) => {
-  let s: TestService;
   const clock = offsetClock();
-  beforeAll(async () => {
-    s = await startTestService(driver, { holdTtlSeconds: 60, clock });
-  });
-  afterAll(async () => s?.stop());
+  const s = serviceFor(driver, { holdTtlSeconds: 60, clock });
 
   it('after 24 random checkouts (seed 2024)', async () => {
     const rnd = prng(2024);

@@ -7,14 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapMidtransStatus, midtransSignature } from '../src/providers/midtrans.ts';
 import { DRIVERS } from './support/db.ts';
 import { fakeMidtrans, type FakeMidtrans } from './support/fake-midtrans.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 const KEY = 'SB-Mid-server-test-key';
 const STORE = 'mks-losari';
@@ -52,25 +45,23 @@ describe('Midtrans status mapping and signature', () => {
 
 describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   let mt: FakeMidtrans;
-  let s: TestService;
   let service: string;
 
   beforeAll(async () => {
     mt = await fakeMidtrans(KEY);
-    s = await startTestService(driver, {
-      holdTtlSeconds: 60,
-      midtrans: {
-        serverKey: KEY,
-        clientKey: 'SB-client',
-        coreBaseUrl: mt.coreBaseUrl,
-        snapBaseUrl: mt.snapBaseUrl,
-      },
-    });
-    service = await s.token('service', 'room-server');
   });
-  afterAll(async () => {
-    await s?.stop();
-    await mt?.close();
+  afterAll(async () => mt?.close());
+  const s = serviceFor(driver, () => ({
+    holdTtlSeconds: 60,
+    midtrans: {
+      serverKey: KEY,
+      clientKey: 'SB-client',
+      coreBaseUrl: mt.coreBaseUrl,
+      snapBaseUrl: mt.snapBaseUrl,
+    },
+  }));
+  beforeAll(async () => {
+    service = await s.token('service', 'room-server');
   });
 
   const create = (snap: ReturnType<typeof snapshot>) =>
@@ -88,6 +79,18 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
       [settlementId, memberId],
     );
     return a!.provider_ref;
+  };
+  /** A settlement of one unit of `sku` (5 in stock) where only ana pays, by Midtrans; her order. */
+  const anaAlone = async (sku: string) => {
+    await setStock(s, STORE, sku, 5);
+    const r = await create(
+      snapshot({
+        storeId: STORE,
+        members: [{ id: 'ana', method: 'midtrans' }],
+        lines: [{ sku, qty: 1 }],
+      }),
+    );
+    return { r, order: await orderOf(r.body.id, 'ana') };
   };
   const notify = async (body: unknown) => {
     const res = await fetch(`${s.url}/webhooks/midtrans`, {
@@ -146,15 +149,7 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   });
 
   it('rejects a bad signature or malformed body with 400 and changes nothing', async () => {
-    await setStock(s, STORE, 'BAY-0002', 5);
-    const r = await create(
-      snapshot({
-        storeId: STORE,
-        members: [{ id: 'ana', method: 'midtrans' }],
-        lines: [{ sku: 'BAY-0002', qty: 1 }],
-      }),
-    );
-    const order = await orderOf(r.body.id, 'ana');
+    const { r, order } = await anaAlone('BAY-0002');
     mt.pay(order, 'settlement');
     const bad = await notify(mt.notification(order, KEY, { badSignature: true }));
     expect(bad.status).toBe(400);
@@ -164,15 +159,7 @@ describe.each(DRIVERS)('Midtrans provider (%s)', (driver) => {
   });
 
   it('a card flagged for fraud review is not counted as paid', async () => {
-    await setStock(s, STORE, 'BAY-0003', 5);
-    const r = await create(
-      snapshot({
-        storeId: STORE,
-        members: [{ id: 'ana', method: 'midtrans' }],
-        lines: [{ sku: 'BAY-0003', qty: 1 }],
-      }),
-    );
-    const order = await orderOf(r.body.id, 'ana');
+    const { r, order } = await anaAlone('BAY-0003');
     mt.pay(order, 'capture', { fraud: 'challenge' });
     await notify(mt.notification(order, KEY));
     expect((await get(r.body.id)).payments[0].status).toBe('pending');

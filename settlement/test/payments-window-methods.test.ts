@@ -6,11 +6,7 @@
  * (`settlement.methodChanged`) and updates their choice. Then, the room hears who had not paid
  * when the hold is cancelled (`settlement.unpaid`).
  */
-import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import { WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import {
   addLine,
   initRoom,
@@ -18,63 +14,13 @@ import {
   readSettlement,
   setMemberMethod,
   setMeta,
-  signToken,
 } from '@patungan/model';
-import { startRoomServer, type RoomServer } from '@patungan/room-server';
-import {
-  SECRET,
-  setStock,
-  silent,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { setStock, until } from './support/service.ts';
+import { withRoomServer } from './support/room-server.ts';
 
 describe('payment methods at finalise, with a real room-server', () => {
-  let s: TestService;
-  let rs: RoomServer;
-  const providers: WebsocketProvider[] = [];
-
-  beforeAll(async () => {
-    const port = await freePort();
-    // no provider configured: local and store only
-    s = await startTestService('pglite', {
-      roomServerUrl: `http://127.0.0.1:${port}`,
-      holdTtlSeconds: 600,
-    });
-    rs = await startRoomServer({
-      port,
-      secret: SECRET,
-      settlementUrl: s.url,
-      logger: silent,
-      unloadDelayMs: 100,
-    });
-  }, 90_000);
-  afterAll(async () => {
-    for (const p of providers) p.destroy();
-    await rs?.close();
-    await s?.stop();
-  });
-
-  async function connect(roomId: string, sub: string, role: 'organiser' | 'member') {
-    const doc = new Y.Doc();
-    const token = await signToken({ sub, name: sub, role, room: roomId }, SECRET);
-    const provider = new WebsocketProvider(rs.url, roomId, doc, {
-      params: { token },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
-    providers.push(provider);
-    await until(async () => provider.synced, 5000, 'sync');
-    return { doc, token };
-  }
+  // no provider configured: local and store only
+  const { s, rs, connect } = withRoomServer({ holdTtlSeconds: 600, setupTimeout: 90_000 });
 
   it('a stale choice of a disabled method falls back to the default; the member is told', async () => {
     await setStock(s, 'jkt-kemang', 'MIN-0003', 10);

@@ -3,32 +3,23 @@
  * pays → paid; someone never pays → expired and everything undone; a decline covered by a
  * friend → paid; retries, cancel, and the staff order flow to pickup.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { offsetClock } from '../src/clock.ts';
 import { DRIVERS } from './support/db.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 const STORE = 'bdg-dago';
 
 describe.each(DRIVERS)('settlement flow (%s)', (driver) => {
-  let s: TestService;
   let service: string;
   const clock = offsetClock();
 
+  // A long hold, so slow machines never expire a test's settlement by accident; the expiry
+  // test moves the clock instead.
+  const s = serviceFor(driver, { holdTtlSeconds: 60, clock });
   beforeAll(async () => {
-    // A long hold, so slow machines never expire a test's settlement by accident; the expiry
-    // test moves the clock instead.
-    s = await startTestService(driver, { holdTtlSeconds: 60, clock });
     service = await s.token('service', 'room-server');
   });
-  afterAll(async () => s?.stop());
 
   async function create(
     snap: ReturnType<typeof snapshot>,

@@ -7,14 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromStripeAmount, stripeExponent, toStripeAmount } from '../src/providers/stripe.ts';
 import { DRIVERS } from './support/db.ts';
 import { fakeStripe, sendStripeEvent, type FakeStripe } from './support/fake-stripe.ts';
-import {
-  checkStockInvariants,
-  setStock,
-  snapshot,
-  startTestService,
-  until,
-  type TestService,
-} from './support/service.ts';
+import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
 
 const WHSEC = 'whsec_test_patungan';
 const STORE = 'mdn-kesawan';
@@ -33,26 +26,24 @@ describe('Stripe amounts at the edge', () => {
 
 describe.each(DRIVERS)('Stripe provider (%s)', (driver) => {
   let stripe: FakeStripe;
-  let s: TestService;
   let service: string;
 
   beforeAll(async () => {
     stripe = await fakeStripe();
-    s = await startTestService(driver, {
-      holdTtlSeconds: 60,
-      stripe: {
-        secretKey: 'sk_test_123',
-        webhookSecret: WHSEC,
-        host: '127.0.0.1',
-        port: stripe.port,
-        protocol: 'http',
-      },
-    });
-    service = await s.token('service', 'room-server');
   });
-  afterAll(async () => {
-    await s?.stop();
-    await stripe?.close();
+  afterAll(async () => stripe?.close());
+  const s = serviceFor(driver, () => ({
+    holdTtlSeconds: 60,
+    stripe: {
+      secretKey: 'sk_test_123',
+      webhookSecret: WHSEC,
+      host: '127.0.0.1',
+      port: stripe.port,
+      protocol: 'http',
+    },
+  }));
+  beforeAll(async () => {
+    service = await s.token('service', 'room-server');
   });
 
   async function create(snap: ReturnType<typeof snapshot>) {

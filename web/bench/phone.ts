@@ -25,7 +25,8 @@
  *
  * Not a test: it prints numbers (median and worst of the runs) and asserts nothing.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { PHONE_CONTEXT, launch } from '../test/helpers/phone.ts';
 import { startStack } from '../test/helpers/stack.ts';
 
 const RUNS = Math.max(1, Math.min(Number(process.argv[2] ?? 5), 20));
@@ -63,12 +64,8 @@ interface Sample {
 
 async function context(browser: Browser, baseURL: string, cookie?: string) {
   const ctx = await browser.newContext({
-    viewport: { width: 390, height: 844 },
+    ...PHONE_CONTEXT,
     baseURL,
-    locale: 'id-ID',
-    timezoneId: 'Asia/Jakarta',
-    hasTouch: true,
-    isMobile: true,
     deviceScaleFactor: 2,
     extraHTTPHeaders: { 'accept-encoding': 'br, gzip' },
   });
@@ -127,6 +124,7 @@ async function measure(
   });
   let allBytes = 0;
   for (const b of bytes.values()) allBytes += b;
+  if (process.env.PHONE_TIMELINE) console.log(await timeline(page));
   await page.close();
   return {
     ms,
@@ -137,6 +135,21 @@ async function measure(
     encodings: [...enc].join('+'),
     allBytes,
   };
+}
+
+/** `PHONE_TIMELINE=1`: each request of a run (start → end, ms; bytes on the wire), and the marks. */
+function timeline(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const w = window as { __synced?: number; __interactive?: number };
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    const rows = [nav, ...(performance.getEntriesByType('resource') as PerformanceResourceTiming[])]
+      .map(
+        (r) =>
+          `  ${r.startTime.toFixed(0).padStart(5)} → ${r.responseEnd.toFixed(0).padStart(5)}  ${String(r.transferSize).padStart(6)} B  ${new URL(r.name).pathname.slice(0, 70)}`,
+      )
+      .join('\n');
+    return `${rows}\n  synced ${w.__synced?.toFixed(0)}  interactive ${w.__interactive?.toFixed(0)}  domInteractive ${nav.domInteractive.toFixed(0)}`;
+  });
 }
 
 const roomInteractive = async (page: Page) => {
@@ -181,18 +194,7 @@ function report(label: string, s: Sample[]) {
 }
 
 const stack = await startStack();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launch();
 try {
   // A member with a room that has a cart (three lines), set up unthrottled.
   const setup = await context(browser, stack.webUrl);

@@ -1,8 +1,9 @@
 /**
  * Every request: per-client limits (rate-limit.ts: 429 + Retry-After), who is signed in
- * (`locals.user`), which language (`locals.locale`), and the security headers (the CSP from
+ * (`locals.user`), which language (`locals.locale`), the security headers (the CSP from
  * svelte.config.js gets this deployment's room-server origin in connect-src: the browser talks
- * to this site and the room's WebSocket, nothing else).
+ * to this site and the room's WebSocket, nothing else), and brotli/gzip for what the server
+ * renders (compress.ts).
  * Expected errors carry their own message; anything unexpected is logged with its ids and
  * reaches the user only as "Internal Error".
  */
@@ -11,6 +12,7 @@ import { closeDb, getDb } from '$lib/server/app.ts';
 import { sessionUser } from '$lib/server/auth.ts';
 import { translate } from '$lib/i18n/translate.ts';
 import { config } from '$lib/server/config.ts';
+import { compressResponse } from '$lib/server/compress.ts';
 import { clientIp } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import { bucketOf, limiter } from '$lib/server/rate-limit.ts';
@@ -114,15 +116,17 @@ export const handle: Handle = async ({ event, resolve }) => {
   const response = await resolve(event, {
     transformPageChunk: ({ html }) => html.replace('%lang%', locale),
   });
+  let res = response;
   try {
-    securityHeaders(response.headers);
-    return response;
+    securityHeaders(res.headers);
   } catch {
     // A response with immutable headers (one passed through from fetch): copy it.
-    const copy = new Response(response.body, response);
-    securityHeaders(copy.headers);
-    return copy;
+    res = new Response(response.body, response);
+    securityHeaders(res.headers);
   }
+  // Pages, their data and JSON go out brotli/gzip as the browser accepts (the built assets are
+  // precompressed and never reach this hook).
+  return compressResponse(event.request, res);
 };
 
 export const handleError: HandleServerError = ({ error, event, status, message }) => {

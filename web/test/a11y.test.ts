@@ -7,38 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startStack, type Stack } from './helpers/stack.ts';
-import {
-  STEP,
-  add,
-  createRoom,
-  launch,
-  phone,
-  register,
-  roomReady,
-  search,
-  shot,
-  tab,
-} from './helpers/phone.ts';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
+import { browserStack } from './helpers/browser-stack.ts';
+import { STEP, add, createRoom, register, roomReady, search, shot, tab } from './helpers/phone.ts';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const t = browserStack({ logLevel: 'warn' }, 600_000);
 
 interface Finding {
   id: string;
@@ -78,9 +54,9 @@ async function audit(page: Page, name: string): Promise<void> {
 describe('accessibility on a phone (item 12)', () => {
   it('axe finds no serious or critical violation on any main page', async () => {
     onTestFailed(() => {
-      console.error(stack.logs().slice(-3000));
+      console.error(t.stack.logs().slice(-3000));
     });
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     for (const [path, name] of [
       ['/', 'home-out'],
       ['/login', 'login'],
@@ -112,13 +88,13 @@ describe('accessibility on a phone (item 12)', () => {
     await audit(A.page, 'friends');
 
     // The join screen of a real invite, as a newcomer sees it.
-    const B = await phone(browser, stack.webUrl, contexts);
+    const B = await t.phone();
     await B.page.goto(invite);
     await B.page.locator('main').waitFor();
     await audit(B.page, 'join');
 
-    const S = await phone(browser, stack.webUrl, contexts);
-    const login = stack.staff[0]!;
+    const S = await t.phone();
+    const login = t.stack.staff[0]!;
     await S.page.goto('/login');
     await S.page.fill('#email', login.email);
     await S.page.fill('#password', login.password);

@@ -6,82 +6,35 @@
  * payment. All the while the phones call web only (decision 0007): the cover and the live
  * stock stream go through web, and no page request goes to settlement.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { join } from 'node:path';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { browserStack } from './helpers/browser-stack.ts';
+import {
+  ARTIFACTS,
+  PHONE_CONTEXT,
+  STEP,
+  logPageErrors,
+  openPage,
+  roomReady,
+  until as pollUntil,
+} from './helpers/phone.ts';
 
-const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
-const STEP = 15_000;
-
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const t = browserStack({ logLevel: 'warn' });
 /** Every HTTP request the phones' pages made: `<resource type> <url>`. */
 const requests: string[] = [];
 
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+const phone = () =>
+  openPage(t.browser, t.contexts, { ...PHONE_CONTEXT, baseURL: t.stack.webUrl }, (page) => {
+    logPageErrors(page);
+    page.on('request', (r) => requests.push(`${r.resourceType()} ${r.url()}`));
   });
-}, 240_000);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+/** `until` polling every 100 ms. */
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeout = STEP) =>
+  pollUntil(what, fn, timeout, 100);
 
-async function phone(): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    isMobile: true,
-    hasTouch: true,
-    locale: 'id-ID',
-    timezoneId: 'Asia/Jakarta',
-    baseURL: stack.webUrl,
-  });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
-  page.on('request', (r) => requests.push(`${r.resourceType()} ${r.url()}`));
-  return { ctx, page };
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeout = STEP,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const roomReady = (page: Page) =>
-  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: STEP });
+const ready = (page: Page) => roomReady(page, STEP);
 
 /** The feed's lines as a person reads them. */
 async function feed(page: Page): Promise<string[]> {
@@ -103,18 +56,7 @@ async function addNth(page: Page, n: number): Promise<{ sku: string; name: strin
 const group = (page: Page, sku: string) =>
   page.locator(`[data-testid=cart-group][data-sku="${sku}"]`);
 
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(stack.logs().slice(-4000));
-    for (const [i, c] of contexts.entries()) {
-      for (const [j, p] of c.pages().entries()) {
-        await p
-          .screenshot({ path: join(ARTIFACTS, `activity-failure-${i}-${j}.png`), fullPage: true })
-          .catch(() => undefined);
-      }
-    }
-  });
-}
+const dumpOnFailure = () => t.dumpOnFailure('activity-failure', 4000);
 
 describe('the activity feed is the room’s history', () => {
   it('is the same after a reload and on a second device, with names, payments and covers', async () => {
@@ -132,7 +74,7 @@ describe('the activity feed is the room’s history', () => {
     await A.page.getByRole('button', { name: 'Buat ruang' }).click();
     await A.page.waitForURL(/\/rooms\/[^/]+$/);
     const roomUrl = A.page.url();
-    await roomReady(A.page);
+    await ready(A.page);
     const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
 
     const B = await phone();
@@ -140,7 +82,7 @@ describe('the activity feed is the room’s history', () => {
     await B.page.fill('#name', 'Budi');
     await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
     await B.page.waitForURL(roomUrl);
-    await roomReady(B.page);
+    await ready(B.page);
 
     // Ani adds one product, Budi another; Budi removes Ani's line; Ani raises Budi's.
     const mine = await addNth(A.page, 0);
@@ -174,11 +116,11 @@ describe('the activity feed is the room’s history', () => {
     const web = (path: RegExp) =>
       requests.some((r) => {
         const url = new URL(r.split(' ')[1]!);
-        return url.origin === stack.webUrl && path.test(url.pathname + url.search);
+        return url.origin === t.stack.webUrl && path.test(url.pathname + url.search);
       });
     expect(web(/^\/rooms\/[^/]+\/settlements\/[^/]+\/payments\/[^/]+\/cover$/)).toBe(true);
     expect(web(/^\/api\/stock\/stream\?stores=/)).toBe(true);
-    expect(requests.filter((r) => r.includes(stack.settlementUrl))).toEqual([]);
+    expect(requests.filter((r) => r.includes(t.stack.settlementUrl))).toEqual([]);
     const pay = A.page.locator('[data-testid=pay]');
     await pay.waitFor({ timeout: STEP });
     const payUrl = (await pay.getAttribute('href'))!;
@@ -225,7 +167,7 @@ describe('the activity feed is the room’s history', () => {
 
     // Budi reloads: the same history. Ani opens the room on a second phone: the same as hers.
     await B.page.reload();
-    await roomReady(B.page);
+    await ready(B.page);
     await B.page.getByTestId('tab-activity').click();
     await until(
       'Budi’s feed after a reload',
@@ -238,7 +180,7 @@ describe('the activity feed is the room’s history', () => {
     await A2.page.locator('main form button[type=submit]').click();
     await A2.page.waitForURL((u) => u.pathname !== '/login');
     await A2.page.goto(roomUrl);
-    await roomReady(A2.page);
+    await ready(A2.page);
     await A2.page.getByTestId('tab-activity').click();
     await until(
       'Ani’s second phone to show her history',

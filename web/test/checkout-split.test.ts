@@ -7,40 +7,28 @@
  * - a split like that arriving from elsewhere (another client writes it to the room) is shown
  *   as a readable sentence with the member's name: never an internal member id.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '@patungan/model';
 import {
   add,
   createRoom,
   joinAsGuest,
-  launch,
-  phone,
   register,
   search,
   shot,
   tab,
   until,
 } from './helpers/phone.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { browserStack } from './helpers/browser-stack.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const t = browserStack();
 const cleanups: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
+afterAll(() => {
   for (const c of cleanups) c();
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
 });
 
 const splitText = async (page: Page) =>
@@ -54,8 +42,8 @@ const shareRows = (page: Page) =>
 
 describe('a split that cannot be computed', () => {
   it('is refused before saving with the member named, and an invalid stored split reads by name', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
-    const B = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
+    const B = await t.phone();
     await register(A.page, 'Ani');
     const roomUrl = await createRoom(A.page, 'Patungan Kado');
     const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
@@ -95,10 +83,10 @@ describe('a split that cannot be computed', () => {
     const roomId = new URL(roomUrl).pathname.split('/').pop()!;
     const token = await signToken(
       { sub: ani!, room: roomId, name: 'Ani', role: 'organiser' },
-      stack.secret,
+      t.stack.secret,
     );
     const doc = new Y.Doc();
-    const provider = new WebsocketProvider(stack.roomServerUrl, roomId, doc, {
+    const provider = new WebsocketProvider(t.stack.roomServerUrl, roomId, doc, {
       params: { token },
       WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
       disableBc: true,

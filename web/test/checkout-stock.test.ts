@@ -8,40 +8,26 @@
  *   with product names and quantities, to everyone, with the next store suggested; it goes away
  *   once another store is chosen, and finalising there works.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   STEP,
   add,
   createRoom,
   joinAsGuest,
-  launch,
-  phone,
   register,
   search,
   shot,
   tab,
   until,
 } from './helpers/phone.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { browserStack } from './helpers/browser-stack.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-});
+const t = browserStack();
 
 /** Sets what a store has of a sku straight in settlement's database (no stock event). */
 async function setAvailable(storeId: string, sku: string, available: number): Promise<void> {
-  await stack.settlement.db.query(
+  await t.stack.settlement.db.query(
     'UPDATE stock SET on_hand = held + committed + $3 WHERE store_id = $1 AND sku = $2',
     [storeId, sku, available],
   );
@@ -52,8 +38,8 @@ const checkoutText = async (page: Page) =>
 
 describe('a store that cannot fulfil the cart', () => {
   it('warns before, explains a refusal once in Indonesian, suggests the nearest full store', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
-    const B = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
+    const B = await t.phone();
     await register(A.page, 'Ani');
     await createRoom(A.page, 'Belanja Kantor');
     const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
@@ -61,7 +47,7 @@ describe('a store that cannot fulfil the cart', () => {
 
     // The picker's default city is Jakarta: its three nearest stores, in the picker's order.
     const near = (await (
-      await fetch(`${stack.settlementUrl}/stores?lat=-6.2088&lng=106.8456`)
+      await fetch(`${t.stack.settlementUrl}/stores?lat=-6.2088&lng=106.8456`)
     ).json()) as { items: { id: string; name: string }[] };
     const [s1, s2, s3] = near.items;
     expect(s3).toBeDefined();

@@ -10,82 +10,22 @@
  * Debian's Chromium.
  * No fixed sleeps: every step waits for a condition. Latencies are printed, not asserted.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type Locator,
-  type Page,
-} from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { signToken } from '@patungan/model';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { ARTIFACTS, STEP, openPage, roomReady, until } from './helpers/phone.ts';
+import { browserStack } from './helpers/browser-stack.ts';
 
-const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
-const STEP = 15_000;
-
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}, 240_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const t = browserStack({ logLevel: 'warn' });
 
 async function newContext(
   viewport = { width: 1280, height: 800 },
 ): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport, baseURL: stack.webUrl });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
-  return { ctx, page };
+  return openPage(t.browser, t.contexts, { viewport, baseURL: t.stack.webUrl });
 }
 
-/** Polls `fn` until it returns a truthy value (or throws the last failure after `timeout`). */
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeout = STEP,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const roomReady = (page: Page) =>
-  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: STEP });
+const ready = (page: Page) => roomReady(page, STEP);
 
 /** The cart as one page shows it: sku → total quantity. */
 async function cartOf(page: Page): Promise<Record<string, number>> {
@@ -139,18 +79,7 @@ async function payOnLocalPage(ctx: BrowserContext, page: Page): Promise<void> {
 }
 
 /** On failure: web's log tail and a full-page screenshot of every open page. */
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(stack.logs().slice(-4000));
-    for (const [i, c] of contexts.entries()) {
-      for (const [j, p] of c.pages().entries()) {
-        await p
-          .screenshot({ path: join(ARTIFACTS, `failure-${i}-${j}.png`), fullPage: true })
-          .catch(() => undefined);
-      }
-    }
-  });
-}
+const dumpOnFailure = () => t.dumpOnFailure('failure', 4000);
 
 describe('the room, end to end', () => {
   it('two friends shop, split, finalise, pay and pick up', async () => {
@@ -171,7 +100,7 @@ describe('the room, end to end', () => {
     // Time to interactive, measured on a fresh load of the room page.
     const t0 = Date.now();
     await A.page.goto(roomUrl);
-    await roomReady(A.page);
+    await ready(A.page);
     await A.page.locator('[data-testid=product] [data-testid=add]').first().waitFor();
     console.log(`[measure] room page interactive (synced + catalog) in ${Date.now() - t0} ms`);
     expect(await status(A.page)).toBe('open');
@@ -184,7 +113,7 @@ describe('the room, end to end', () => {
     await B.page.fill('#name', 'Budi');
     await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
     await B.page.waitForURL(roomUrl);
-    await roomReady(B.page);
+    await ready(B.page);
     // Presence: each sees the other.
     await A.page.locator('[data-testid=peer]', { hasText: 'Budi' }).waitFor();
     await B.page.locator('[data-testid=peer]', { hasText: 'Ani' }).waitFor();
@@ -291,7 +220,7 @@ describe('the room, end to end', () => {
     }
 
     // --- staff pack the order and mark it ready --------------------------------------------------
-    const login = stack.staff.find((s) => s.storeId === storeId)!;
+    const login = t.stack.staff.find((s) => s.storeId === storeId)!;
     const S = await newContext();
     await S.page.goto('/login');
     await S.page.fill('#email', login.email);
@@ -340,7 +269,7 @@ describe('the room, end to end', () => {
     await A.page.fill('#budget', '20000');
     await A.page.getByRole('button', { name: 'Buat ruang' }).click();
     await A.page.waitForURL(/\/rooms\/[^/]+$/);
-    await roomReady(A.page);
+    await ready(A.page);
 
     // Kopi Susu Gula Aren is Rp 19.500: the first one brings Sari near her Rp 20.000 budget.
     const kopi = await search(A.page, 'Kopi Susu');
@@ -381,9 +310,9 @@ describe('the room, end to end', () => {
       .getAttribute('data-settlement'))!;
     const service = await signToken(
       { sub: 'e2e', name: 'e2e', role: 'service', room: '*' },
-      stack.secret,
+      t.stack.secret,
     );
-    const cancel = await fetch(`${stack.settlementUrl}/settlements/${settlementId}/cancel`, {
+    const cancel = await fetch(`${t.stack.settlementUrl}/settlements/${settlementId}/cancel`, {
       method: 'POST',
       headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'Toko tutup lebih awal' }),
@@ -448,7 +377,7 @@ describe('the room, end to end', () => {
     await A.page.getByRole('button', { name: 'Buat ruang' }).click();
     await A.page.waitForURL(/\/rooms\/[^/]+$/);
     const roomUrl = A.page.url();
-    await roomReady(A.page);
+    await ready(A.page);
     const beras = await search(A.page, 'Beras');
 
     await A.ctx.setOffline(true);
@@ -480,13 +409,13 @@ describe('the room, end to end', () => {
     await A.ctx.setOffline(false);
     const again = await A.ctx.newPage();
     await again.goto(roomUrl);
-    await roomReady(again);
+    await ready(again);
     await lineIn(again, beras).waitFor();
     const B = await newContext();
     await B.page.goto(await again.locator('[data-testid=invite-url]').inputValue());
     await B.page.fill('#name', 'Eko');
     await B.page.getByRole('button', { name: 'Gabung', exact: true }).click();
-    await roomReady(B.page);
+    await ready(B.page);
     await lineIn(B.page, beras).waitFor({ timeout: STEP });
   }, 120_000);
 });
@@ -495,7 +424,7 @@ describe('the room, end to end', () => {
 async function stockAt(
   storeId: string,
 ): Promise<Record<string, { onHand: number; available: number }>> {
-  const res = await fetch(`${stack.settlementUrl}/stores/${storeId}/stock`);
+  const res = await fetch(`${t.stack.settlementUrl}/stores/${storeId}/stock`);
   const body = (await res.json()) as {
     items: { sku: string; onHand: number; available: number }[];
   };

@@ -7,25 +7,40 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { signToken } from '@patungan/model';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { type Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { DemoStaffLogin } from '../src/lib/server/staff-seed.ts';
+import { browserStack } from './helpers/browser-stack.ts';
+import { openPage } from './helpers/phone.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
 const WAIT = { timeout: 15_000 };
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const t = browserStack({}, 120_000);
 
 const pages: Page[] = [];
 
 async function newPage(viewport = { width: 390, height: 844 }): Promise<Page> {
-  const ctx = await browser.newContext({ viewport, baseURL: stack.webUrl });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  pages.push(page);
+  const { page } = await openPage(
+    t.browser,
+    t.contexts,
+    { viewport, baseURL: t.stack.webUrl },
+    (p) => pages.push(p),
+  );
   return page;
+}
+
+/** A store's staff member, signed in on a new page and landed on the store's staff page. */
+async function staffPage(login: DemoStaffLogin, viewport: { width: number; height: number }) {
+  const staff = await newPage(viewport);
+  await staff.goto(`/login?redirect=/staff/${login.storeId}`);
+  await staff.fill('#email', login.email);
+  await staff.fill('#password', login.password);
+  await Promise.all([
+    staff.waitForURL(`${t.stack.webUrl}/staff/${login.storeId}`),
+    staff.click('main form button[type=submit]'),
+  ]);
+  return staff;
 }
 
 /** On failure: every open page's screenshot and URL, and the web server's log. */
@@ -37,7 +52,7 @@ function explainFailures() {
       console.error(`page ${i}: ${p.url()}`);
       await shot(p, `failed-${name}-${i}`, false).catch(() => undefined);
     }
-    console.error(stack.logs().slice(-5000));
+    console.error(t.stack.logs().slice(-5000));
   });
 }
 
@@ -47,7 +62,7 @@ async function register(page: Page, name: string, email: string) {
   await page.fill('#email', email);
   await page.fill('#password', 'rahasia123');
   await Promise.all([
-    page.waitForURL(`${stack.webUrl}/`),
+    page.waitForURL(`${t.stack.webUrl}/`),
     page.click('main form button[type=submit]'),
   ]);
 }
@@ -58,28 +73,6 @@ async function shot(page: Page, name: string, fullPage = true) {
 }
 
 describe('app shell in a browser', () => {
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
-  });
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await stack?.close();
-  });
-
   let roomId = '';
   let roomCode = '';
   let ana: Page;
@@ -90,7 +83,7 @@ describe('app shell in a browser', () => {
     await register(ana, 'Ana', 'ana@example.com');
     await expect.poll(() => ana.locator('h1').textContent()).toBe('Halo, Ana!');
     await ana.click('form[action="/logout"] button');
-    await ana.waitForURL(`${stack.webUrl}/`);
+    await ana.waitForURL(`${t.stack.webUrl}/`);
     await ana.goto('/login');
     await ana.fill('#email', 'ana@example.com');
     await ana.fill('#password', 'salah-sekali');
@@ -101,14 +94,14 @@ describe('app shell in a browser', () => {
     );
     await ana.fill('#password', 'rahasia123');
     await Promise.all([
-      ana.waitForURL(`${stack.webUrl}/`),
+      ana.waitForURL(`${t.stack.webUrl}/`),
       ana.click('main form button[type=submit]'),
     ]);
     // Language switch: a cookie, kept across pages.
-    await Promise.all([ana.waitForURL(`${stack.webUrl}/`), ana.click('form.lang button')]);
+    await Promise.all([ana.waitForURL(`${t.stack.webUrl}/`), ana.click('form.lang button')]);
     await expect.poll(() => ana.locator('h1').textContent()).toBe('Hi, Ana!');
     expect(await ana.getAttribute('html', 'lang')).toBe('en');
-    await Promise.all([ana.waitForURL(`${stack.webUrl}/`), ana.click('form.lang button')]);
+    await Promise.all([ana.waitForURL(`${t.stack.webUrl}/`), ana.click('form.lang button')]);
     await expect.poll(() => ana.locator('h1').textContent()).toBe('Halo, Ana!');
   });
 
@@ -123,7 +116,7 @@ describe('app shell in a browser', () => {
     ]);
     roomId = new URL(ana.url()).pathname.split('/').pop()!;
     const token = (await (
-      await ana.request.post(`/rooms/${roomId}/token`, { headers: { origin: stack.webUrl } })
+      await ana.request.post(`/rooms/${roomId}/token`, { headers: { origin: t.stack.webUrl } })
     ).json()) as { token: string };
     expect(token.token.split('.')).toHaveLength(3);
     await ana.goto(`/rooms/${roomId}/invite`);
@@ -170,7 +163,7 @@ describe('app shell in a browser', () => {
     await budi.locator('[data-testid=invites] a').first().click();
     await budi.waitForURL(/\/join\/[A-Z0-9]+$/);
     await Promise.all([
-      budi.waitForURL(`${stack.webUrl}/rooms/${roomId}`),
+      budi.waitForURL(`${t.stack.webUrl}/rooms/${roomId}`),
       budi.getByRole('button', { name: 'Gabung sebagai Budi' }).click(),
     ]);
   });
@@ -181,12 +174,12 @@ describe('app shell in a browser', () => {
     await citra.goto('/');
     await citra.fill('#code', roomCode.toLowerCase());
     await Promise.all([
-      citra.waitForURL(`${stack.webUrl}/join/${roomCode}`),
+      citra.waitForURL(`${t.stack.webUrl}/join/${roomCode}`),
       citra.click('form[action="/join"] button'),
     ]);
     await citra.fill('#name', 'Citra');
     await Promise.all([
-      citra.waitForURL(`${stack.webUrl}/rooms/${roomId}`),
+      citra.waitForURL(`${t.stack.webUrl}/rooms/${roomId}`),
       citra.click('main form button[type=submit]'),
     ]);
     await citra.goto('/');
@@ -203,7 +196,7 @@ describe('app shell in a browser', () => {
     await citra.fill('#email', 'citra@example.com');
     await citra.fill('#password', 'rahasia123');
     await Promise.all([
-      citra.waitForURL(`${stack.webUrl}/`),
+      citra.waitForURL(`${t.stack.webUrl}/`),
       citra.click('main form button[type=submit]'),
     ]);
     await citra.locator(`[data-room-id="${roomId}"]`).waitFor(WAIT);
@@ -217,22 +210,15 @@ describe('app shell in a browser', () => {
 
   it('store staff edit stock inline and settlement has it', async () => {
     explainFailures();
-    const login = stack.staff[0]!;
+    const login = t.stack.staff[0]!;
     expect(login).toBeDefined();
-    const staff = await newPage({ width: 1280, height: 800 });
-    await staff.goto(`/login?redirect=/staff/${login.storeId}`);
-    await staff.fill('#email', login.email);
-    await staff.fill('#password', login.password);
-    await Promise.all([
-      staff.waitForURL(`${stack.webUrl}/staff/${login.storeId}`),
-      staff.click('main form button[type=submit]'),
-    ]);
+    const staff = await staffPage(login, { width: 1280, height: 800 });
 
     const row = staff.locator('tbody tr').first();
     await row.waitFor(WAIT);
     const sku = (await row.getAttribute('data-sku'))!;
     const before = (await (
-      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+      await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock`)
     ).json()) as {
       items: { sku: string; onHand: number }[];
     };
@@ -241,7 +227,7 @@ describe('app shell in a browser', () => {
     await row.locator('button[type=submit]').click();
     await staff.locator('.notice.ok').waitFor(WAIT);
     const after = (await (
-      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+      await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock`)
     ).json()) as {
       items: { sku: string; onHand: number }[];
     };
@@ -250,9 +236,9 @@ describe('app shell in a browser', () => {
     // A change made elsewhere (another till) reaches the open page live, over settlement's SSE.
     const till = await signToken(
       { sub: 'till', name: 'Till', role: 'staff', store: login.storeId },
-      stack.secret,
+      t.stack.secret,
     );
-    const put = await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock/${sku}`, {
+    const put = await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock/${sku}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${till}`, 'content-type': 'application/json' },
       body: JSON.stringify({ onHand: was + 11 }),
@@ -264,25 +250,25 @@ describe('app shell in a browser', () => {
     await shot(staff, 'shell-staff-1280', false);
 
     // Another store's page is refused.
-    const other = stack.staff.find((s) => s.storeId !== login.storeId)!;
+    const other = t.stack.staff.find((s) => s.storeId !== login.storeId)!;
     const res = await staff.goto(`/staff/${other.storeId}`);
     expect(res?.status()).toBe(403);
   });
 
   it('store staff move a paid pickup order along: packed, ready (pickup code), completed', async () => {
     explainFailures();
-    const login = stack.staff[0]!;
+    const login = t.stack.staff[0]!;
     const stock = (await (
-      await fetch(`${stack.settlementUrl}/stores/${login.storeId}/stock`)
+      await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock`)
     ).json()) as {
       items: { sku: string; available: number }[];
     };
     const sku = stock.items.find((i) => i.available >= 2)!.sku;
     const service = await signToken(
       { sub: 'e2e', name: 'e2e', role: 'service', room: '*' },
-      stack.secret,
+      t.stack.secret,
     );
-    const res = await fetch(`${stack.settlementUrl}/settlements`, {
+    const res = await fetch(`${t.stack.settlementUrl}/settlements`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${service}`,
@@ -302,22 +288,15 @@ describe('app shell in a browser', () => {
     });
     expect(res.status).toBe(201);
     const settlement = (await res.json()) as { id: string; payments: { paymentId: string }[] };
-    const pay = await fetch(`${stack.settlementUrl}/pay/${settlement.payments[0]!.paymentId}`, {
+    const pay = await fetch(`${t.stack.settlementUrl}/pay/${settlement.payments[0]!.paymentId}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ action: 'authorize' }),
     });
     expect(pay.ok).toBe(true);
-    await stack.settlement.tick();
+    await t.stack.settlement.tick();
 
-    const staff = await newPage({ width: 390, height: 844 });
-    await staff.goto(`/login?redirect=/staff/${login.storeId}`);
-    await staff.fill('#email', login.email);
-    await staff.fill('#password', login.password);
-    await Promise.all([
-      staff.waitForURL(`${stack.webUrl}/staff/${login.storeId}`),
-      staff.click('main form button[type=submit]'),
-    ]);
+    const staff = await staffPage(login, { width: 390, height: 844 });
     const order = staff.locator('[data-testid=orders] > li').first();
     const press = async (label: string, status: string) => {
       await order.locator('button', { hasText: label }).click();
@@ -336,7 +315,7 @@ describe('app shell in a browser', () => {
     await found.locator('button', { hasText: 'Sudah diambil' }).click();
     await order.locator('[data-status=completed]').waitFor(WAIT);
     const done = (await (
-      await fetch(`${stack.settlementUrl}/settlements/${settlement.id}`, {
+      await fetch(`${t.stack.settlementUrl}/settlements/${settlement.id}`, {
         headers: { authorization: `Bearer ${service}` },
       })
     ).json()) as { status: string };

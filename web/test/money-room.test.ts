@@ -7,36 +7,22 @@
  * - when the hold runs out, the room says so once, in Indonesian, naming who had not paid
  *   (no English reason, no second copy of it).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   STEP,
   add,
   createRoom,
   joinAsGuest,
-  launch,
-  phone,
   register,
   search,
   shot,
   tab,
   until,
 } from './helpers/phone.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { browserStack } from './helpers/browser-stack.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ holdTtlSeconds: 900 });
-  browser = await launch();
-}, 240_000);
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-});
+const t = browserStack({ holdTtlSeconds: 900 });
 
 const offered = (page: Page) =>
   page
@@ -45,8 +31,8 @@ const offered = (page: Page) =>
 
 describe('the money moment in the room', () => {
   it('offers only enabled methods; counts down for everyone, names who has to pay, and who had not', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
-    const B = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
+    const B = await t.phone();
     {
       await register(A.page, 'Ani');
       await createRoom(A.page, 'Arisan Melati');
@@ -106,11 +92,11 @@ describe('the money moment in the room', () => {
       const settlementId = (await A.page
         .locator('[data-testid=checkout]')
         .getAttribute('data-settlement'))!;
-      await stack.settlement.db.query(
+      await t.stack.settlement.db.query(
         `UPDATE settlements SET hold_expires_at = now() - interval '1 second' WHERE id = $1`,
         [settlementId],
       );
-      await stack.settlement.tick();
+      await t.stack.settlement.tick();
       for (const [p, who] of [
         [A.page, 'Budi'],
         [B.page, 'Kamu'],

@@ -7,28 +7,19 @@
  *   Indonesian, and English on request.
  * - The IndexedDB copy's code (y-indexeddb) is not among the scripts asked for before the room
  *   synced; it comes after, and the copy is then written.
+ * - The server-rendered room page and its data travel brotli/gzip as the browser accepts.
+ * - The room's socket is opened by the page's head while the scripts are still on their way,
+ *   and the room's code takes that one over: one socket, one request for the whole room.
  * Not a timing test: it checks what is downloaded and in which order, never how fast.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { request as httpRequest } from 'node:http';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
 import { catalogues } from '../src/lib/i18n/translate.ts';
-import { startStack, type Stack } from './helpers/stack.ts';
-import { STEP, createRoom, launch, phone, register, tab, until } from './helpers/phone.ts';
+import { browserStack } from './helpers/browser-stack.ts';
+import { STEP, createRoom, register, tab, until } from './helpers/phone.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const t = browserStack({ logLevel: 'warn' }, 600_000);
 
 /**
  * Messages a bundler keeps verbatim inside a script (plain ASCII, no quote or placeholder) and
@@ -86,10 +77,10 @@ async function connectedText(page: Page): Promise<string> {
 describe('the first view on a phone (item 12)', () => {
   it('the page fetches its own language only, and no script carries a message', async () => {
     onTestFailed(() => {
-      console.error(stack.logs().slice(-3000));
+      console.error(t.stack.logs().slice(-3000));
     });
     expect(telltales.length).toBeGreaterThan(20);
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     const seen = record(A.page);
     await register(A.page, 'Rina');
     const roomUrl = await createRoom(A.page, 'Kos Mawar');
@@ -126,11 +117,11 @@ describe('the first view on a phone (item 12)', () => {
   });
 
   it('the IndexedDB copy loads after the room has synced, and then keeps the room', async () => {
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     await register(A.page, 'Sari');
     const roomUrl = await createRoom(A.page, 'Arisan');
     // The same member on a fresh phone (cold cache, no IndexedDB copy), as after a tap on a link.
-    const B = await phone(browser, stack.webUrl, contexts);
+    const B = await t.phone();
     await B.ctx.addCookies(await A.ctx.cookies());
     const page = B.page;
     const seen = record(page);
@@ -154,5 +145,101 @@ describe('the first view on a phone (item 12)', () => {
     await until('the IndexedDB code', async () =>
       [...seen.scripts.values()].some((s) => s.includes(IDB_CODE)),
     );
+  });
+
+  it('the room page and its data are compressed as the browser accepts', async () => {
+    const A = await t.phone();
+    await register(A.page, 'Tari');
+    const roomUrl = await createRoom(A.page, 'Kos Melati');
+    const cookie = (await A.ctx.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    // Raw HTTP: fetch() would decode the body and hide what went over the wire.
+    const get = (path: string, acceptEncoding?: string) =>
+      new Promise<{ status: number; encoding: string | undefined; bytes: number }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            new URL(path, roomUrl),
+            {
+              headers: { cookie, ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) },
+            },
+            (res) => {
+              let bytes = 0;
+              res.on('data', (b: Buffer) => (bytes += b.length));
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  encoding: res.headers['content-encoding'],
+                  bytes,
+                }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        },
+      );
+    const path = new URL(roomUrl).pathname;
+    const plain = await get(path);
+    expect(plain.status).toBe(200);
+    expect(plain.encoding).toBeUndefined();
+    const br = await get(path, 'br, gzip');
+    expect(br.encoding).toBe('br');
+    expect(br.bytes).toBeLessThan(plain.bytes / 2);
+    expect((await get(path, 'gzip')).encoding).toBe('gzip');
+    const data = await get(`${path}/__data.json`, 'gzip, deflate, br');
+    expect(data.status).toBe(200);
+    expect(data.encoding).toBe('br');
+  });
+
+  it('the room socket opens from the page head before the scripts, and the room uses it', async () => {
+    const A = await t.phone();
+    await register(A.page, 'Wulan');
+    const roomUrl = await createRoom(A.page, 'Kos Kenanga');
+    const B = await t.phone();
+    await B.ctx.addCookies(await A.ctx.cookies());
+    const page = B.page;
+    const roomServer = new URL(t.stack.roomServerUrl).host;
+    const sockets: string[] = [];
+    const step1s: number[] = [];
+    let socketBeforeScripts = false;
+    let gaveUp = false;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    page.on('websocket', (ws) => {
+      if (new URL(ws.url()).host !== roomServer) return;
+      sockets.push(ws.url());
+      ws.on('framesent', ({ payload }) => {
+        // Sync step 1: [messageSync 0, step 1 = 0, …state vector].
+        if (typeof payload !== 'string' && payload[0] === 0 && payload[1] === 0)
+          step1s.push(payload.length);
+      });
+      if (!gaveUp) socketBeforeScripts = true;
+      release();
+    });
+    // The page's scripts wait until its socket exists (at most 15 s after the page arrived,
+    // a long time on a busy test machine): a socket the scripts open comes only after that.
+    await page.route('**/_app/immutable/**/*.js', async (route) => {
+      await released;
+      await route.continue();
+    });
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    page.on('response', (res) => {
+      if (res.url() !== roomUrl || giveUp) return;
+      giveUp = setTimeout(() => {
+        gaveUp = true;
+        release();
+      }, 15_000);
+    });
+    await page.goto(roomUrl, { waitUntil: 'commit' });
+    await page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 45_000 });
+    await page.locator('[data-testid=product]').first().waitFor({ timeout: STEP });
+    clearTimeout(giveUp);
+    expect(socketBeforeScripts).toBe(true);
+    // The room's code took that socket over: no second one, and the whole room asked for once.
+    expect(sockets).toHaveLength(1);
+    expect(step1s).toHaveLength(1);
+    // …and it is live: an edit made here reaches the other phone.
+    await page.locator('[data-testid=product] [data-testid=add]').first().click();
+    await tab(A.page, 'cart');
+    await A.page.locator('[data-testid=cart-line]').first().waitFor({ timeout: STEP });
   });
 });

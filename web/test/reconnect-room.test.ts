@@ -8,87 +8,33 @@
  *
  * The drops are the scenario, not an assertion: how long a page takes to come back is printed.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { browserStack } from './helpers/browser-stack.ts';
+import { PHONE_CONTEXT, STEP, openPage, roomReady, until as pollUntil } from './helpers/phone.ts';
 
-const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
-const STEP = 15_000;
 /** Longest a page may take to come back after a restart: backoff cap 10 s plus a sync. */
 const BACK = 25_000;
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const t = browserStack({ logLevel: 'warn' });
 const consoleErrors: string[] = [];
 
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+/** A phone whose page errors and console errors are kept under `name`. */
+const phone = (name: string) =>
+  openPage(t.browser, t.contexts, { ...PHONE_CONTEXT, baseURL: t.stack.webUrl }, (page) => {
+    page.on('pageerror', (e) => consoleErrors.push(`[${name} pageerror] ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`[${name} console] ${m.text()}`);
+    });
   });
-}, 240_000);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
-
-async function phone(name: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    isMobile: true,
-    hasTouch: true,
-    locale: 'id-ID',
-    timezoneId: 'Asia/Jakarta',
-    baseURL: stack.webUrl,
-  });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => consoleErrors.push(`[${name} pageerror] ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(`[${name} console] ${m.text()}`);
-  });
-  return { ctx, page };
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeout = STEP,
-): Promise<T> {
-  const end = Date.now() + timeout;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` polling every 100 ms. */
+const until = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeout = STEP) =>
+  pollUntil(what, fn, timeout, 100);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const roomReady = (page: Page) =>
-  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: STEP });
+const ready = (page: Page) => roomReady(page, STEP);
 
 const connection = (page: Page) =>
   page.locator('[data-testid=connection]').getAttribute('data-state');
@@ -125,19 +71,8 @@ async function inc(page: Page, sku: string): Promise<void> {
     .click();
 }
 
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(stack.logs().slice(-4000));
-    console.error(consoleErrors.slice(-20).join('\n'));
-    for (const [i, c] of contexts.entries()) {
-      for (const [j, p] of c.pages().entries()) {
-        await p
-          .screenshot({ path: join(ARTIFACTS, `reconnect-failure-${i}-${j}.png`), fullPage: true })
-          .catch(() => undefined);
-      }
-    }
-  });
-}
+const dumpOnFailure = () =>
+  t.dumpOnFailure('reconnect-failure', 4000, () => consoleErrors.slice(-20).join('\n'));
 
 describe('the room survives a room-server restart', () => {
   it('every page reconnects after drops of 2 s, 8 s and 60 s, converges, and edits flow both ways', async () => {
@@ -153,7 +88,7 @@ describe('the room survives a room-server restart', () => {
     await A.page.getByRole('button', { name: 'Buat ruang' }).click();
     await A.page.waitForURL(/\/rooms\/[^/]+$/);
     const roomUrl = A.page.url();
-    await roomReady(A.page);
+    await ready(A.page);
     const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
 
     const pages = [A.page];
@@ -163,7 +98,7 @@ describe('the room survives a room-server restart', () => {
       await P.page.fill('#name', name);
       await P.page.getByRole('button', { name: 'Gabung', exact: true }).click();
       await P.page.waitForURL(roomUrl);
-      await roomReady(P.page);
+      await ready(P.page);
       pages.push(P.page);
     }
     const [ani, budi] = pages as [Page, Page, Page];
@@ -173,7 +108,7 @@ describe('the room survives a room-server restart', () => {
     }
 
     for (const [round, downMs] of [2_000, 8_000, 60_000].entries()) {
-      await stack.stopRoomServer();
+      await t.stack.stopRoomServer();
       const down = Date.now();
       for (const p of pages) {
         await until(
@@ -193,7 +128,7 @@ describe('the room survives a room-server restart', () => {
         );
       }
       await sleep(Math.max(0, downMs - (Date.now() - down)));
-      await stack.startRoomServer();
+      await t.stack.startRoomServer();
       const up = Date.now();
 
       for (const [i, p] of pages.entries()) {

@@ -4,17 +4,15 @@
  * texts assistive technology reads: aria-label, placeholder, title, alt).
  * The settlement's pay pages are not walked here (another part of the issue).
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Page } from 'playwright-core';
 import { join } from 'node:path';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { browserStack } from './helpers/browser-stack.ts';
 import {
   ARTIFACTS,
   STEP,
   add,
   createRoom,
-  launch,
-  phone,
   register,
   roomReady,
   search,
@@ -81,20 +79,7 @@ const ALLOWED_PHRASES = ['English', 'Patungan'];
 /** Internal ids a person should never read: skus (first), settlement/payment/user ids. */
 const INTERNAL = [/\b[A-Z]{3}-\d{4}\b/, /\b(?:stl|pay|usr|set|mem|room)_[A-Za-z0-9]{6,}/];
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
+const t = browserStack({ logLevel: 'warn' }, 600_000);
 
 /** The words a person reads or hears on the page now (visible text and accessible texts). */
 function readable(page: Page): Promise<string> {
@@ -138,9 +123,9 @@ async function check(page: Page, name: string, opts: { skus?: boolean } = {}): P
 describe('Indonesian pages say nothing in English (item 9)', () => {
   it('walks home, login, register, an unknown code, the room, profile, friends and staff', async () => {
     onTestFailed(() => {
-      console.error(stack.logs().slice(-3000));
+      console.error(t.stack.logs().slice(-3000));
     });
-    const A = await phone(browser, stack.webUrl, contexts);
+    const A = await t.phone();
     for (const [path, name] of [
       ['/', 'home-out'],
       ['/login', 'login'],
@@ -175,8 +160,8 @@ describe('Indonesian pages say nothing in English (item 9)', () => {
     await check(A.page, 'friends');
     void roomReady;
 
-    const S = await phone(browser, stack.webUrl, contexts);
-    const login = stack.staff[0]!;
+    const S = await t.phone();
+    const login = t.stack.staff[0]!;
     await S.page.goto('/login');
     await S.page.fill('#email', login.email);
     await S.page.fill('#password', login.password);

@@ -3,19 +3,15 @@
  * stack: the quantity box, the room's phone layout and the catalog's product pictures.
  * Screenshots go to web/test-artifacts/ (ignored by git).
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { join } from 'node:path';
-import { startStack, type Stack } from './helpers/stack.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { browserStack } from './helpers/browser-stack.ts';
 import {
-  ARTIFACTS,
   PHONE,
   STEP,
   add,
   createRoom,
   joinAsGuest,
-  launch,
-  phone,
   register,
   roomReady,
   search,
@@ -24,35 +20,11 @@ import {
   until,
 } from './helpers/phone.ts';
 
-let stack: Stack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const t = browserStack({ logLevel: 'warn' }, 600_000);
 
-beforeAll(async () => {
-  stack = await startStack({ logLevel: 'warn' });
-  browser = await launch();
-}, 600_000);
+const open = () => t.phone();
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await stack?.close();
-}, 60_000);
-
-const open = () => phone(browser, stack.webUrl, contexts);
-
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(stack.logs().slice(-3000));
-    for (const [i, c] of contexts.entries()) {
-      for (const [j, p] of c.pages().entries()) {
-        await p
-          .screenshot({ path: join(ARTIFACTS, `ui-failure-${i}-${j}.png`), fullPage: true })
-          .catch(() => undefined);
-      }
-    }
-  });
-}
+const dumpOnFailure = () => t.dumpOnFailure('ui-failure', 3000);
 
 const group = (page: Page, sku: string) =>
   page.locator(`[data-testid=cart-group][data-sku="${sku}"]`);
@@ -84,7 +56,7 @@ async function chooseStore(page: Page): Promise<{ id: string; name: string }> {
 }
 
 async function stockAt(storeId: string, sku: string): Promise<number> {
-  const res = await fetch(`${stack.settlementUrl}/stores/${storeId}/stock`);
+  const res = await fetch(`${t.stack.settlementUrl}/stores/${storeId}/stock`);
   const body = (await res.json()) as { items: { sku: string; available: number }[] };
   return body.items.find((i) => i.sku === sku)!.available;
 }
@@ -381,7 +353,7 @@ describe('a settled room on a phone (item 10)', () => {
 
   it('a completed room offers no invite', async () => {
     dumpOnFailure();
-    const login = stack.staff.find((s) => s.storeId === store.id)!;
+    const login = t.stack.staff.find((s) => s.storeId === store.id)!;
     const S = await open();
     await S.page.goto('/login');
     await S.page.fill('#email', login.email);

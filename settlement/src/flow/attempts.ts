@@ -15,13 +15,14 @@ import { capture } from '../saga/capture.ts';
 import type { StepResult } from '../saga/step.ts';
 import { SAGA, WORK_STATUSES, sqlList } from '../saga/table.ts';
 import { applyProviderStatus } from './transitions.ts';
+import type { PaymentProvider } from '@patungan/model';
 import type { AttemptStatus } from './rows.ts';
 
 const STEPS = { authorise, capture } as const;
 
 export interface AttemptJob extends AttemptInfo {
   status: AttemptStatus;
-  provider: 'local' | 'stripe' | 'midtrans';
+  provider: PaymentProvider;
   tries: number;
 }
 
@@ -30,7 +31,7 @@ interface JobRow {
   payment_id: string;
   settlement_id: string;
   attempt: number;
-  provider: 'local' | 'stripe' | 'midtrans';
+  provider: PaymentProvider;
   amount: number;
   currency: string;
   status: AttemptStatus;

@@ -1,4 +1,5 @@
 /** Starts a settlement service on a fresh database, with helpers for tokens and requests. */
+import { afterAll, beforeAll } from 'vitest';
 import { signToken, type Role } from '@patungan/model';
 import { pino } from 'pino';
 import {
@@ -85,6 +86,37 @@ export async function startTestService(
       await tdb.drop();
     },
   };
+}
+
+/**
+ * The test service of a describe block: started (on its own fresh database) before the block's
+ * tests and stopped after them. The returned handle forwards to the running service, so the
+ * block uses it like the service itself; touching it outside a test or hook is an error.
+ * `opts` may be a function, read when the service starts (after the block's earlier hooks, so it
+ * can name a fake provider they started; later-registered hooks stop first).
+ */
+export function serviceFor(
+  driver: Driver,
+  opts: SettlementOptions | (() => SettlementOptions) = {},
+): TestService {
+  let current: TestService | undefined;
+  beforeAll(async () => {
+    current = await startTestService(driver, typeof opts === 'function' ? opts() : opts);
+  });
+  afterAll(async () => current?.stop());
+  return forwarding(() => current);
+}
+
+/** A handle on a value a beforeAll hook makes: it forwards to that value once it exists. */
+export function forwarding<T extends object>(get: () => T | undefined): T {
+  return new Proxy({} as T, {
+    get(_target, key) {
+      const current = get();
+      if (!current) throw new Error('this test fixture exists only inside tests and hooks');
+      const value: unknown = Reflect.get(current, key, current);
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
 }
 
 /** Polls `fn` until it returns a truthy value (bounded; fails the test after `ms`). */

@@ -3,7 +3,13 @@
  * viewport (390×844, id-ID, Asia/Jakarta), polling without fixed sleeps, and the few steps every
  * room scenario starts with (register, create a room, join as a guest, search, add).
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,31 +33,53 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-export async function phone(
+/** A phone's browser context: the viewport, locale and time zone every phone test uses. */
+export const PHONE_CONTEXT = {
+  viewport: PHONE,
+  locale: 'id-ID',
+  timezoneId: 'Asia/Jakarta',
+  hasTouch: true,
+  isMobile: true,
+} satisfies BrowserContextOptions;
+
+/** Prints a page's uncaught errors. */
+export const logPageErrors = (page: Page) =>
+  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
+
+/**
+ * A new context (kept in `contexts`, for closing) with one page; `watch` listens on the page
+ * (by default: print its uncaught errors).
+ */
+export async function openPage(
+  browser: Browser,
+  contexts: BrowserContext[],
+  options: BrowserContextOptions,
+  watch: (page: Page) => void = logPageErrors,
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext(options);
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  watch(page);
+  return { ctx, page };
+}
+
+export function phone(
   browser: Browser,
   baseURL: string,
   contexts: BrowserContext[],
 ): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({
-    viewport: PHONE,
-    baseURL,
-    locale: 'id-ID',
-    timezoneId: 'Asia/Jakarta',
-    hasTouch: true,
-    isMobile: true,
-    deviceScaleFactor: 2,
-  });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error(`[browser error] ${e.message}`));
-  return { ctx, page };
+  return openPage(browser, contexts, { ...PHONE_CONTEXT, baseURL, deviceScaleFactor: 2 });
 }
 
-/** Polls `fn` until it returns a truthy value (or throws the last failure after `timeout`). */
+/**
+ * Polls `fn` every `every` ms until it returns a truthy value (or throws the last failure after
+ * `timeout`).
+ */
 export async function until<T>(
   what: string,
   fn: () => Promise<T | null | undefined | false>,
   timeout = STEP,
+  every = 50,
 ): Promise<T> {
   const end = Date.now() + timeout;
   let last: unknown = null;
@@ -64,12 +92,12 @@ export async function until<T>(
     }
     if (Date.now() > end)
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
-export const roomReady = (page: Page) =>
-  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 30_000 });
+export const roomReady = (page: Page, timeout = 30_000) =>
+  page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout });
 
 export async function register(page: Page, name: string): Promise<void> {
   await page.goto('/register');

@@ -2,6 +2,7 @@
  * One room's live connection in the browser: the Y.Doc, the stock y-websocket provider, the
  * IndexedDB copy that keeps offline edits across reloads, presence, the local undo manager, and
  * the connection state shown in the header. No Svelte here; `room.svelte.ts` wraps it.
+ * The first socket of a server-rendered page is the one its head opened (early-socket.ts).
  *
  * The IndexedDB copy (y-indexeddb) is loaded as its own chunk once the first sync is done (or
  * a connection closed before one, or CACHE_AFTER_MS passed), so it does not
@@ -17,6 +18,7 @@ import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import type * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { linesMap, votesMap } from '@patungan/model';
+import { withEarlySocket } from './early-socket.ts';
 import { tokenExpiry } from './token.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -128,7 +130,12 @@ export class RoomConnection {
       // Two tabs of one browser sync through the server like everyone else, so what a tab
       // shows is always what the server accepted.
       disableBc: true,
-      ...(opts.WebSocketPolyfill ? { WebSocketPolyfill: opts.WebSocketPolyfill } : {}),
+      // In a browser the first socket may be the one the page's head opened (early-socket.ts).
+      ...(opts.WebSocketPolyfill
+        ? { WebSocketPolyfill: opts.WebSocketPolyfill }
+        : typeof WebSocket !== 'undefined'
+          ? { WebSocketPolyfill: withEarlySocket(WebSocket) }
+          : {}),
     });
     // The stock provider only logs a permission-denied auth message; we want to tell the user.
     this.provider.messageHandlers[messageAuth] = (_enc: encoding.Encoder, dec: decoding.Decoder) =>

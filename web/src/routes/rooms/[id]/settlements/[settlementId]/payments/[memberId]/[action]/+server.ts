@@ -12,9 +12,9 @@
  * member, 404 unknown room or action, 415 not JSON.
  */
 import { error } from '@sveltejs/kit';
-import { config } from '$lib/server/config.ts';
 import { log } from '$lib/server/log.ts';
 import { roomAccess } from '$lib/server/room-access.ts';
+import { settlementApi } from '$lib/server/settlement.ts';
 import { errorResponse } from '$lib/room/settlement-proxy.server.ts';
 import type { RequestHandler } from './$types';
 
@@ -35,20 +35,22 @@ export const POST: RequestHandler = async ({ params, locals, request }) => {
   const body = await request.text();
   if (body.length > MAX_BODY) error(413, 'Request too large');
 
+  let parsed: unknown;
+  try {
+    parsed = body ? JSON.parse(body) : {};
+  } catch {
+    return errorResponse(400, 'invalid_request', 'The body is not valid JSON.');
+  }
+
   const path = `/settlements/${params.settlementId}/payments/${params.memberId}/${params.action}`;
   let res: Response;
   try {
-    res = await fetch(config.settlementUrl + path, {
+    // Not tied to the browser's request: an action under way finishes even if the phone
+    // drops, and the room shows its outcome.
+    res = await settlementApi(TIMEOUT_MS).raw(path, {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${await access.token()}`,
-        'content-type': 'application/json',
-        accept: 'application/json',
-      },
-      body: body || '{}',
-      // Not tied to the browser's request: an action under way finishes even if the phone
-      // drops, and the room shows its outcome.
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      token: await access.token(),
+      body: parsed,
     });
   } catch (err) {
     log.warn({ err: String(err), path }, 'settlement unreachable');

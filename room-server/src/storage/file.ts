@@ -44,6 +44,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BatchedWriter, type Batch } from './batched.ts';
 import type { RoomStorage, StoredRoom } from './types.ts';
 
 export interface FileStorageOptions {
@@ -67,27 +68,8 @@ export interface FileStorageOptions {
   onError?: (err: unknown, roomId: string) => void;
 }
 
-interface Batch {
-  parts: Uint8Array[];
-  bytes: number;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-interface FileRoom {
-  /** Appends not written yet, or null. */
-  batch: Batch | null;
-  /** A write step for the open batch is on the chain and has not started. */
-  queued: boolean;
-  /** Bumped by compaction: write steps queued before it leave later batches alone. */
-  gen: number;
-  /** Bytes in the log since the last compaction, including what is not written yet. */
-  logBytes: number;
-  /** Every write of this room runs on this chain, in order. */
-  chain: Promise<void>;
-  /** The last write error, reported by the next flush. */
-  error: unknown;
+/** What the file storage keeps per room besides the batching. */
+interface LogState {
   /** Open log file descriptor (append mode), or null. */
   fd: number | null;
   /** Length of the log file behind `fd` (a failed write is truncated back to it). */
@@ -115,40 +97,31 @@ function writeAll(fd: number, data: Uint8Array): void {
 const closeQuietly = (fd: number) => new Promise<void>((resolve) => closeFd(fd, () => resolve()));
 const ignore = () => {};
 
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(ignore); // reported to whoever awaits it, and by the next flush
-  return { parts: [], bytes: 0, promise, resolve, reject };
-}
-
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class FileStorage implements RoomStorage {
-  private readonly rooms = new Map<string, FileRoom>();
-  private readonly dirty = new Set<string>();
-  /** A commit is scheduled (a microtask, or a timer with `commitWindowMs`). */
-  private scheduled = false;
-  private timer: NodeJS.Timeout | null = null;
+  /** Per-room batches, chains and compaction generations (docs/decisions/0005). */
+  private readonly writer: BatchedWriter<Uint8Array[], LogState>;
   private readonly ready: Promise<unknown>;
-  private readonly commitWindowMs: number;
   private readonly sync: boolean;
   private readonly maxOpenFiles: number;
   /** Rooms with an open log fd, least recently written first. */
   private readonly openLogs = new Set<string>();
 
   constructor(private readonly opts: FileStorageOptions) {
-    this.commitWindowMs = Math.max(0, opts.commitWindowMs ?? 0);
     const sync = opts.sync ?? process.env.ROOM_STORAGE_SYNC ?? 'write';
     if (sync !== 'write' && sync !== 'fdatasync')
       throw new Error(`ROOM_STORAGE_SYNC must be write or fdatasync, got ${sync}`);
     this.sync = sync === 'fdatasync';
     this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 1024);
     this.ready = this.prepare();
+    this.writer = new BatchedWriter<Uint8Array[], LogState>({
+      write: (roomId, log, b) => this.write(roomId, log, b),
+      newState: () => ({ fd: null, size: 0 }),
+      chainStart: () => this.ready.then(ignore, ignore), // a failed mkdir fails the writes instead
+      ...(opts.commitWindowMs !== undefined ? { commitWindowMs: opts.commitWindowMs } : {}),
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
   }
 
   /**
@@ -172,32 +145,13 @@ export class FileStorage implements RoomStorage {
     return join(this.opts.dir, `${roomId}.${ext}`);
   }
 
-  private room(roomId: string): FileRoom {
-    let r = this.rooms.get(roomId);
-    if (!r) {
-      r = {
-        batch: null,
-        queued: false,
-        gen: 0,
-        logBytes: 0,
-        chain: this.ready.then(ignore, ignore), // a failed mkdir fails the writes instead
-        error: null,
-        fd: null,
-        size: 0,
-      };
-      this.rooms.set(roomId, r);
-    }
-    return r;
-  }
-
   async load(roomId: string): Promise<StoredRoom> {
-    const r = this.room(roomId);
-    await this.flushRoom(roomId, r);
+    await this.writer.flushOrCreate(roomId);
     const out: Uint8Array[] = [];
     const snapshot = await readIfExists(this.path(roomId, 'snapshot'));
     if (snapshot && snapshot.byteLength > 0) out.push(snapshot);
     const log = await readIfExists(this.path(roomId, 'log'));
-    r.logBytes = log?.byteLength ?? 0;
+    this.writer.setPendingBytes(roomId, log?.byteLength ?? 0);
     if (log) {
       let off = 0;
       while (off + 4 <= log.byteLength) {
@@ -211,99 +165,38 @@ export class FileStorage implements RoomStorage {
   }
 
   append(roomId: string, update: Uint8Array): Promise<void> {
-    const r = this.room(roomId);
     const header = Buffer.allocUnsafe(4);
     header.writeUInt32LE(update.byteLength, 0);
-    const b = (r.batch ??= newBatch());
-    b.parts.push(header, update);
-    b.bytes += 4 + update.byteLength;
-    r.logBytes += 4 + update.byteLength;
-    if (!r.queued) {
-      this.dirty.add(roomId);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        if (this.commitWindowMs > 0) this.timer = setTimeout(this.commit, this.commitWindowMs);
-        else queueMicrotask(this.commit);
-      }
-    }
-    return b.promise;
+    return this.writer.append(roomId, [header, update], 4 + update.byteLength);
   }
 
-  /** Queues a write step for every room with appends of this turn. */
-  private readonly commit = (): void => {
-    if (!this.scheduled) return; // closed meanwhile
-    this.scheduled = false;
-    this.timer = null;
-    for (const id of this.dirty) {
-      const r = this.rooms.get(id);
-      if (r) this.queueWrite(id, r);
+  /** Writes one batch (on the room's chain); rejects when it could not be written. */
+  private async write(roomId: string, r: LogState, b: Batch<Uint8Array[]>): Promise<void> {
+    const data = Buffer.concat(b.items.flat(), b.bytes);
+    if (r.fd === null) {
+      const fd = await openAppend(this.path(roomId, 'log'));
+      r.fd = fd;
+      r.size = fstatSync(fd).size;
+      this.openLogs.add(roomId);
+      this.evictLogs(roomId);
+    } else {
+      this.openLogs.delete(roomId); // most recently used goes last
+      this.openLogs.add(roomId);
     }
-    this.dirty.clear();
-  };
-
-  /**
-   * Puts one write step on the room's chain. It takes the batch when it runs, not now: what is
-   * appended while the chain is busy (an fdatasync, a compaction) is written with it.
-   */
-  private queueWrite(roomId: string, r: FileRoom): void {
-    if (r.queued || !r.batch) return;
-    r.queued = true;
-    const gen = r.gen;
-    r.chain = r.chain.then(() => {
-      if (r.gen !== gen) return; // a compaction took the batch meanwhile
-      r.queued = false;
-      const b = r.batch;
-      r.batch = null;
-      return b ? this.write(roomId, r, b) : undefined;
-    });
-  }
-
-  /** Writes one batch (on the room's chain). Never rejects: the batch's promise does. */
-  private async write(roomId: string, r: FileRoom, b: Batch): Promise<void> {
-    const data = Buffer.concat(b.parts, b.bytes);
+    const fd = r.fd;
     try {
-      if (r.fd === null) {
-        const fd = await openAppend(this.path(roomId, 'log'));
-        r.fd = fd;
-        r.size = fstatSync(fd).size;
-        this.openLogs.add(roomId);
-        this.evictLogs(roomId);
-      } else {
-        this.openLogs.delete(roomId); // most recently used goes last
-        this.openLogs.add(roomId);
-      }
-      const fd = r.fd;
-      try {
-        writeAll(fd, data);
-      } catch (err) {
-        // part of the batch may be in the file: cut it off, or the records after it misparse
-        try {
-          ftruncateSync(fd, r.size);
-        } catch {
-          // nothing more to do; the load ignores a torn tail
-        }
-        throw err;
-      }
-      r.size += data.byteLength;
-      if (this.sync) await datasync(fd);
-      b.resolve();
+      writeAll(fd, data);
     } catch (err) {
-      r.logBytes = Math.max(0, r.logBytes - b.bytes);
-      r.error = err;
-      this.opts.onError?.(err, roomId);
-      b.reject(err);
-    }
-  }
-
-  private flushRoom(roomId: string, r: FileRoom): Promise<void> {
-    this.queueWrite(roomId, r);
-    return r.chain.then(() => {
-      const err = r.error;
-      if (err) {
-        r.error = null;
-        throw err;
+      // part of the batch may be in the file: cut it off, or the records after it misparse
+      try {
+        ftruncateSync(fd, r.size);
+      } catch {
+        // nothing more to do; the load ignores a torn tail
       }
-    });
+      throw err;
+    }
+    r.size += data.byteLength;
+    if (this.sync) await datasync(fd);
   }
 
   /** Closes the least recently written logs beyond `maxOpenFiles`, each on its own chain. */
@@ -312,32 +205,25 @@ export class FileStorage implements RoomStorage {
       if (this.openLogs.size <= this.maxOpenFiles) return;
       if (id === keep) continue;
       this.openLogs.delete(id);
-      const victim = this.rooms.get(id);
-      if (victim) victim.chain = victim.chain.then(() => this.closeLog(id, victim));
+      void this.writer.enqueue(id, (victim) => this.closeLog(id, victim));
     }
   }
 
-  private async closeLog(roomId: string, r: FileRoom): Promise<void> {
+  private async closeLog(roomId: string, r: LogState): Promise<void> {
     const fd = r.fd;
     r.fd = null;
     this.openLogs.delete(roomId);
     if (fd !== null) await closeQuietly(fd);
   }
 
-  async compact(roomId: string, state: Uint8Array): Promise<void> {
-    const r = this.room(roomId);
+  compact(roomId: string, state: Uint8Array): Promise<void> {
     // What is appended before this call is covered by `state`, but its promises resolve when
-    // it is written: write it first, in place; what comes after goes into the fresh log.
-    const b = r.batch;
-    r.batch = null;
-    r.gen++;
-    r.queued = false;
-    r.logBytes = 0;
-    if (b) r.chain = r.chain.then(() => this.write(roomId, r, b));
-    const tmp = this.path(roomId, 'tmp');
-    const snapshot = this.path(roomId, 'snapshot');
-    const log = this.path(roomId, 'log');
-    const done = r.chain.then(async () => {
+    // it is written: the writer writes it first, in place; what comes after goes into the
+    // fresh log.
+    return this.writer.compact(roomId, async (r) => {
+      const tmp = this.path(roomId, 'tmp');
+      const snapshot = this.path(roomId, 'snapshot');
+      const log = this.path(roomId, 'log');
       try {
         const fh = await open(tmp, 'w', FILE_MODE);
         try {
@@ -355,21 +241,14 @@ export class FileStorage implements RoomStorage {
       await this.closeLog(roomId, r);
       await writeFile(log, new Uint8Array(0), { mode: FILE_MODE });
     });
-    r.chain = done.catch(ignore);
-    return done;
   }
 
-  async flush(roomId?: string): Promise<void> {
-    if (roomId !== undefined) {
-      const r = this.rooms.get(roomId);
-      if (r) await this.flushRoom(roomId, r);
-      return;
-    }
-    await Promise.all([...this.rooms].map(([id, r]) => this.flushRoom(id, r)));
+  flush(roomId?: string): Promise<void> {
+    return this.writer.flush(roomId);
   }
 
   pendingBytes(roomId: string): number {
-    return this.rooms.get(roomId)?.logBytes ?? 0;
+    return this.writer.pendingBytes(roomId);
   }
 
   /** Writes (and syncs) a small file and removes it: can the directory take writes again? */
@@ -390,24 +269,18 @@ export class FileStorage implements RoomStorage {
   }
 
   /** Forgets a room's bookkeeping once it is flushed (the files stay). */
-  async release(roomId: string): Promise<void> {
-    const r = this.rooms.get(roomId);
-    if (!r) return;
-    await this.flushRoom(roomId, r);
-    await (r.chain = r.chain.then(() => this.closeLog(roomId, r)));
-    if (r.batch === null && r.fd === null && this.rooms.get(roomId) === r)
-      this.rooms.delete(roomId);
+  release(roomId: string): Promise<void> {
+    return this.writer.release(
+      roomId,
+      (r) => this.closeLog(roomId, r),
+      (r) => r.fd === null,
+    );
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.scheduled = false;
-    this.dirty.clear();
+    this.writer.stop();
     await this.flush();
-    await Promise.all(
-      [...this.rooms].map(([id, r]) => (r.chain = r.chain.then(() => this.closeLog(id, r)))),
-    );
+    await this.writer.enqueueAll((id, r) => this.closeLog(id, r));
   }
 }
 

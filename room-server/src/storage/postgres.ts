@@ -21,6 +21,7 @@
  * the updates after it in the order they were appended.
  */
 import { migrate, openDb, type Db, type Migration, type Queryable } from '@patungan/db';
+import { BatchedWriter, type Batch } from './batched.ts';
 import type { RoomStorage, StoredRoom } from './types.ts';
 
 export interface PostgresStorageOptions {
@@ -59,78 +60,36 @@ export const ROOM_MIGRATIONS_LOCK_KEY = 720_051_006;
 /** Bind parameters per INSERT statement stay well below PostgreSQL's 65,535. */
 const ROWS_PER_INSERT = 1000;
 
-interface Batch {
-  updates: Buffer[];
-  bytes: number;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-interface PgRoom {
-  /** Appends not written yet, or null. */
-  batch: Batch | null;
-  /** A write step for the open batch is on the chain and has not started. */
-  queued: boolean;
-  /** Bumped by compaction: write steps queued before it leave later batches alone. */
-  gen: number;
-  /** Bytes of updates stored since the last compaction, including what is not written yet. */
-  bytes: number;
+/** What the PostgreSQL storage keeps per room besides the batching. */
+interface RowState {
   /** The highest id this process wrote for the room (a compaction covers up to it). */
   lastId: number;
-  /** Every write of this room runs on this chain, in order. */
-  chain: Promise<void>;
-  /** The last write error, reported by the next flush. */
-  error: unknown;
 }
 
 const ignore = () => {};
 
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(ignore); // reported to whoever awaits it, and by the next flush
-  return { updates: [], bytes: 0, promise, resolve, reject };
-}
-
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 export class PostgresStorage implements RoomStorage {
-  private readonly rooms = new Map<string, PgRoom>();
-  private readonly dirty = new Set<string>();
-  private scheduled = false;
+  /** Per-room batches, chains and compaction generations (docs/decisions/0005). */
+  private readonly writer: BatchedWriter<Buffer, RowState>;
   private closed = false;
 
   /** Use `openPostgresStorage`, which opens the pool and migrates first. */
   constructor(
     private readonly db: Db,
-    private readonly onError?: (err: unknown, roomId: string) => void,
-  ) {}
-
-  private room(roomId: string): PgRoom {
-    let r = this.rooms.get(roomId);
-    if (!r) {
-      r = {
-        batch: null,
-        queued: false,
-        gen: 0,
-        bytes: 0,
-        lastId: 0,
-        chain: Promise.resolve(),
-        error: null,
-      };
-      this.rooms.set(roomId, r);
-    }
-    return r;
+    onError?: (err: unknown, roomId: string) => void,
+  ) {
+    this.writer = new BatchedWriter<Buffer, RowState>({
+      write: (roomId, r, b) => this.write(roomId, r, b),
+      newState: () => ({ lastId: 0 }),
+      ...(onError ? { onError } : {}),
+    });
   }
 
   async load(roomId: string): Promise<StoredRoom> {
-    const r = this.room(roomId);
-    await this.flushRoom(roomId, r);
+    await this.writer.flushOrCreate(roomId);
+    const r = this.writer.state(roomId);
     // one statement, so one moment: the snapshot and the updates after it, never split by a
     // compaction committing in between
     const rows = await this.db.query<{ kind: number; id: number; data: Uint8Array }>(
@@ -149,7 +108,7 @@ export class PostgresStorage implements RoomStorage {
       out.push(row.data);
       if (row.kind === 1) bytes += row.data.byteLength;
     }
-    r.bytes = bytes + (r.batch?.bytes ?? 0);
+    this.writer.setPendingBytes(roomId, bytes + this.writer.unwrittenBytes(roomId));
     return { updates: out };
   }
 
@@ -159,94 +118,33 @@ export class PostgresStorage implements RoomStorage {
       closed.catch(ignore);
       return closed;
     }
-    const r = this.room(roomId);
-    const b = (r.batch ??= newBatch());
-    b.updates.push(asBuffer(update.slice()));
-    b.bytes += update.byteLength;
-    r.bytes += update.byteLength;
-    if (!r.queued) {
-      this.dirty.add(roomId);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        queueMicrotask(this.commit);
-      }
-    }
-    return b.promise;
+    return this.writer.append(roomId, asBuffer(update.slice()), update.byteLength);
   }
 
-  /** Queues a write step for every room with appends of this turn. */
-  private readonly commit = (): void => {
-    this.scheduled = false;
-    for (const id of this.dirty) {
-      const r = this.rooms.get(id);
-      if (r) this.queueWrite(id, r);
-    }
-    this.dirty.clear();
-  };
-
-  /** Puts one write step on the room's chain; it takes the batch when it runs. */
-  private queueWrite(roomId: string, r: PgRoom): void {
-    if (r.queued || !r.batch) return;
-    r.queued = true;
-    const gen = r.gen;
-    r.chain = r.chain.then(() => {
-      if (r.gen !== gen) return; // a compaction took the batch meanwhile
-      r.queued = false;
-      const b = r.batch;
-      r.batch = null;
-      return b ? this.write(roomId, r, b) : undefined;
-    });
+  /** Inserts one batch (on the room's chain); rejects, storing nothing, when it fails. */
+  private async write(roomId: string, r: RowState, b: Batch<Buffer>): Promise<void> {
+    const insert = async (q: Queryable, updates: Buffer[]) => {
+      const values = updates.map((_, i) => `($1, $${i + 2})`).join(', ');
+      const rows = await q.query<{ id: number }>(
+        `INSERT INTO room_updates (room_id, update) VALUES ${values} RETURNING id`,
+        [roomId, ...updates],
+      );
+      for (const row of rows) r.lastId = Math.max(r.lastId, row.id);
+    };
+    if (b.items.length <= ROWS_PER_INSERT) await insert(this.db, b.items);
+    else
+      await this.db.transaction(async (tx) => {
+        for (let i = 0; i < b.items.length; i += ROWS_PER_INSERT)
+          await insert(tx, b.items.slice(i, i + ROWS_PER_INSERT));
+      });
   }
 
-  /** Inserts one batch (on the room's chain). Never rejects: the batch's promise does. */
-  private async write(roomId: string, r: PgRoom, b: Batch): Promise<void> {
-    try {
-      const insert = async (q: Queryable, updates: Buffer[]) => {
-        const values = updates.map((_, i) => `($1, $${i + 2})`).join(', ');
-        const rows = await q.query<{ id: number }>(
-          `INSERT INTO room_updates (room_id, update) VALUES ${values} RETURNING id`,
-          [roomId, ...updates],
-        );
-        for (const row of rows) r.lastId = Math.max(r.lastId, row.id);
-      };
-      if (b.updates.length <= ROWS_PER_INSERT) await insert(this.db, b.updates);
-      else
-        await this.db.transaction(async (tx) => {
-          for (let i = 0; i < b.updates.length; i += ROWS_PER_INSERT)
-            await insert(tx, b.updates.slice(i, i + ROWS_PER_INSERT));
-        });
-      b.resolve();
-    } catch (err) {
-      r.bytes = Math.max(0, r.bytes - b.bytes);
-      r.error = err;
-      this.onError?.(err, roomId);
-      b.reject(err);
-    }
-  }
-
-  private flushRoom(roomId: string, r: PgRoom): Promise<void> {
-    this.queueWrite(roomId, r);
-    return r.chain.then(() => {
-      const err = r.error;
-      if (err) {
-        r.error = null;
-        throw err;
-      }
-    });
-  }
-
-  async compact(roomId: string, state: Uint8Array): Promise<void> {
-    const r = this.room(roomId);
+  compact(roomId: string, state: Uint8Array): Promise<void> {
     // What is appended before this call is covered by `state`, but its promises resolve when
-    // it is written: write it first; what comes after is inserted after the compaction.
-    const b = r.batch;
-    r.batch = null;
-    r.gen++;
-    r.queued = false;
-    r.bytes = 0;
-    if (b) r.chain = r.chain.then(() => this.write(roomId, r, b));
+    // it is written: the writer inserts it first; what comes after is inserted after the
+    // compaction.
     const snapshot = asBuffer(state.slice());
-    const done = r.chain.then(async () => {
+    return this.writer.compact(roomId, async (r) => {
       const upto = r.lastId;
       await this.db.transaction(async (tx) => {
         await tx.query(
@@ -258,21 +156,14 @@ export class PostgresStorage implements RoomStorage {
         await tx.query('DELETE FROM room_updates WHERE room_id = $1 AND id <= $2', [roomId, upto]);
       });
     });
-    r.chain = done.catch(ignore);
-    return done;
   }
 
-  async flush(roomId?: string): Promise<void> {
-    if (roomId !== undefined) {
-      const r = this.rooms.get(roomId);
-      if (r) await this.flushRoom(roomId, r);
-      return;
-    }
-    await Promise.all([...this.rooms].map(([id, r]) => this.flushRoom(id, r)));
+  flush(roomId?: string): Promise<void> {
+    return this.writer.flush(roomId);
   }
 
   pendingBytes(roomId: string): number {
-    return this.rooms.get(roomId)?.bytes ?? 0;
+    return this.writer.pendingBytes(roomId);
   }
 
   /** Does the database answer again? (A failed insert stored nothing; the next one retries.) */
@@ -281,17 +172,13 @@ export class PostgresStorage implements RoomStorage {
   }
 
   /** Forgets a room's bookkeeping once it is flushed (its rows stay). */
-  async release(roomId: string): Promise<void> {
-    const r = this.rooms.get(roomId);
-    if (!r) return;
-    await this.flushRoom(roomId, r);
-    await r.chain;
-    if (r.batch === null && !r.queued && this.rooms.get(roomId) === r) this.rooms.delete(roomId);
+  release(roomId: string): Promise<void> {
+    return this.writer.release(roomId);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.commit();
+    this.writer.stop();
     try {
       await this.flush();
     } finally {

@@ -14,15 +14,6 @@ import type { Connection } from './connection.ts';
 import type { DurableOrigin, Origin } from './origins.ts';
 import type { Principal } from './write-rules.ts';
 
-export { REMOTE_ORIGIN, STORAGE_ORIGIN, serviceOrigin } from './origins.ts';
-export type {
-  DurableOrigin,
-  Origin,
-  RemoteOrigin,
-  ServiceOrigin,
-  StorageOrigin,
-} from './origins.ts';
-
 /**
  * A loaded room as an extension or a bus sees it. What it applies through the three methods
  * (origin `remote` by default, or `storage`) is broadcast to the room's local connections but

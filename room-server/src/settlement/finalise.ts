@@ -31,7 +31,7 @@ import {
 } from '@patungan/model/contracts';
 import { SettlementApiError, SettlementClient } from '@patungan/model/settlement-client';
 import { HttpError } from '../errors.ts';
-import { serviceOrigin } from '../hooks.ts';
+import { serviceOrigin } from '../origins.ts';
 import type { Room } from '../room.ts';
 import type { Principal } from '../write-rules.ts';
 import { endedSettlements, moveOn, paymentsRecord } from './status.ts';

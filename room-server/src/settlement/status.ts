@@ -22,7 +22,7 @@ import {
   type SettlementPut,
   type SettlementState,
 } from '@patungan/model/contracts';
-import { serviceOrigin } from '../hooks.ts';
+import { serviceOrigin } from '../origins.ts';
 import type { Room } from '../room.ts';
 
 export { SettlementPutSchema, roomStatusFor };

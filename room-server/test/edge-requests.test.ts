@@ -275,7 +275,9 @@ describe('fuzz', () => {
             throw new Error(`answered ${r.status}: ${r.text.slice(0, 300)}`);
           }
         }),
-        { numRuns: 300, endOnFailure: true },
+        // a fixed seed: the same 300 inputs every run, so whether they reach 101, 400, 401 and
+        // 404 is a fact about the inputs, not luck (a changed seed is a reviewed change)
+        { numRuns: 300, endOnFailure: true, seed: 20261205 },
       );
       // the fuzzer reached the interesting answers, not only one of them
       expect([...seen.keys()]).toEqual(expect.arrayContaining(['101', '400', '401', '404']));

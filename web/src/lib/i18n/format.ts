@@ -6,12 +6,27 @@
 import { formatMoney, type Money } from '@patungan/model';
 import type { messages as idShell } from './id.ts';
 import type { messages as idRoom } from './room.id.ts';
+import type { LifecycleKey } from './lifecycle.id.ts';
+import type { NotifyKey } from './notify.id.ts';
+import type { GroupKey } from './group.id.ts';
+import type { HandoverKey } from './handover.id.ts';
+import type { ReportsKey } from './reports.id.ts';
+import type { ReviewsKey } from './reviews.id.ts';
 
 export type Locale = 'id' | 'en';
 export const LOCALES: readonly Locale[] = ['id', 'en'];
 export const DEFAULT_LOCALE: Locale = 'id';
 
-export type MessageKey = keyof typeof idShell | keyof typeof idRoom;
+/** Every key: the shell, the room page, and one pair of files per feature area. */
+export type MessageKey =
+  | keyof typeof idShell
+  | keyof typeof idRoom
+  | LifecycleKey
+  | NotifyKey
+  | GroupKey
+  | HandoverKey
+  | ReportsKey
+  | ReviewsKey;
 export type Params = Record<string, string | number>;
 export type Dictionary = Readonly<Record<string, string>>;
 

@@ -12,13 +12,43 @@ import { messages as idShell } from './id.ts';
 import { messages as enShell } from './en.ts';
 import idRoom from './room.id.ts';
 import enRoom from './room.en.ts';
+import idLifecycle from './lifecycle.id.ts';
+import enLifecycle from './lifecycle.en.ts';
+import idNotify from './notify.id.ts';
+import enNotify from './notify.en.ts';
+import idGroup from './group.id.ts';
+import enGroup from './group.en.ts';
+import idHandover from './handover.id.ts';
+import enHandover from './handover.en.ts';
+import idReports from './reports.id.ts';
+import enReports from './reports.en.ts';
+import idReviews from './reviews.id.ts';
+import enReviews from './reviews.en.ts';
 import { interpolate, type Locale, type MessageKey, type Params } from './format.ts';
 
 export * from './format.ts';
 
 export const catalogues: Record<Locale, Record<string, string>> = {
-  id: { ...idShell, ...idRoom },
-  en: { ...enShell, ...enRoom },
+  id: {
+    ...idShell,
+    ...idRoom,
+    ...idLifecycle,
+    ...idNotify,
+    ...idGroup,
+    ...idHandover,
+    ...idReports,
+    ...idReviews,
+  },
+  en: {
+    ...enShell,
+    ...enRoom,
+    ...enLifecycle,
+    ...enNotify,
+    ...enGroup,
+    ...enHandover,
+    ...enReports,
+    ...enReviews,
+  },
 };
 
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {

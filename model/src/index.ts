@@ -3,3 +3,4 @@ export * from './split.ts';
 export * from './token.ts';
 export * from './room.ts';
 export * from './contracts/vocabulary.ts';
+export * from './packing.ts';

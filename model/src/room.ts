@@ -73,6 +73,8 @@ export interface RoomMeta {
   deadline?: string;
   /** Per-member budget in minor units. */
   budgets?: Record<string, number>;
+  /** The member who collects the order at the store (absent: the organiser). */
+  collector?: string;
 }
 
 export interface RoomMember {
@@ -193,6 +195,7 @@ export function readMeta(doc: Y.Doc): RoomMeta | null {
     ...(m.storeId ? { storeId: m.storeId } : {}),
     ...(m.deadline ? { deadline: m.deadline } : {}),
     ...(m.budgets ? { budgets: m.budgets } : {}),
+    ...(typeof m.collector === 'string' && m.collector ? { collector: m.collector } : {}),
   };
 }
 
@@ -520,6 +523,8 @@ export interface CartSnapshot {
   members: { id: string; name: string }[];
   /** Sorted by line id. */
   lines: CartLine[];
+  /** Who collects at the store, when not the organiser (`meta.collector`, a current member). */
+  collector?: string;
   /** Stable hash of everything above but `cartVersion` itself. */
   cartVersion: string;
 }
@@ -556,6 +561,9 @@ export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
     split: meta?.split ?? { mode: 'equal' as const },
     members: memberOrder(doc).map((id) => ({ id, name: members[id]?.name ?? id })),
     lines: readLines(doc),
+    ...(meta?.collector && meta.collector !== meta.organiser && members[meta.collector]
+      ? { collector: meta.collector }
+      : {}),
   };
   return { ...body, cartVersion: hashJson(body) };
 }

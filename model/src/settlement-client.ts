@@ -312,13 +312,26 @@ export class SettlementClient {
     }
   }
 
+  /** The order with this `orderRef` at this store, or null. */
+  async orderByRef(storeId: string, orderRef: string, token: string): Promise<StoreOrder | null> {
+    const path = `/stores/${encodeURIComponent(storeId)}/orders/ref/${encodeURIComponent(orderRef)}`;
+    try {
+      return (await this.call(path, StoreOrderSchema, { token })).body;
+    } catch (err) {
+      if (err instanceof SettlementApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Moves an order along; `completed` needs the shoppers' pickup code. */
   async setOrderStatus(
     orderId: string,
     status: StaffOrderMove,
     token: string,
+    pickupCode?: string,
   ): Promise<StoreOrder> {
     const path = `/orders/${encodeURIComponent(orderId)}/status`;
-    return (await this.call(path, StoreOrderSchema, { method: 'POST', body: { status }, token }))
-      .body;
+    const body = pickupCode === undefined ? { status } : { status, pickupCode };
+    return (await this.call(path, StoreOrderSchema, { method: 'POST', body, token })).body;
   }
 }

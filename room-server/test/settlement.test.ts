@@ -180,6 +180,25 @@ describe('finalise', () => {
     ).toEqual({ settlementId: 's_1' });
   });
 
+  test("sends each line's note and who collects, for the store's staff", async () => {
+    const { settlement, server, org, bob } = await setup('ok');
+    addLine(bob.doc, { sku: 'kopi', qty: 1, addedBy: 'bob', note: 'no sugar' });
+    setMeta(org.doc, 'collector', 'bob');
+    await waitFor(() => org.doc.getMap('lines').size === 2);
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(202);
+    expect(settlement.seen[0]!.body).toMatchObject({
+      collector: 'bob',
+      lines: expect.arrayContaining([
+        expect.objectContaining({ sku: 'kopi', note: 'no sugar', addedBy: 'bob' }),
+      ]),
+    });
+  });
+
   test('a stock refusal reopens the room with a readable reason', async () => {
     const { settlement, server, org, bob } = await setup('short');
     const res = await post(
@@ -320,9 +339,11 @@ describe('PUT /rooms/<id>/settlement', () => {
     await waitFor(() => bob.doc.getMap('meta').get('status') === 'settling');
     expect((await put(1, 'awaiting_payment')).body).toEqual({ applied: false, seq: 2 });
     expect(bob.doc.getMap('settlement').get('status')).toBe('paid');
-    await put(3, 'completed', { pickupCode: 'K7Q2' });
+    await put(3, 'completed', { pickupCode: 'K7Q2', orderRef: 'H4XR7T2M' });
     await waitFor(() => bob.doc.getMap('meta').get('status') === 'completed');
     expect(bob.doc.getMap('settlement').get('pickupCode')).toBe('K7Q2');
+    // the reference the store's staff see too (docs/contracts.md "Store handover")
+    expect(bob.doc.getMap('settlement').get('orderRef')).toBe('H4XR7T2M');
     await put(4, 'expired');
     await waitFor(() => bob.doc.getMap('meta').get('status') === 'open');
     expect(bob.doc.getMap('settlement').get('lastError')).toMatch(/expired/);

@@ -19,3 +19,13 @@ export function pickupCode(): string {
   for (let i = 0; i < 6; i++) s += PICKUP_ALPHABET[randomInt(PICKUP_ALPHABET.length)];
   return s;
 }
+
+/**
+ * An order's reference (8 characters of the same alphabet as pickup codes), which the shoppers
+ * and the store's staff both see. Not a secret: completing an order takes the pickup code.
+ */
+export function orderRef(): string {
+  let s = '';
+  for (let i = 0; i < 8; i++) s += PICKUP_ALPHABET[randomInt(PICKUP_ALPHABET.length)];
+  return s;
+}

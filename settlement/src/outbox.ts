@@ -58,6 +58,7 @@ interface StateRow {
   currency: string;
   store_id: string;
   pickup_code: string | null;
+  order_ref: string | null;
   reason: string | null;
   unpaid: string[] | null;
   hold_extended_at: Date | null;
@@ -82,8 +83,8 @@ export async function roomStates(
   if (settlementIds.length === 0) return [];
   const ids = [...settlementIds];
   const settlements = await q.query<StateRow>(
-    `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, reason,
-       unpaid, hold_extended_at
+    `SELECT id, room_id, status, hold_expires_at, total, currency, store_id, pickup_code, order_ref,
+       reason, unpaid, hold_extended_at
      FROM settlements WHERE id = ANY($1::text[])`,
     [ids],
   );
@@ -123,6 +124,7 @@ export async function roomStates(
         ]),
       ),
       ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
+      ...(s.order_ref ? { orderRef: s.order_ref } : {}),
       ...(s.reason ? { reason: s.reason } : {}),
       ...(s.unpaid ? { unpaid: s.unpaid } : {}),
       ...(s.hold_extended_at ? { holdExtended: true } : {}),

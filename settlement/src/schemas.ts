@@ -55,6 +55,8 @@ export const retryBody = z.object({ method });
 export const coverBody = z.object({ method: method.optional() });
 export const orderStatusBody = z.object({
   status: z.enum(STAFF_ORDER_MOVES),
+  /** The shoppers' pickup code: required to move to `completed`. */
+  pickupCode: text().max(32).optional(),
 });
 export const ordersQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional(),

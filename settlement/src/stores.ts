@@ -1,5 +1,6 @@
 /** Stores: nearest with per-sku availability, and staff order listings. */
 import type { NearbyStores, OrderStatus, Store, StoreOrder } from '@patungan/model/contracts';
+import { packingList } from '@patungan/model';
 import type { Queryable } from '@patungan/db';
 import { SettlementError, notFound } from './errors.ts';
 
@@ -123,6 +124,7 @@ export async function listOrders(
     size: number;
     pickupCode?: string;
     orderId?: string;
+    orderRef?: string;
   },
 ): Promise<{ items: StoreOrder[]; total: number; page: number; size: number }> {
   const params: unknown[] = [o.storeId];
@@ -139,61 +141,116 @@ export async function listOrders(
     params.push(o.pickupCode.toUpperCase());
     where += ` AND o.pickup_code = $${params.length}`;
   }
+  if (o.orderRef) {
+    params.push(o.orderRef.toUpperCase());
+    where += ` AND s.order_ref = $${params.length}`;
+  }
   params.push(o.size, (o.page - 1) * o.size);
   const rows = await db.query<{
     id: string;
     settlement_id: string;
     room_id: string;
     status: OrderStatus;
-    pickup_code: string | null;
+    order_ref: string | null;
+    organiser: string;
+    collector: string | null;
+    members: { id: string; name: string }[] | null;
     created_at: Date;
     updated_at: Date;
     total: number;
     currency: string;
     n: number;
   }>(
-    `SELECT o.id, o.settlement_id, o.room_id, o.status, o.pickup_code, o.created_at, o.updated_at,
-       s.total, s.currency, count(*) OVER () AS n
+    `SELECT o.id, o.settlement_id, o.room_id, o.status, s.order_ref, s.organiser, s.collector,
+       s.members, o.created_at, o.updated_at, s.total, s.currency, count(*) OVER () AS n
      FROM orders o JOIN settlements s ON s.id = o.settlement_id
      WHERE ${where} ORDER BY o.created_at DESC, o.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
     params,
   );
   const ids = rows.map((r) => r.settlement_id);
   const lines = ids.length
-    ? await db.query<{ settlement_id: string; sku: string; name: string; qty: number }>(
-        'SELECT settlement_id, sku, name, qty FROM settlement_lines WHERE settlement_id = ANY($1::text[]) ORDER BY sku',
+    ? await db.query<{
+        settlement_id: string;
+        line_id: string;
+        sku: string;
+        name: string;
+        qty: number;
+        unit_price: number;
+        added_by: string;
+        shared_with: string[] | null;
+        note: string | null;
+      }>(
+        `SELECT settlement_id, line_id, sku, name, qty, unit_price, added_by, shared_with, note
+         FROM settlement_lines WHERE settlement_id = ANY($1::text[]) ORDER BY sku, line_id`,
         [ids],
       )
     : [];
-  const due = ids.length
+  const payments = ids.length
     ? await db.query<{
         settlement_id: string;
         member_id: string;
         member_name: string;
         amount: number;
+        method: string;
+        status: string;
       }>(
-        `SELECT settlement_id, member_id, member_name, amount FROM payments
-         WHERE settlement_id = ANY($1::text[]) AND status = 'due_at_store' ORDER BY position`,
+        `SELECT settlement_id, member_id, member_name, amount, method, status FROM payments
+         WHERE settlement_id = ANY($1::text[]) ORDER BY position`,
         [ids],
       )
     : [];
-  const items = rows.map((r) => ({
-    id: r.id,
-    settlementId: r.settlement_id,
-    roomId: r.room_id,
-    status: r.status,
-    ...(r.pickup_code ? { pickupCode: r.pickup_code } : {}),
-    total: r.total,
-    currency: r.currency,
-    createdAt: r.created_at.toISOString(),
-    updatedAt: r.updated_at.toISOString(),
-    lines: lines
-      .filter((l) => l.settlement_id === r.settlement_id)
-      .map(({ settlement_id: _s, ...l }) => l),
-    dueAtStore: due
-      .filter((d) => d.settlement_id === r.settlement_id)
-      .map((d) => ({ memberId: d.member_id, name: d.member_name, amount: d.amount })),
-  }));
+  const items = rows.map((r): StoreOrder => {
+    const own = lines.filter((l) => l.settlement_id === r.settlement_id);
+    const paid = payments.filter((p) => p.settlement_id === r.settlement_id);
+    // Older settlements did not keep their members: those with a payment are the ones known.
+    const members = r.members ?? paid.map((p) => ({ id: p.member_id, name: p.member_name }));
+    const nameOf = (id: string) => members.find((m) => m.id === id)?.name ?? id;
+    const collector = r.collector ?? r.organiser;
+    const bags = packingList(
+      members,
+      own.map((l) => ({
+        id: l.line_id,
+        sku: l.sku,
+        name: l.name,
+        qty: l.qty,
+        unitPrice: l.unit_price,
+        addedBy: l.added_by,
+        sharedWith: l.shared_with ?? undefined,
+        note: l.note ?? undefined,
+      })),
+    );
+    return {
+      id: r.id,
+      ...(r.order_ref ? { orderRef: r.order_ref } : {}),
+      settlementId: r.settlement_id,
+      roomId: r.room_id,
+      status: r.status,
+      total: r.total,
+      currency: r.currency,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+      lines: own.map((l) => ({
+        sku: l.sku,
+        name: l.name,
+        qty: l.qty,
+        ...(l.note ? { note: l.note } : {}),
+      })),
+      dueAtStore: paid
+        .filter((p) => p.status === 'due_at_store')
+        .map((d) => ({ memberId: d.member_id, name: d.member_name, amount: d.amount })),
+      collector: { memberId: collector, name: nameOf(collector) },
+      bags: bags.map((b) => {
+        const p = paid.find((x) => x.member_id === b.memberId);
+        return {
+          ...b,
+          lines: b.lines.map((l) =>
+            l.sharedWith ? { ...l, sharedWith: l.sharedWith.map(nameOf) } : l,
+          ),
+          ...(p ? { amount: p.amount, method: p.method, paymentStatus: p.status } : {}),
+        };
+      }),
+    };
+  });
   return { items, total: rows[0]?.n ?? 0, page: o.page, size: o.size };
 }
 

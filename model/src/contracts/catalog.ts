@@ -81,17 +81,61 @@ export type StockItem = z.infer<typeof StockItemSchema>;
 export const StoreOrderSchema = z.object({
   /** Order id (what `POST /orders/<id>/status` takes). */
   id: z.string(),
+  /**
+   * The reference shoppers and staff both see (and say aloud): 8 of `2–9 A–Z` without
+   * I, L, O. Absent only on orders from before it existed.
+   */
+  orderRef: z.string().optional(),
   settlementId: z.string(),
   roomId: z.string(),
   status: z.enum(ORDER_STATUSES),
+  /**
+   * Never in staff answers: the shoppers show it at the counter, staff type or scan it to
+   * complete. Kept in the schema for older settlements that still sent it.
+   */
   pickupCode: z.string().optional(),
   total: minor,
   currency: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  lines: z.array(z.object({ sku: z.string(), name: z.string(), qty: count })),
+  lines: z.array(
+    z.object({
+      sku: z.string(),
+      name: z.string(),
+      qty: count,
+      /** The line's note from the cart ("no sugar"), when it has one. */
+      note: z.string().optional(),
+    }),
+  ),
   /** Shares to be paid at the counter. */
   dueAtStore: z.array(z.object({ memberId: z.string(), name: z.string(), amount: minor })),
+  /** Who collects at the counter (the organiser unless the room named someone else). */
+  collector: z.object({ memberId: z.string(), name: z.string() }).optional(),
+  /** The packing list: one bag per member, labelled with their name (`packingList`). */
+  bags: z
+    .array(
+      z.object({
+        memberId: z.string(),
+        name: z.string(),
+        /** The member's share of the order and how it was paid. */
+        amount: minor.optional(),
+        method: z.string().optional(),
+        paymentStatus: z.string().optional(),
+        lines: z.array(
+          z.object({
+            lineId: z.string(),
+            sku: z.string(),
+            name: z.string(),
+            qty: count,
+            lineQty: count,
+            unitPrice: minor,
+            sharedWith: z.array(z.string()).optional(),
+            note: z.string().optional(),
+          }),
+        ),
+      }),
+    )
+    .optional(),
 });
 export type StoreOrder = z.infer<typeof StoreOrderSchema>;
 

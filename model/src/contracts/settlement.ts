@@ -61,6 +61,8 @@ export const SettlementRequestSchema = z.object({
     )
     .min(1, 'the cart is empty')
     .max(500),
+  /** Who collects at the store: one of `members`; absent means the organiser. */
+  collector: memberId.optional(),
 });
 /** What a caller sends (a member's `method` may be left out). */
 export type SettlementRequest = z.input<typeof SettlementRequestSchema>;
@@ -102,6 +104,8 @@ export const SettlementStateSchema = z.looseObject({
     .union([z.record(z.string(), SettlementPaymentSchema), z.array(SettlementPaymentSchema)])
     .optional(),
   pickupCode: z.string().optional(),
+  /** The order reference both the shoppers and the store's staff see. */
+  orderRef: z.string().optional(),
   reason: z.string().optional(),
   /** Expired or cancelled: the member ids whose share was still open (the room names them). */
   unpaid: z.array(z.string()).optional(),

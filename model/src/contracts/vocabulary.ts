@@ -123,6 +123,8 @@ export const SETTLEMENT_ERROR_CODES = [
   'provider_error',
   'conflict',
   'settlement_ended',
+  'pickup_code_mismatch',
+  'pickup_code_locked',
   'payload_too_large',
   'internal',
 ] as const;

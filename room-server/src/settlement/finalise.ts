@@ -155,7 +155,9 @@ async function runFinalise(
       qty: l.qty,
       addedBy: l.addedBy,
       ...(l.sharedWith ? { sharedWith: l.sharedWith } : {}),
+      ...(l.note ? { note: l.note } : {}),
     })),
+    ...(snap.collector ? { collector: snap.collector } : {}),
   };
   // The key names the settlement this one replaces: after a settlement ends, finalising the
   // same cart is a new request (a new settlement), while a double tap, a retry or another

@@ -54,6 +54,7 @@ const PER_SETTLEMENT = [
   'total',
   'payments',
   'pickupCode',
+  'orderRef',
   'reason',
   'cartVersion',
   'unpaid',
@@ -143,6 +144,7 @@ export async function applySettlementPut(
     if (next.total !== undefined) m.set('total', next.total);
     if (next.payments !== undefined) m.set('payments', paymentsRecord(next.payments));
     if (next.pickupCode !== undefined) m.set('pickupCode', next.pickupCode);
+    if (next.orderRef !== undefined) m.set('orderRef', next.orderRef);
     if (next.reason !== undefined) m.set('reason', next.reason);
     if (next.unpaid !== undefined) m.set('unpaid', next.unpaid);
     if (next.holdExtended !== undefined) m.set('holdExtended', next.holdExtended);

@@ -222,6 +222,26 @@ ALTER TABLE settlements ADD COLUMN unpaid jsonb;
 ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
 `,
   },
+  {
+    version: 3,
+    name: 'store handover: one order reference, who collects, line notes, pickup-code lockout',
+    sql: /* sql */ `
+-- the reference shoppers and staff both see; settlements from before it get one derived from
+-- their id (hex without 0 and 1, so still nothing to confuse when read aloud)
+ALTER TABLE settlements ADD COLUMN order_ref text;
+UPDATE settlements SET order_ref = translate(upper(substr(md5(id), 1, 10)), '01', 'GH');
+CREATE UNIQUE INDEX settlements_order_ref ON settlements (order_ref);
+-- the member who collects at the store (null: the organiser)
+ALTER TABLE settlements ADD COLUMN collector text;
+-- every member [{id, name}] in split order, also those who owe nothing (they have no payment
+-- row but get a bag); null on older rows, read from payments instead
+ALTER TABLE settlements ADD COLUMN members jsonb;
+ALTER TABLE settlement_lines ADD COLUMN note text;
+-- wrong pickup codes typed for an order since its last lockout, and the lockout's end
+ALTER TABLE orders ADD COLUMN code_failures integer NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN code_locked_until timestamptz;
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -11,10 +11,11 @@
  * request) finishes them, and the hold's expiry compensates if nobody does.
  */
 import { computeSplit, hashJson, SplitError } from '@patungan/model';
+import type { Queryable } from '@patungan/db';
 import type { Ctx } from '../context.ts';
 import { addMs } from '../clock.ts';
 import { SettlementError, notFound } from '../errors.ts';
-import { secretId, shortId } from '../ids.ts';
+import { orderRef, secretId, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
 import type { Snapshot } from '../schemas.ts';
 import { holdStock } from '../saga/hold-stock.ts';
@@ -90,6 +91,11 @@ async function plan(ctx: Ctx, s: Snapshot): Promise<Plan> {
       },
     );
   }
+  if (s.collector !== undefined && !ids.includes(s.collector)) {
+    throw new SettlementError(400, 'invalid_request', 'collector: must be one of the members', {
+      field: 'collector',
+    });
+  }
   checkMethods(ctx, s);
   // Split order: organiser first, then as given (by join time).
   const members = [
@@ -149,6 +155,19 @@ async function plan(ctx: Ctx, s: Snapshot): Promise<Plan> {
   }
 }
 
+/**
+ * An order reference no other settlement has. 31^8 references make a clash rare; a clash
+ * with a concurrent insert of the same reference fails the unique index, the transaction
+ * rolls back and the caller's retry (same idempotency key) draws again.
+ */
+async function freeOrderRef(tx: Queryable): Promise<string> {
+  for (;;) {
+    const ref = orderRef();
+    const [taken] = await tx.query('SELECT 1 FROM settlements WHERE order_ref = $1', [ref]);
+    if (!taken) return ref;
+  }
+}
+
 async function insertAll(
   ctx: Ctx,
   s: Snapshot,
@@ -170,8 +189,9 @@ async function insertAll(
     const expiresAt = addMs(now, ctx.holdTtlMs);
     await tx.query(
       `INSERT INTO settlements (id, room_id, cart_version, store_id, organiser, currency, total, split,
-         status, hold_expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, 'awaiting_payment', $9, $10, $10)`,
+         status, hold_expires_at, created_at, updated_at, order_ref, collector, members)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, 'awaiting_payment', $9, $10, $10, $11, $12,
+         $13::text::jsonb)`,
       [
         id,
         s.roomId,
@@ -183,13 +203,16 @@ async function insertAll(
         JSON.stringify(s.split),
         expiresAt,
         now,
+        await freeOrderRef(tx),
+        s.collector ?? null,
+        JSON.stringify(p.members.map((m) => ({ id: m.id, name: m.name }))),
       ],
     );
     await tx.query(
-      `INSERT INTO settlement_lines (settlement_id, line_id, sku, name, qty, unit_price, amount, added_by, shared_with)
-       SELECT $1, id, sku, name, qty, "unitPrice", amount, "addedBy", "sharedWith"
+      `INSERT INTO settlement_lines (settlement_id, line_id, sku, name, qty, unit_price, amount, added_by, shared_with, note)
+       SELECT $1, id, sku, name, qty, "unitPrice", amount, "addedBy", "sharedWith", note
        FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, sku text, name text, qty integer,
-         "unitPrice" bigint, amount bigint, "addedBy" text, "sharedWith" jsonb)`,
+         "unitPrice" bigint, amount bigint, "addedBy" text, "sharedWith" jsonb, note text)`,
       [id, JSON.stringify(p.lines)],
     );
     await holdStock.action(tx, {

@@ -5,9 +5,10 @@
  * store count as paid at the counter). Separate from the payment state machine
  * (transitions.ts), which only opens the order and cancels it with its settlement.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '@patungan/db';
 import type { Ctx } from '../context.ts';
-import { invalidState } from '../errors.ts';
+import { SettlementError, invalidState } from '../errors.ts';
 import { pickupCode, shortId } from '../ids.ts';
 import { enqueueSettlementEvent } from '../outbox.ts';
 import { moveHolds } from '../stock.ts';
@@ -88,4 +89,85 @@ export async function moveOrder(
   await enqueueSettlementEvent(tx, s.id, now);
   ctx.log.info({ settlementId: s.id, roomId: s.room_id, status: to }, 'order status changed');
   return { ...s, status: to, pickup_code: code };
+}
+
+/** Wrong pickup codes in a row that lock an order's handover (docs/security.md). */
+export const PICKUP_CODE_MAX_TRIES = 5;
+/** How long an order stays locked after that many wrong codes. */
+export const PICKUP_CODE_LOCK_MS = 15 * 60_000;
+
+/** What staff typed or scanned, as a code: case, spaces and dashes do not matter. */
+export const normalisePickupCode = (code: string): string =>
+  code.replace(/[\s-]/g, '').toUpperCase();
+
+/**
+ * Whether `given` is the order's code, in time that does not depend on where they differ
+ * (both sides are hashed first, so even the lengths compare in constant time).
+ */
+export function pickupCodeMatches(expected: string | null, given: string | undefined): boolean {
+  if (!expected || given === undefined) return false;
+  const digest = (x: string) => createHash('sha256').update(x).digest();
+  return timingSafeEqual(digest(expected), digest(normalisePickupCode(given)));
+}
+
+/**
+ * Staff hand the order over: `completed` only with the shoppers' pickup code. A wrong code is
+ * counted on the order (in this transaction, which commits: the refusal is returned, not
+ * thrown); the {@link PICKUP_CODE_MAX_TRIES}th in a row locks the order's handover for
+ * {@link PICKUP_CODE_LOCK_MS}, during which even the right code is refused (`429
+ * pickup_code_locked`), so 31^6 codes cannot be tried at the counter's speed. The right code
+ * clears the count.
+ */
+export async function completeOrder(
+  ctx: Lite,
+  tx: Queryable,
+  settlementId: string,
+  code: string | undefined,
+  now: Date,
+): Promise<SettlementError | null> {
+  const s = await lockSettlement(tx, settlementId);
+  const [o] = await tx.query<{ id: string; code_failures: number; code_locked_until: Date | null }>(
+    'SELECT id, code_failures, code_locked_until FROM orders WHERE settlement_id = $1 FOR UPDATE',
+    [settlementId],
+  );
+  if (!o || !s.pickup_code) {
+    // not ready for pickup yet: the state machine says why
+    await moveOrder(ctx, tx, settlementId, 'completed', now);
+    return null;
+  }
+  const log = ctx.log.child({ settlementId: s.id, roomId: s.room_id, orderId: o.id });
+  if (o.code_locked_until && o.code_locked_until > now) {
+    const retryAfterSeconds = Math.ceil((o.code_locked_until.getTime() - now.getTime()) / 1000);
+    log.warn({ retryAfterSeconds }, 'pickup refused: order locked after wrong codes');
+    return new SettlementError(
+      429,
+      'pickup_code_locked',
+      'Too many wrong pickup codes for this order: try again later',
+      { retryAfterSeconds },
+    );
+  }
+  if (!code) {
+    return new SettlementError(422, 'pickup_code_mismatch', 'The pickup code is required');
+  }
+  if (!pickupCodeMatches(s.pickup_code, code)) {
+    const failures = o.code_failures + 1;
+    const lock = failures >= PICKUP_CODE_MAX_TRIES;
+    await tx.query('UPDATE orders SET code_failures = $2, code_locked_until = $3 WHERE id = $1', [
+      o.id,
+      lock ? 0 : failures,
+      lock ? new Date(now.getTime() + PICKUP_CODE_LOCK_MS) : null,
+    ]);
+    log.warn({ failures, locked: lock }, 'wrong pickup code');
+    return new SettlementError(
+      422,
+      'pickup_code_mismatch',
+      'That is not the pickup code of this order',
+      { triesLeft: lock ? 0 : PICKUP_CODE_MAX_TRIES - failures },
+    );
+  }
+  if (o.code_failures > 0) {
+    await tx.query('UPDATE orders SET code_failures = 0 WHERE id = $1', [o.id]);
+  }
+  await moveOrder(ctx, tx, settlementId, 'completed', now);
+  return null;
 }

@@ -42,6 +42,10 @@ export interface SettlementRow {
   /** When the hold was extended for a payment pending at a provider (at most once). */
   hold_extended_at: Date | null;
   pickup_code: string | null;
+  /** The reference shoppers and staff both see (migration 3; every row has one). */
+  order_ref: string;
+  /** The member who collects at the store; null: the organiser. */
+  collector: string | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -49,6 +49,7 @@ export async function settlementView(q: Queryable, id: string) {
     amount: number;
     added_by: string;
     shared_with: string[] | null;
+    note: string | null;
   }>('SELECT * FROM settlement_lines WHERE settlement_id = $1 ORDER BY line_id', [id]);
   const [order] = await q.query<{ id: string; status: string }>(
     'SELECT id, status FROM orders WHERE settlement_id = $1',
@@ -60,6 +61,8 @@ export async function settlementView(q: Queryable, id: string) {
     cartVersion: s.cart_version,
     storeId: s.store_id,
     organiser: s.organiser,
+    collector: s.collector ?? s.organiser,
+    orderRef: s.order_ref,
     status: s.status,
     currency: s.currency,
     total: s.total,
@@ -78,6 +81,7 @@ export async function settlementView(q: Queryable, id: string) {
       amount: l.amount,
       addedBy: l.added_by,
       ...(l.shared_with?.length ? { sharedWith: l.shared_with } : {}),
+      ...(l.note ? { note: l.note } : {}),
     })),
     payments: payments.map(paymentView),
   };
@@ -86,13 +90,15 @@ export async function settlementView(q: Queryable, id: string) {
 export type SettlementView = Awaited<ReturnType<typeof settlementView>>;
 
 /**
- * What store staff see of a settlement: the handover (status, lines, order, pickup code,
- * who owes what) without any payment id or pay link — with either, anyone can authorise
- * or decline that member's share on the pay page.
+ * What store staff see of a settlement: the handover (status, lines, order reference, who
+ * owes what) without any payment id or pay link — with either, anyone can authorise or
+ * decline that member's share on the pay page — and without the pickup code, which the
+ * shoppers bring to the counter (docs/contracts.md "Store handover").
  */
 export function staffSettlementView(v: SettlementView) {
+  const { pickupCode: _code, ...rest } = v;
   return {
-    ...v,
+    ...rest,
     payments: v.payments.map(({ paymentId: _id, payUrl: _url, ...p }) => p),
   };
 }

@@ -1,6 +1,9 @@
-/** Store staff: the store's orders, lookup by pickup code, and moving an order along. */
+/**
+ * Store staff: the store's orders, lookup by pickup code or order reference, and moving an
+ * order along (completing it takes the shoppers' pickup code).
+ */
 import type { Hono } from 'hono';
-import { moveOrder } from '../flow/fulfilment.ts';
+import { completeOrder, moveOrder } from '../flow/fulfilment.ts';
 import { cancel } from '../flow/transitions.ts';
 import { ordersQuery, orderStatusBody } from '../schemas.ts';
 import { getOrder, getStore, listOrders } from '../stores.ts';
@@ -52,6 +55,20 @@ export function staffRoutes(app: Hono<Env>, d: AppDeps): void {
     return c.json(order);
   });
 
+  app.get('/stores/:id/orders/ref/:ref', async (c) => {
+    const storeId = c.req.param('id');
+    await staffOf(c, storeId);
+    const r = await listOrders(ctx.db, {
+      storeId,
+      orderRef: c.req.param('ref'),
+      page: 1,
+      size: 1,
+    });
+    const order = r.items[0];
+    if (!order) throw notFound(`Order ${c.req.param('ref').toUpperCase()}`);
+    return c.json(order);
+  });
+
   app.get('/orders/:id', async (c) => {
     const o = await getOrder(ctx.db, c.req.param('id'));
     await staffOf(c, o.store_id);
@@ -61,18 +78,25 @@ export function staffRoutes(app: Hono<Env>, d: AppDeps): void {
   app.post('/orders/:id/status', async (c) => {
     const o = await getOrder(ctx.db, c.req.param('id'));
     const claims = await staffOf(c, o.store_id);
-    const { status } = parse(orderStatusBody, await jsonBody(c));
-    await ctx.db.transaction((tx) =>
-      status === 'cancelled'
-        ? cancel(
-            ctx,
-            tx,
-            o.settlement_id,
-            `Cancelled by store staff (${claims.name})`,
-            ctx.clock.now(),
-          )
-        : moveOrder(ctx, tx, o.settlement_id, status, ctx.clock.now()),
-    );
+    const { status, pickupCode } = parse(orderStatusBody, await jsonBody(c));
+    const refused = await ctx.db.transaction(async (tx) => {
+      if (status === 'cancelled') {
+        await cancel(
+          ctx,
+          tx,
+          o.settlement_id,
+          `Cancelled by store staff (${claims.name})`,
+          ctx.clock.now(),
+        );
+      } else if (status === 'completed') {
+        // a wrong code is counted in this transaction, so it commits before the refusal
+        return completeOrder(ctx, tx, o.settlement_id, pickupCode, ctx.clock.now());
+      } else {
+        await moveOrder(ctx, tx, o.settlement_id, status, ctx.clock.now());
+      }
+      return null;
+    });
+    if (refused) throw refused;
     ctx.kick();
     return c.json(await orderView(o.store_id, o.id));
   });

@@ -140,9 +140,10 @@ export function snapshot(o: {
   roomId?: string;
   storeId?: string;
   members?: { id: string; name?: string; method?: string }[];
-  lines?: { sku: string; qty: number; addedBy?: string; sharedWith?: string[] }[];
+  lines?: { sku: string; qty: number; addedBy?: string; sharedWith?: string[]; note?: string }[];
   split?: Record<string, unknown>;
   currency?: string;
+  collector?: string;
 }) {
   const members = (o.members ?? [{ id: 'ana' }, { id: 'budi' }, { id: 'citra' }]).map((m) => ({
     id: m.id,
@@ -164,7 +165,9 @@ export function snapshot(o: {
       qty: l.qty,
       addedBy: l.addedBy ?? members[0]!.id,
       ...(l.sharedWith ? { sharedWith: l.sharedWith } : {}),
+      ...(l.note ? { note: l.note } : {}),
     })),
+    ...(o.collector ? { collector: o.collector } : {}),
   };
 }
 

@@ -73,7 +73,17 @@ export class SettlementClient {
     return asWeb(this.api.orderByPickupCode(storeId, code, token));
   }
 
-  setOrderStatus(orderId: string, status: StaffOrderMove, token: string): Promise<StoreOrder> {
-    return asWeb(this.api.setOrderStatus(orderId, status, token));
+  /** The order with this `orderRef` at this store, or null. */
+  orderByRef(storeId: string, orderRef: string, token: string): Promise<StoreOrder | null> {
+    return asWeb(this.api.orderByRef(storeId, orderRef, token));
+  }
+
+  setOrderStatus(
+    orderId: string,
+    status: StaffOrderMove,
+    token: string,
+    pickupCode?: string,
+  ): Promise<StoreOrder> {
+    return asWeb(this.api.setOrderStatus(orderId, status, token, pickupCode));
   }
 }

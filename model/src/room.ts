@@ -119,6 +119,8 @@ export interface RoomSettlement {
   status?: SettlementStatus;
   holdExpiresAt?: string;
   payments?: Record<string, RoomPayment>;
+  /** The order reference the store's staff see too. */
+  orderRef?: string;
   [extra: string]: unknown;
 }
 

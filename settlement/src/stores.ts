@@ -239,7 +239,13 @@ export async function listOrders(
         .filter((p) => p.status === 'due_at_store')
         .map((d) => ({ memberId: d.member_id, name: d.member_name, amount: d.amount })),
       collector: { memberId: collector, name: nameOf(collector) },
-      bags: bags.map((b) => {
+      // a member who paid a share but put nothing in the cart still gets a receipt: an empty bag
+      bags: [
+        ...bags,
+        ...paid
+          .filter((p) => !bags.some((b) => b.memberId === p.member_id))
+          .map((p) => ({ memberId: p.member_id, name: nameOf(p.member_id), lines: [] })),
+      ].map((b) => {
         const p = paid.find((x) => x.member_id === b.memberId);
         return {
           ...b,

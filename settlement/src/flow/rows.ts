@@ -46,6 +46,8 @@ export interface SettlementRow {
   order_ref: string;
   /** The member who collects at the store; null: the organiser. */
   collector: string | null;
+  /** Every member in split order (migration 3; null on older rows). */
+  members: { id: string; name: string }[] | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -63,6 +63,8 @@ export async function settlementView(q: Queryable, id: string) {
     organiser: s.organiser,
     collector: s.collector ?? s.organiser,
     orderRef: s.order_ref,
+    // every member in split order, also those who owe nothing (receipts, packing list)
+    members: s.members ?? payments.map((p) => ({ id: p.member_id, name: p.member_name })),
     status: s.status,
     currency: s.currency,
     total: s.total,

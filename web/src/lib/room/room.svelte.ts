@@ -437,6 +437,12 @@ export class Room {
     return this.write(() => setMeta(this.conn.doc, 'storeId', storeId, this.conn.origin));
   }
 
+  /** Who collects the order at the store (`meta.collector`; the organiser by default). */
+  setCollector(memberId: string): boolean {
+    if (!this.organiserOnly()) return false;
+    return this.write(() => setMeta(this.conn.doc, 'collector', memberId, this.conn.origin));
+  }
+
   setLocked(locked: boolean): boolean {
     if (!this.organiserOnly()) return false;
     if (this.status !== 'open' && this.status !== 'locked') return false;

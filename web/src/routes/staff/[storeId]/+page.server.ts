@@ -8,6 +8,7 @@ import { WebError } from '$lib/server/errors.ts';
 import { formError, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import type { StoreOrder } from '$lib/server/settlement.ts';
+import { handoverRefusal } from '$lib/server/handover.ts';
 import { requireStaff, settlementClient, tokenFor } from '$lib/server/staff.ts';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -79,11 +80,14 @@ export const actions: Actions = {
     if (!id || !(ORDER_STATUSES as readonly string[]).includes(status)) {
       return fail(400, { order: { id, error: formError(new WebError('invalid', 'bad status')) } });
     }
+    // handing over takes the shoppers' pickup code, typed or scanned
+    const pickupCode = status === 'completed' ? str(form.get('pickupCode')).trim() : undefined;
     try {
       const order = await settlementClient().setOrderStatus(
         id,
         status as (typeof ORDER_STATUSES)[number],
         await tokenFor(user, params.storeId),
+        pickupCode,
       );
       log.info(
         { userId: user.id, storeId: params.storeId, settlementId: id, status },
@@ -92,6 +96,11 @@ export const actions: Actions = {
       return { order: { id, status: order?.status ?? status } };
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
+      const refused = handoverRefusal(err);
+      if (refused) {
+        log.warn({ userId: user.id, storeId: params.storeId, orderId: id }, 'handover refused');
+        return fail(refused.status, { order: { id, error: refused.error } });
+      }
       return fail(err.status, { order: { id, error: formError(err) } });
     }
   },

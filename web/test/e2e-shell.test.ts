@@ -255,7 +255,7 @@ describe('app shell in a browser', () => {
     expect(res?.status()).toBe(403);
   });
 
-  it('store staff move a paid pickup order along: packed, ready (pickup code), completed', async () => {
+  it('store staff move a paid pickup order along: packed, ready, completed with the shoppers’ pickup code', async () => {
     explainFailures();
     const login = t.stack.staff[0]!;
     const stock = (await (
@@ -306,13 +306,22 @@ describe('app shell in a browser', () => {
     await shot(staff, 'shell-staff-orders-390', false);
     await press('Sudah dikemas', 'packed');
     await press('Siap diambil', 'ready_for_pickup');
-    const code = (await order.locator('[data-testid=pickup-code]').textContent())!.trim();
-    expect(code.length).toBeGreaterThan(3);
+    // Staff never see the code (it used to be printed here, and "picked up" needed none):
+    // the shoppers bring it (docs/contracts.md "Store handover").
+    expect(await staff.locator('[data-testid=pickup-code]').count()).toBe(0);
+    const shown = (await (
+      await fetch(`${t.stack.settlementUrl}/settlements/${settlement.id}`, {
+        headers: { authorization: `Bearer ${service}` },
+      })
+    ).json()) as { pickupCode: string };
+    const code = shown.pickupCode;
+    expect(code).toMatch(/^[2-9A-Z]{6}$/);
 
     await staff.fill('#pickup-code', code.toLowerCase());
     await staff.click('form[action="?/lookup"] button');
     const found = staff.locator('[data-testid=lookup] li').first();
-    await found.locator('button', { hasText: 'Sudah diambil' }).click();
+    await found.locator('[data-testid=handover-code]').fill(code.toLowerCase());
+    await found.getByRole('button', { name: 'Serahkan pesanan' }).click();
     await order.locator('[data-status=completed]').waitFor(WAIT);
     const done = (await (
       await fetch(`${t.stack.settlementUrl}/settlements/${settlement.id}`, {

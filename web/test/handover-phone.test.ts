@@ -73,8 +73,10 @@ describe('store handover on phones', () => {
       expect(res.status).toBe(200);
     }
     await statusOf(A.page, 'paid').waitFor({ timeout: 30_000 });
-    const ref = (await A.page.locator('[data-testid=order-ref]').textContent())!.trim();
-    expect(ref).toMatch(/^[2-9A-HJKMNP-Z]{8}$/);
+    // "Pesanan H4XR7T2M": the order reference, not the settlement's id
+    const line = (await A.page.locator('[data-testid=order-ref]').textContent())!.trim();
+    expect(line).toMatch(/^Pesanan [2-9A-HJKMNP-Z]{8}$/);
+    const ref = line.split(' ')[1]!;
     await until('Budi to see the same reference', async () =>
       (await B.page.locator('[data-testid=order-ref]').textContent())?.includes(ref),
     );

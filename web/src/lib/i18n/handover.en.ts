@@ -37,12 +37,8 @@ export const messages: Record<HandoverKey, string> = {
   'handover.noItems': 'Nothing in this bag.',
   'handover.orderTotal': 'Order total',
   'handover.yourShare': 'Share paid',
-  'handover.paidWith': 'Paid with {method}',
+  'handover.paidWith': 'Payment: {method}',
   'handover.dueAtStore': 'paid at the counter on pickup',
-  'handover.method.local': 'Patungan pay',
-  'handover.method.stripe': 'card',
-  'handover.method.midtrans': 'Midtrans',
-  'handover.method.store': 'pay at the store',
 };
 
 export default messages;

@@ -36,12 +36,8 @@ export const messages = {
   'handover.noItems': 'Tidak ada barang di kantong ini.',
   'handover.orderTotal': 'Total pesanan',
   'handover.yourShare': 'Bagian yang dibayar',
-  'handover.paidWith': 'Dibayar dengan {method}',
+  'handover.paidWith': 'Cara bayar: {method}',
   'handover.dueAtStore': 'dibayar di kasir saat mengambil',
-  'handover.method.local': 'pembayaran Patungan',
-  'handover.method.stripe': 'kartu',
-  'handover.method.midtrans': 'Midtrans',
-  'handover.method.store': 'bayar di toko',
 };
 
 export type HandoverKey = keyof typeof messages;

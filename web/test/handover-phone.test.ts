@@ -4,7 +4,9 @@
  * staff pack; the shoppers see one order reference, the pickup code and its QR code; staff
  * see the same reference, who collects and the note, and complete the order only by typing
  * the shoppers' code (a wrong one is refused on the page); each shopper has a receipt, staff
- * print bag labels and receipts per member. Screenshots in web/test-artifacts/handover-*.png.
+ * print bag labels and receipts per member. The camera scan runs with a stand-in
+ * BarcodeDetector and camera (headless Chromium has neither): its code reaches the same form.
+ * Screenshots in web/test-artifacts/handover-*.png.
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -84,6 +86,22 @@ describe('store handover on phones', () => {
     // staff, on a phone: the same reference, who collects, the note, a bag per member
     const login = t.stack.staff.find((s) => s.storeId === storeId)!;
     const S = await t.phone();
+    // The counter's camera, stood in for: a BarcodeDetector that "sees" whatever QR text the
+    // test puts in `__qr`, and a camera stream drawn on a canvas (headless Chromium has neither).
+    await S.ctx.addInitScript(() => {
+      const w = window as unknown as Record<string, unknown>;
+      w.BarcodeDetector = class {
+        static getSupportedFormats = async () => ['qr_code'];
+        detect = async () => (typeof w.__qr === 'string' ? [{ rawValue: w.__qr }] : []);
+      };
+      const getUserMedia = async () => {
+        const c = document.createElement('canvas');
+        c.width = c.height = 64;
+        c.getContext('2d')!.fillRect(0, 0, 64, 64);
+        return c.captureStream(5);
+      };
+      Object.defineProperty(navigator, 'mediaDevices', { value: { getUserMedia } });
+    });
     await S.page.goto(`/login?redirect=/staff/${storeId}`);
     await S.page.fill('#email', login.email);
     await S.page.fill('#password', login.password);
@@ -127,6 +145,16 @@ describe('store handover on phones', () => {
       .waitFor({ timeout: STEP });
     await shot(S.page, 'handover-staff-wrong-code');
     expect(await statusOf(A.page, 'ready_for_pickup').count()).toBe(1);
+
+    // the camera path: the scanned QR's code goes through the same form (a wrong one here)
+    await S.page.evaluate(
+      (c) => ((window as unknown as Record<string, unknown>).__qr = c),
+      code === '222222' ? '333333' : '222222',
+    );
+    await order.getByRole('button', { name: 'Pindai QR' }).click();
+    await order
+      .locator('[role=alert]', { hasText: 'Sisa percobaan: 3' })
+      .waitFor({ timeout: STEP });
 
     // the code as the shopper reads it out (lower case) completes the order
     await order.locator('[data-testid=handover-code]').fill(code.toLowerCase());

@@ -180,5 +180,14 @@ describe('store handover on phones', () => {
         .evaluateAll((els) => els.map((e) => e.getAttribute('data-member') !== null)),
     ).toEqual([true, true]);
     await shot(S.page, 'handover-receipts-staff');
+    // the same in English
+    await S.page.locator('form.lang button').click();
+    await S.page
+      .locator('[data-testid=receipt] h2', { hasText: 'Receipt for Ani' })
+      .waitFor({ timeout: STEP });
+    await shot(S.page, 'handover-receipts-staff-en');
+    await S.page.goto(`/staff/${storeId}`);
+    await order.locator('[data-testid=collector]', { hasText: 'Collected by Budi' }).waitFor();
+    await shot(S.page, 'handover-staff-en');
   }, 300_000);
 });

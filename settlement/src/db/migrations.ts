@@ -222,6 +222,31 @@ ALTER TABLE settlements ADD COLUMN unpaid jsonb;
 ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
 `,
   },
+  // Branch placeholder: version 3 belongs to the handover work of issue 14 (another branch).
+  // The runner wants versions 1, 2, 3, … in order, so this branch carries an empty 3 until the
+  // merge, where the real one replaces it.
+  {
+    version: 3,
+    name: 'placeholder for the handover migration (replaced at merge)',
+    sql: 'SELECT 1;',
+  },
+  {
+    version: 4,
+    name: "each store's time zone and currency (sales reports count in its local dates)",
+    sql: /* sql */ `
+-- Indonesia has three zones: WIB (Asia/Jakarta), WITA (Asia/Makassar), WIT (Asia/Jayapura).
+-- A store's sales day is its own local day; new stores get the zone of their region (seed.ts).
+ALTER TABLE stores ADD COLUMN timezone text NOT NULL DEFAULT 'Asia/Jakarta';
+-- the currency the store sells in: its reports sum the orders in it
+ALTER TABLE stores ADD COLUMN currency text NOT NULL DEFAULT 'IDR';
+UPDATE stores SET timezone = 'Asia/Makassar' WHERE region IN ('Bali', 'Nusa Tenggara Barat',
+  'Nusa Tenggara Timur', 'Kalimantan Selatan', 'Kalimantan Timur', 'Kalimantan Utara',
+  'Sulawesi Utara', 'Sulawesi Tengah', 'Sulawesi Selatan', 'Sulawesi Tenggara', 'Sulawesi Barat',
+  'Gorontalo');
+UPDATE stores SET timezone = 'Asia/Jayapura' WHERE region IN ('Maluku', 'Maluku Utara', 'Papua',
+  'Papua Barat', 'Papua Barat Daya', 'Papua Tengah', 'Papua Pegunungan', 'Papua Selatan');
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

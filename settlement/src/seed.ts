@@ -190,7 +190,11 @@ export async function insertStores(q: Queryable, stores: readonly SeedStore[]): 
        region text, lat double precision, lng double precision, "openingHours" text, timezone text)
      ON CONFLICT (id) DO NOTHING`,
     // a store's sales day is its local day: the zone comes from its province
-    [JSON.stringify(stores.map((s) => ({ ...s, timezone: s.timezone ?? timeZoneOfRegion(s.region) })))],
+    [
+      JSON.stringify(
+        stores.map((s) => ({ ...s, timezone: s.timezone ?? timeZoneOfRegion(s.region) })),
+      ),
+    ],
   );
 }
 

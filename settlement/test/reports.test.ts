@@ -240,6 +240,8 @@ describe.each(DRIVERS)('sales reports (%s)', (driver) => {
     expect(await zone('mks-losari')).toBe('Asia/Makassar');
     expect(await zone('mdn-kesawan')).toBe('Asia/Jakarta');
     expect(await zone(STORE)).toBe('Asia/Jakarta');
+    // and the store itself says so (web starts a report at the store's today)
+    expect((await s.request('GET', '/stores/dps-renon')).body.timezone).toBe('Asia/Makassar');
   });
 
   it('counts a group order paid through the real flow, on the store’s local today', async () => {

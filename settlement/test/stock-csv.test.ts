@@ -141,6 +141,8 @@ describe.each(DRIVERS)('stock tools (%s)', (driver) => {
     expect((await stockOf(s, 'ELE-0002')).onHand).toBe(10); // the good row was not applied either
     const unreadable = await importCsv('sku,on_hand\n"ELE-0002,3\n', true);
     expect(unreadable.status).toBe(400);
+    const nul = await importCsv('sku,on_hand\nELE-0002\u0000,3\n', false);
+    expect(nul.status).toBe(400);
     const noHeader = await importCsv('ELE-0002,3\n', true);
     expect(noHeader).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
     await checkStockInvariants(s);

@@ -11,11 +11,13 @@ import {
   lowStock,
   MAX_ON_HAND,
 } from '../stock-csv.ts';
+import { text } from '../schemas.ts';
 import { getStore } from '../stores.ts';
 import { jsonBody, parse, type AppDeps, type Env } from './support.ts';
 import { staffOrService } from './report-routes.ts';
 
-const importBody = z.object({ csv: z.string(), dryRun: z.boolean().default(true) });
+// `text`: PostgreSQL text holds no NUL, so a file with one is refused up front (400)
+const importBody = z.object({ csv: text(), dryRun: z.boolean().default(true) });
 const lowQuery = z.object({
   below: z.coerce.number().int().min(1).max(MAX_ON_HAND).default(DEFAULT_LOW_STOCK),
 });

@@ -295,6 +295,8 @@ describe.each(DRIVERS)('sales reports (%s)', (driver) => {
       ['from=2026-01-01&to=yesterday', 'to'],
       ['from=2026-03-02&to=2026-03-01', 'to'],
       ['from=2025-01-01&to=2026-01-02', 'to'],
+      ['from=%E0&to=%', 'from'],
+      ['from[]=2026-01-01&to=2026-01-02', 'from'],
     ];
     for (const [q, field] of cases) {
       const r = await ask(q);

@@ -175,6 +175,21 @@ describe.each(DRIVERS)('stock tools (%s)', (driver) => {
     expect(after).toBe(edited.replace(/(SEM-0001,[^,\r\n]*,31,0,0),30/, '$1,31'));
   });
 
+  it('reads a file past the usual 64 KB body limit (an import may be up to 1 MB)', async () => {
+    const note = 'x'.repeat(400);
+    const rows = Array.from(
+      { length: 200 },
+      (_, i) => `MIN-${String(i + 1).padStart(4, '0')},1,${note}`,
+    );
+    const csv = ['sku,on_hand,note', ...rows].join('\n');
+    expect(csv.length).toBeGreaterThan(65_536);
+    const r = await importCsv(csv, true);
+    expect(r.status).toBe(200);
+    expect(r.body.rows).toBe(200);
+    const huge = await importCsv(`sku,on_hand\n${'MIN-0001,1\n'.repeat(120_000)}`, true);
+    expect(huge.status).toBe(413);
+  });
+
   it('staff of another store may neither export nor import', async () => {
     const other = await s.token('staff', 'staff-2', 'bdg-dago');
     const exp = await s.request('GET', `/stores/${STORE}/stock/export`, { token: other });

@@ -11,23 +11,29 @@
 import { z } from 'zod';
 import {
   CategorySchema,
+  LowStockSchema,
   NearbyStoresSchema,
   PaymentMethodsSchema,
   ProductPageSchema,
   ProductSchema,
   SettlementErrorBodySchema,
+  SalesReportSchema,
   SettlementStateSchema,
+  StockImportResultSchema,
   StockItemSchema,
   StoreOrderSchema,
   StoreSchema,
   pageOf,
   type Category,
+  type LowStock,
   type NearbyStores,
   type PaymentMethods,
   type Product,
   type ProductPage,
+  type SalesReport,
   type SettlementRequest,
   type SettlementState,
+  type StockImportResult,
   type StockItem,
   type Store,
   type StoreOrder,
@@ -333,5 +339,70 @@ export class SettlementClient {
     const path = `/orders/${encodeURIComponent(orderId)}/status`;
     const body = pickupCode === undefined ? { status } : { status, pickupCode };
     return (await this.call(path, StoreOrderSchema, { method: 'POST', body, token })).body;
+  }
+
+  // ---------------------------------------------------------------- store reports and stock tools
+
+  /** `GET /stores/<id>/reports/sales?from=&to=` (staff of that store, or service). */
+  async salesReport(
+    storeId: string,
+    range: { from: string; to: string },
+    token: string,
+  ): Promise<SalesReport> {
+    const q = new URLSearchParams(range);
+    const path = `/stores/${encodeURIComponent(storeId)}/reports/sales?${q}`;
+    return (await this.call(path, SalesReportSchema, { token })).body;
+  }
+
+  /** `GET /stores/<id>/stock/export`: the store's stock as CSV text (with its BOM). */
+  async stockCsv(storeId: string, token: string): Promise<string> {
+    const path = `/stores/${encodeURIComponent(storeId)}/stock/export`;
+    const res = await this.raw(path, { token, accept: 'text/csv' });
+    const bytes = await res.arrayBuffer().catch((err: Error) => {
+      throw new SettlementApiError(
+        0,
+        'unreachable',
+        `settlement's answer was cut off: ${err.message}`,
+      );
+    });
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    if (!res.ok) {
+      const e = SettlementErrorBodySchema.safeParse(safeJson(text));
+      if (e.success) {
+        const { code, message, details } = e.data.error;
+        throw new SettlementApiError(res.status, code, message, details, e.data);
+      }
+      throw new SettlementApiError(res.status, 'bad_response', `settlement answered ${res.status}`);
+    }
+    return text;
+  }
+
+  /**
+   * `POST /stores/<id>/stock/import` `{csv, dryRun}`: the diff and the row errors. Applying a
+   * file with row errors throws `422 invalid_rows` whose `details` is the same result.
+   */
+  async importStock(
+    storeId: string,
+    o: { csv: string; dryRun: boolean },
+    token: string,
+  ): Promise<StockImportResult> {
+    const path = `/stores/${encodeURIComponent(storeId)}/stock/import`;
+    return (await this.call(path, StockImportResultSchema, { method: 'POST', body: o, token }))
+      .body;
+  }
+
+  /** `GET /stores/<id>/stock/low?below=`: what is running out. */
+  async lowStock(storeId: string, below: number | undefined, token: string): Promise<LowStock> {
+    const q = below === undefined ? '' : `?below=${below}`;
+    const path = `/stores/${encodeURIComponent(storeId)}/stock/low${q}`;
+    return (await this.call(path, LowStockSchema, { token })).body;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Product, Store } from '@patungan/model/contracts';
 import type { Db, Queryable } from '@patungan/db';
+import { timeZoneOfRegion } from './store-zones.ts';
 
 /** mulberry32: tiny, fast, good enough for demo data. */
 export function prng(seed: number): () => number {
@@ -183,12 +184,17 @@ export function demoStock(
 
 export async function insertStores(q: Queryable, stores: readonly SeedStore[]): Promise<void> {
   await q.query(
-    `INSERT INTO stores (id, name, address, city, region, lat, lng, opening_hours)
-     SELECT id, name, address, city, region, lat, lng, "openingHours"
+    `INSERT INTO stores (id, name, address, city, region, lat, lng, opening_hours, timezone)
+     SELECT id, name, address, city, region, lat, lng, "openingHours", timezone
      FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, name text, address text, city text,
-       region text, lat double precision, lng double precision, "openingHours" text)
+       region text, lat double precision, lng double precision, "openingHours" text, timezone text)
      ON CONFLICT (id) DO NOTHING`,
-    [JSON.stringify(stores)],
+    // a store's sales day is its local day: the zone comes from its province
+    [
+      JSON.stringify(
+        stores.map((s) => ({ ...s, timezone: s.timezone ?? timeZoneOfRegion(s.region) })),
+      ),
+    ],
   );
 }
 

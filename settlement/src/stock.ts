@@ -301,3 +301,27 @@ export async function storeStock(q: Queryable, storeId: string): Promise<StockLe
   );
   return rows.map(level);
 }
+
+/**
+ * Staff set several on-hand counts at once (the CSV import). The caller has locked the rows
+ * (`SELECT … FOR UPDATE`, in sku order) and checked each new count against held + committed;
+ * this moves them with one ledger entry (`adjust`) and one event per sku.
+ */
+export async function adjustOnHand(
+  tx: Queryable,
+  o: { storeId: string; changes: { sku: string; dOnHand: number }[]; by: string; now: Date },
+): Promise<StockLevel[]> {
+  const deltas = o.changes
+    .filter((c) => c.dOnHand !== 0)
+    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0))
+    .map((c) => ({ storeId: o.storeId, sku: c.sku, dOnHand: c.dOnHand, dHeld: 0, dCommitted: 0 }));
+  const rows: StockRow[] = [];
+  for (const d of deltas) rows.push(await apply(tx, d, o.now));
+  await writeLedger(tx, deltas, 'adjust', `staff:${o.by}`, o.now);
+  await enqueueStockEvents(
+    tx,
+    rows.map((r) => event(r, 'adjust', o.now)),
+    o.now,
+  );
+  return rows.map(level);
+}

@@ -16,6 +16,7 @@ interface StoreRow {
   lat: number;
   lng: number;
   opening_hours: string;
+  timezone: string;
 }
 
 const toStore = (r: StoreRow): Store => ({
@@ -27,6 +28,7 @@ const toStore = (r: StoreRow): Store => ({
   lat: r.lat,
   lng: r.lng,
   openingHours: r.opening_hours,
+  timezone: r.timezone,
 });
 
 /** Great-circle distance in km (haversine). */

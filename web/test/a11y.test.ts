@@ -103,6 +103,11 @@ describe('accessibility on a phone (item 12)', () => {
     await S.page.goto(`/staff/${login.storeId}`);
     await S.page.locator('main').waitFor();
     await audit(S.page, 'staff');
+    for (const page of ['reports', 'stock'] as const) {
+      await S.page.goto(`/staff/${login.storeId}/${page}`);
+      await S.page.locator('main h1').waitFor();
+      await audit(S.page, `staff-${page}`);
+    }
 
     if (minor.length) console.log(`axe, moderate/minor:\n${minor.join('\n')}`);
     expect(serious, serious.join('\n')).toEqual([]);

@@ -25,7 +25,10 @@ function imports(dir: string): Map<string, string> {
       if (e.isDirectory()) walk(p);
       else if (/\.(ts|js|mjs|svelte)$/.test(p) && !/\.test\./.test(p)) {
         const src = readFileSync(p, 'utf8');
-        for (const m of src.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+        // Only the keywords, not the words in text or paths (`get('from')`, `'/stock/import'`,
+        // `"before from"`): a keyword follows a space, `}`, `(`, `;` or `=`, and a module
+        // specifier has no spaces.
+        for (const m of src.matchAll(/(?<![^\s};(=])(?:from|import)\s*\(?\s*['"]([^'"\s]+)['"]/g)) {
           const spec = m[1]!;
           if (/^(\.|node:|\$)/.test(spec)) continue;
           const name = spec.startsWith('@')

@@ -43,6 +43,8 @@ export const StoreSchema = z.object({
   lat: z.number(),
   lng: z.number(),
   openingHours: z.string(),
+  /** IANA time zone of the store's local days (WIB / WITA / WIT); absent from older settlements. */
+  timezone: z.string().optional(),
 });
 export type Store = z.infer<typeof StoreSchema>;
 

@@ -113,6 +113,7 @@ export const SETTLEMENT_ERROR_CODES = [
   'unknown_store',
   'insufficient_stock',
   'below_reserved',
+  'invalid_rows',
   'idempotency_key_reused',
   'idempotency_key_required',
   'invalid_split',

@@ -242,6 +242,23 @@ ALTER TABLE orders ADD COLUMN code_failures integer NOT NULL DEFAULT 0;
 ALTER TABLE orders ADD COLUMN code_locked_until timestamptz;
 `,
   },
+  {
+    version: 4,
+    name: "each store's time zone and currency (sales reports count in its local dates)",
+    sql: /* sql */ `
+-- Indonesia has three zones: WIB (Asia/Jakarta), WITA (Asia/Makassar), WIT (Asia/Jayapura).
+-- A store's sales day is its own local day; new stores get the zone of their region (seed.ts).
+ALTER TABLE stores ADD COLUMN timezone text NOT NULL DEFAULT 'Asia/Jakarta';
+-- the currency the store sells in: its reports sum the orders in it
+ALTER TABLE stores ADD COLUMN currency text NOT NULL DEFAULT 'IDR';
+UPDATE stores SET timezone = 'Asia/Makassar' WHERE region IN ('Bali', 'Nusa Tenggara Barat',
+  'Nusa Tenggara Timur', 'Kalimantan Selatan', 'Kalimantan Timur', 'Kalimantan Utara',
+  'Sulawesi Utara', 'Sulawesi Tengah', 'Sulawesi Selatan', 'Sulawesi Tenggara', 'Sulawesi Barat',
+  'Gorontalo');
+UPDATE stores SET timezone = 'Asia/Jayapura' WHERE region IN ('Maluku', 'Maluku Utara', 'Papua',
+  'Papua Barat', 'Papua Barat Daya', 'Papua Tengah', 'Papua Pegunungan', 'Papua Selatan');
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -9,8 +9,10 @@ import { SettlementError } from '../errors.ts';
 import { NUL_MESSAGE } from '../schemas.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { payRoutes } from './pay-routes.ts';
+import { reportRoutes } from './report-routes.ts';
 import { settlementRoutes } from './settlement-routes.ts';
 import { staffRoutes } from './staff-routes.ts';
+import { stockAdminRoutes } from './stock-admin-routes.ts';
 import type { AppDeps, Env } from './support.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 
@@ -81,7 +83,9 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.use('*', (c, next) => {
     const large =
       c.req.method === 'POST' &&
-      (c.req.path === '/settlements' || c.req.path.startsWith('/webhooks/'));
+      (c.req.path === '/settlements' ||
+        c.req.path.startsWith('/webhooks/') ||
+        /^\/stores\/[^/]+\/stock\/import$/.test(c.req.path));
     return (large ? bodyLimits.large : bodyLimits.body)(c, next);
   });
 
@@ -106,6 +110,8 @@ export function createApp(d: AppDeps): Hono<Env> {
   catalogRoutes(app, d);
   settlementRoutes(app, d);
   staffRoutes(app, d);
+  reportRoutes(app, d);
+  stockAdminRoutes(app, d);
   payRoutes(app, d);
   webhookRoutes(app, d);
 

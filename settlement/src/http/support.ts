@@ -13,7 +13,8 @@ export interface AppDeps {
   closing: AbortSignal;
   /**
    * Request body limits in bytes: `body` for every route, `largeBody` for the cart snapshot
-   * (POST /settlements) and provider webhooks. Past it: 413 payload_too_large.
+   * (POST /settlements), provider webhooks and a stock CSV import. Past it: 413
+   * payload_too_large.
    */
   limits: { body: number; largeBody: number };
 }

@@ -10,7 +10,7 @@ export type ErrorCode = SettlementErrorCode;
 
 export class SettlementError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 500 | 502 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 500 | 502 | 503,
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,

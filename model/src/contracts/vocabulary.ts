@@ -124,6 +124,7 @@ export const SETTLEMENT_ERROR_CODES = [
   'conflict',
   'settlement_ended',
   'payload_too_large',
+  'rate_limited',
   'internal',
 ] as const;
 export type SettlementErrorCode = (typeof SETTLEMENT_ERROR_CODES)[number];

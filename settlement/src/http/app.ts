@@ -9,6 +9,7 @@ import { SettlementError } from '../errors.ts';
 import { NUL_MESSAGE } from '../schemas.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { payRoutes } from './pay-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 import { settlementRoutes } from './settlement-routes.ts';
 import { staffRoutes } from './staff-routes.ts';
 import type { AppDeps, Env } from './support.ts';
@@ -104,6 +105,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   });
 
   catalogRoutes(app, d);
+  reviewRoutes(app, d);
   settlementRoutes(app, d);
   staffRoutes(app, d);
   payRoutes(app, d);

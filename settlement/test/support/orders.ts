@@ -50,7 +50,8 @@ export async function completeOrder(
     roomId: string;
     storeId: string;
     cartVersion: string;
-    lines: { sku: string; qty: number }[];
+    lines: { sku: string; qty: number; [field: string]: unknown }[];
+    [field: string]: unknown;
   },
   /** `paid`: stop once the group has paid (the order is open, not handed over). */
   through: 'paid' | 'completed' = 'completed',

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { completeOrder } from '../../settlement/test/support/orders.ts';
+import { seriousA11yViolations } from './helpers/axe.ts';
 import { browserStack } from './helpers/browser-stack.ts';
 import { STEP, createRoom, register, roomReady, search, until } from './helpers/phone.ts';
 
@@ -40,6 +41,8 @@ async function userIdIn(page: Page, roomId: string): Promise<string> {
 describe('order history and reviews (phone)', () => {
   it('a buyer rates from their order history; the room and the staff see it', async () => {
     t.dumpOnFailure('reviews-orders', 4000);
+    /** axe's serious and critical findings on every page this test shows (none expected). */
+    const a11y: string[] = [];
     const staff = t.stack.staff[0]!;
     const store = staff.storeId;
     const product = (
@@ -92,6 +95,7 @@ describe('order history and reviews (phone)', () => {
     await line.getByRole('alert').waitFor({ timeout: STEP });
     expect(await line.getByRole('alert').textContent()).toContain('tanpa HTML');
     await shot(A.page, '2-html-refused');
+    a11y.push(...(await seriousA11yViolations(A.page, 'orders-with-form')));
     await line.locator('label[title="4 bintang"]').click();
     await line.getByLabel('Ulasan (opsional)').fill('Segar sekali, harga pas.');
     await line.getByRole('button', { name: 'Simpan ulasan' }).click();
@@ -120,6 +124,7 @@ describe('order history and reviews (phone)', () => {
     expect(await reviews.textContent()).toContain('Ana Pembeli');
     await reviews.scrollIntoViewIfNeeded();
     await shot(A.page, '5-product-detail');
+    a11y.push(...(await seriousA11yViolations(A.page, 'room-product-reviews')));
 
     // --- the store's staff see it ---------------------------------------------------------------
     const S = await t.phone();
@@ -134,6 +139,7 @@ describe('order history and reviews (phone)', () => {
     expect(await row.textContent()).toContain('Segar sekali, harga pas.');
     expect(await row.textContent()).toContain(order.orderId);
     await shot(S.page, '6-staff-reviews');
+    a11y.push(...(await seriousA11yViolations(S.page, 'staff-reviews')));
 
     // --- someone else's history does not show Ana's order -----------------------------------------
     const B = await t.phone();
@@ -151,5 +157,7 @@ describe('order history and reviews (phone)', () => {
     await A.page.getByRole('heading', { name: 'Order history' }).waitFor({ timeout: STEP });
     expect(await card.locator('[data-testid=rate]').textContent()).toBe('Edit review');
     await shot(A.page, '8-orders-en');
+    a11y.push(...(await seriousA11yViolations(A.page, 'orders-en')));
+    expect(a11y).toEqual([]);
   });
 });

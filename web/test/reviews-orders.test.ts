@@ -149,6 +149,26 @@ describe('order history and reviews (phone)', () => {
       B.page.getByText('Belum ada pesanan', { exact: false }).isVisible(),
     );
     expect(await B.page.locator('[data-testid=order]').count()).toBe(0);
+    // ... and someone who did not buy cannot review by posting the form themselves
+    const forged = await B.page.evaluate(
+      async ([roomId, sku]) => {
+        const body = new FormData();
+        for (const [k, v] of Object.entries({ roomId, sku, rating: '1', text: 'fake' }))
+          body.set(k, v);
+        const res = await fetch('/orders?/review', {
+          method: 'POST',
+          body,
+          headers: { accept: 'application/json', 'x-sveltekit-action': 'true' },
+        });
+        return ((await res.json()) as { status?: number }).status;
+      },
+      [roomId, product.sku] as const,
+    );
+    expect(forged).toBe(403);
+    const after = await (
+      await fetch(`${t.stack.settlementUrl}/products/${product.sku}/reviews`)
+    ).json();
+    expect(after).toMatchObject({ count: 1, average: 4 });
     await shot(B.page, '7-empty-history');
 
     // --- the same history in English ----------------------------------------------------------

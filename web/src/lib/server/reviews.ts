@@ -40,6 +40,12 @@ export async function orderHistory(userId: string): Promise<HistoryOrder[]> {
   return orders.map((o) => ({ ...o, roomName: names.get(o.roomId) ?? null }));
 }
 
+/** Whether the user had a share in an order of `roomId` (settlement's record, not web's). */
+async function hadOrderIn(userId: string, roomId: string): Promise<boolean> {
+  const orders = await settlementApi().memberOrders(userId, await serviceToken('*'));
+  return orders.some((o) => o.roomId === roomId);
+}
+
 export interface ReviewInput {
   roomId: string;
   sku: string;
@@ -62,10 +68,14 @@ export async function submitReview(
   user: { id: string; name: string },
   input: ReviewInput,
 ): Promise<ReviewRefusal | null> {
-  const role = await memberRole(await getDb(), input.roomId, user.id);
-  if (!role) return { status: 403, key: 'reviews.error.notBuyer' };
   const text = input.text.trim();
   try {
+    // A member of the room signs their own role; someone who has left it since still had a
+    // share in its order, and the order history (settlement's own record) says so.
+    const role =
+      (await memberRole(await getDb(), input.roomId, user.id)) ??
+      ((await hadOrderIn(user.id, input.roomId)) ? 'member' : null);
+    if (!role) return { status: 403, key: 'reviews.error.notBuyer' };
     const r = await settlementApi().writeReview(
       input.sku,
       { rating: input.rating, ...(text ? { text } : {}) },

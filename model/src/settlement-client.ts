@@ -21,7 +21,11 @@ import {
   SettlementStateSchema,
   StockImportResultSchema,
   StockItemSchema,
+  MemberOrdersSchema,
+  ReviewSchema,
+  ReviewsSchema,
   StoreOrderSchema,
+  StoreReviewSchema,
   StoreSchema,
   pageOf,
   type Category,
@@ -37,6 +41,11 @@ import {
   type StockItem,
   type Store,
   type StoreOrder,
+  type MemberOrder,
+  type Review,
+  type ReviewBody,
+  type Reviews,
+  type StoreReview,
 } from './contracts/index.ts';
 import type { SettlementErrorCode, StaffOrderMove } from './contracts/vocabulary.ts';
 
@@ -396,6 +405,40 @@ export class SettlementClient {
     const q = below === undefined ? '' : `?below=${below}`;
     const path = `/stores/${encodeURIComponent(storeId)}/stock/low${q}`;
     return (await this.call(path, LowStockSchema, { token })).body;
+  }
+
+  // ---------------------------------------------------------------- reviews and order history
+
+  /** `GET /products/<sku>/reviews`: the newest reviews, the average and the count. */
+  async reviews(sku: string, o: CallOptions = {}): Promise<Reviews> {
+    const path = `/products/${encodeURIComponent(sku)}/reviews`;
+    return (await this.call(path, ReviewsSchema, o)).body;
+  }
+
+  /**
+   * `POST /products/<sku>/reviews` with the reviewer's member token (of the room whose
+   * completed order had the sku): `201` a new review, `200` the member's earlier one replaced.
+   */
+  async writeReview(
+    sku: string,
+    body: ReviewBody,
+    token: string,
+  ): Promise<{ status: number; review: Review }> {
+    const path = `/products/${encodeURIComponent(sku)}/reviews`;
+    const r = await this.call(path, ReviewSchema, { method: 'POST', body, token });
+    return { status: r.status, review: r.body };
+  }
+
+  /** `GET /stores/<id>/reviews` (staff of that store): reviews of what was bought there. */
+  async storeReviews(storeId: string, token: string, page = 1): Promise<StoreReview[]> {
+    const path = `/stores/${encodeURIComponent(storeId)}/reviews?page=${page}`;
+    return (await this.call(path, pageOf(StoreReviewSchema), { token })).body.items;
+  }
+
+  /** `GET /members/<memberId>/orders` (web's service token, or the member's own). */
+  async memberOrders(memberId: string, token: string): Promise<MemberOrder[]> {
+    const path = `/members/${encodeURIComponent(memberId)}/orders`;
+    return (await this.call(path, MemberOrdersSchema, { token })).body.items;
   }
 }
 

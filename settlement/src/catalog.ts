@@ -2,6 +2,7 @@
 import type { Product } from '@patungan/model/contracts';
 import type { Queryable } from '@patungan/db';
 import { notFound } from './errors.ts';
+import { withRatings } from './reviews.ts';
 
 /** The product as the contract shapes it (docs/contracts.md "Settlement API" › "Shapes"). */
 export type { Product };
@@ -60,13 +61,18 @@ export async function searchProducts(
     );
     total = c?.n ?? 0;
   }
-  return { items: rows.map(({ total: _t, ...p }) => p), total, page: o.page, size: o.size };
+  const items = await withRatings(
+    db,
+    rows.map(({ total: _t, ...p }) => p),
+  );
+  return { items, total, page: o.page, size: o.size };
 }
 
 export async function getProduct(db: Queryable, sku: string): Promise<Product> {
   const [p] = await db.query<Product>(`SELECT ${COLUMNS} FROM products WHERE sku = $1`, [sku]);
   if (!p) throw notFound(`Product ${sku}`, 'unknown_sku');
-  return p;
+  const [rated] = await withRatings(db, [p]);
+  return rated!;
 }
 
 export async function listCategories(db: Queryable): Promise<{ id: string; count: number }[]> {

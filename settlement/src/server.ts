@@ -60,6 +60,8 @@ export interface SettlementOptions {
   redisUrl?: string;
   /** Prefix of Redis channels (tests isolate with their own). */
   redisPrefix?: string;
+  /** Default REVIEW_WRITES_PER_MINUTE, else 10: review writes per member per minute (0 = off). */
+  reviewWritesPerMinute?: number;
   /** Default HOLD_TTL_SECONDS, else 900. Fractions allowed (tests). */
   holdTtlSeconds?: number;
   /**
@@ -357,6 +359,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         secret,
         closing: closing.signal,
         limits,
+        reviewWritesPerMinute: o.reviewWritesPerMinute ?? num(env.REVIEW_WRITES_PER_MINUTE),
         webPublicUrl: (o.webPublicUrl ?? env.WEB_PUBLIC_URL ?? '').replace(/\/$/, ''),
       };
       const app = createApp(deps);

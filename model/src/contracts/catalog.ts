@@ -9,6 +9,16 @@ import { ORDER_STATUSES } from './vocabulary.ts';
 const minor = z.number().int();
 const count = z.number().int();
 
+/**
+ * A product's verified-purchase reviews in two numbers (docs/contracts.md "Reviews"):
+ * `average` of the 1–5 stars (two decimals), null while `count` is 0.
+ */
+export const RatingSchema = z.object({
+  average: z.number().min(1).max(5).nullable(),
+  count: count.nonnegative(),
+});
+export type Rating = z.infer<typeof RatingSchema>;
+
 /** `GET /products/<sku>`, and each item of `GET /products`. Prices in minor units. */
 export const ProductSchema = z.object({
   sku: z.string().min(1),
@@ -19,6 +29,8 @@ export const ProductSchema = z.object({
   currency: z.string(),
   /** A path on web's origin (`/img/products/<sku>.svg`). */
   image: z.string(),
+  /** Always sent by settlement; optional so seed data and older answers still type. */
+  rating: RatingSchema.optional(),
 });
 export type Product = z.infer<typeof ProductSchema>;
 

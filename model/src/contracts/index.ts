@@ -8,3 +8,4 @@ export * from './text.ts';
 export * from './catalog.ts';
 export * from './settlement.ts';
 export * from './reports.ts';
+export * from './reviews.ts';

@@ -127,6 +127,7 @@ export const SETTLEMENT_ERROR_CODES = [
   'pickup_code_mismatch',
   'pickup_code_locked',
   'payload_too_large',
+  'rate_limited',
   'internal',
 ] as const;
 export type SettlementErrorCode = (typeof SETTLEMENT_ERROR_CODES)[number];

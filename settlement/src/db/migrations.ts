@@ -259,6 +259,31 @@ UPDATE stores SET timezone = 'Asia/Jayapura' WHERE region IN ('Maluku', 'Maluku 
   'Papua Barat', 'Papua Barat Daya', 'Papua Tengah', 'Papua Pegunungan', 'Papua Selatan');
 `,
   },
+  {
+    version: 5,
+    name: 'verified-purchase reviews',
+    sql: /* sql */ `
+-- one review per member per sku (a second write replaces the first); the order that made it
+-- a verified purchase names the store whose staff see it
+CREATE TABLE reviews (
+  sku text NOT NULL REFERENCES products (sku),
+  member_id text NOT NULL,
+  member_name text NOT NULL,
+  rating smallint NOT NULL CHECK (rating BETWEEN 1 AND 5),
+  body text,
+  order_id text NOT NULL REFERENCES orders (id),
+  store_id text NOT NULL,
+  room_id text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  PRIMARY KEY (sku, member_id)
+);
+CREATE INDEX reviews_store ON reviews (store_id, updated_at DESC);
+CREATE INDEX reviews_member ON reviews (member_id);
+-- a member's orders: their payments, newest first
+CREATE INDEX payments_member ON payments (member_id);
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -10,6 +10,7 @@ import { NUL_MESSAGE } from '../schemas.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { payRoutes } from './pay-routes.ts';
 import { reportRoutes } from './report-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 import { settlementRoutes } from './settlement-routes.ts';
 import { staffRoutes } from './staff-routes.ts';
 import { stockAdminRoutes } from './stock-admin-routes.ts';
@@ -108,6 +109,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   });
 
   catalogRoutes(app, d);
+  reviewRoutes(app, d);
   settlementRoutes(app, d);
   staffRoutes(app, d);
   reportRoutes(app, d);

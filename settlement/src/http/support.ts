@@ -17,6 +17,8 @@ export interface AppDeps {
    * payload_too_large.
    */
   limits: { body: number; largeBody: number };
+  /** Review writes per member per minute (`REVIEW_WRITES_PER_MINUTE`, default 10; 0 = off). */
+  reviewWritesPerMinute?: number;
 }
 
 export type Env = { Variables: { claims?: TokenClaims } };

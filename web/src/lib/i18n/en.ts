@@ -160,6 +160,11 @@ export const messages: Record<keyof typeof id, string> = {
   'profile.staffOf': 'Staff of store {store}',
 
   'staff.title': 'Staff · {store}',
+  'staff.nav.label': 'Staff pages',
+  'staff.nav.orders': 'Orders',
+  'staff.nav.reports': 'Sales report',
+  'staff.nav.stock': 'Stock tools',
+  'staff.nav.reviews': 'Reviews',
   'staff.notStaff': 'This page is only for staff of this store.',
   'staff.stockTitle': 'Stock',
   'staff.search': 'Search products',

@@ -159,6 +159,11 @@ export const messages = {
   'profile.staffOf': 'Staf toko {store}',
 
   'staff.title': 'Staf · {store}',
+  'staff.nav.label': 'Halaman staf',
+  'staff.nav.orders': 'Pesanan',
+  'staff.nav.reports': 'Laporan penjualan',
+  'staff.nav.stock': 'Alat stok',
+  'staff.nav.reviews': 'Ulasan',
   'staff.notStaff': 'Halaman ini hanya untuk staf toko ini.',
   'staff.stockTitle': 'Stok',
   'staff.search': 'Cari produk',

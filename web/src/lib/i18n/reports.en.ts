@@ -4,7 +4,6 @@ import type { ReportsKey } from './reports.id.ts';
 export const messages: Record<ReportsKey, string> = {
   'reports.title': 'Sales report · {store}',
   'reports.heading': 'Sales report',
-  'reports.backToStore': 'Back to the store page',
   'reports.range': 'Period',
   'reports.from': 'From',
   'reports.to': 'To',
@@ -32,8 +31,6 @@ export const messages: Record<ReportsKey, string> = {
   'reports.badRange':
     'Invalid period: give two dates, "from" not after "to", at most {max} {max|one:day|other:days}.',
   'reports.unavailable': 'The report cannot be loaded right now. Try again shortly.',
-  'reports.linkStock': 'Stock tools',
-  'reports.linkReports': 'Sales report',
   'reports.stock.title': 'Stock tools · {store}',
   'reports.stock.heading': 'Stock tools',
   'reports.stock.lowTitle': 'Low stock',

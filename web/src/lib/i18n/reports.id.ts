@@ -2,7 +2,6 @@
 export const messages = {
   'reports.title': 'Laporan penjualan · {store}',
   'reports.heading': 'Laporan penjualan',
-  'reports.backToStore': 'Kembali ke halaman toko',
   'reports.range': 'Periode',
   'reports.from': 'Dari',
   'reports.to': 'Sampai',
@@ -30,8 +29,6 @@ export const messages = {
   'reports.badRange':
     'Periode tidak valid: isi dua tanggal, "dari" tidak boleh setelah "sampai", paling lama {max} hari.',
   'reports.unavailable': 'Laporan tidak bisa dimuat sekarang. Coba lagi sebentar lagi.',
-  'reports.linkStock': 'Alat stok',
-  'reports.linkReports': 'Laporan penjualan',
   'reports.stock.title': 'Alat stok · {store}',
   'reports.stock.heading': 'Alat stok',
   'reports.stock.lowTitle': 'Stok menipis',

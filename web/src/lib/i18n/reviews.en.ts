@@ -50,7 +50,6 @@ export const messages: Record<ReviewsKey, string> = {
   'reviews.staff.empty': 'No reviews for this store yet.',
   'reviews.staff.failed': 'Reviews cannot be loaded right now.',
   'reviews.staff.order': 'Order {id}',
-  'reviews.staff.back': 'Back to the store page',
 };
 
 export default messages;

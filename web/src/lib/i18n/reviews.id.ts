@@ -49,7 +49,6 @@ export const messages = {
   'reviews.staff.empty': 'Belum ada ulasan untuk toko ini.',
   'reviews.staff.failed': 'Ulasan tidak bisa dimuat sekarang.',
   'reviews.staff.order': 'Pesanan {id}',
-  'reviews.staff.back': 'Kembali ke halaman toko',
 };
 
 export type ReviewsKey = keyof typeof messages;

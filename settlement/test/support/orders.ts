@@ -81,20 +81,24 @@ export async function completeOrder(
     await call(at, 'POST', `/pay/${p.paymentId}`, { body: { action: 'authorize' } });
   }
   let orderId: string | undefined;
-  let pickupCode: string | undefined;
   for (const end = Date.now() + 15_000; !orderId;) {
     const v = await call(at, 'GET', `/settlements/${created.id}`, { token: service });
-    if (v.status === 'paid' && v.orderId) {
-      orderId = v.orderId as string;
-      pickupCode = v.pickupCode as string;
-    } else if (Date.now() > end)
-      throw new Error(`settlement ${created.id} never paid: ${v.status}`);
+    if (v.status === 'paid' && v.orderId) orderId = v.orderId as string;
+    else if (Date.now() > end) throw new Error(`settlement ${created.id} never paid: ${v.status}`);
     else await new Promise((r) => setTimeout(r, 50));
   }
   for (const status of through === 'paid' ? [] : ['packed', 'ready_for_pickup', 'completed']) {
-    // Completing is the handover: staff type the code the shoppers show.
-    const body = status === 'completed' ? { status, pickupCode } : { status };
-    await call(at, 'POST', `/orders/${orderId}/status`, { token: staff, body });
+    // Completing is the handover: staff type the code the shoppers show (it exists once the
+    // order is ready for pickup, and the shoppers' view carries it).
+    const pickupCode =
+      status === 'completed'
+        ? ((await call(at, 'GET', `/settlements/${created.id}`, { token: service }))
+            .pickupCode as string)
+        : undefined;
+    await call(at, 'POST', `/orders/${orderId}/status`, {
+      token: staff,
+      body: { status, ...(pickupCode ? { pickupCode } : {}) },
+    });
   }
   return {
     settlementId: created.id as string,

@@ -36,6 +36,9 @@ export const SettlementRequestSchema = z.object({
     payer: memberId.optional(),
     partner: memberId.optional(),
     adjustments: z.record(text(), z.number().int()).optional(),
+    /** Budgets per member and who pays their own overage (model's `applyBudgets`). */
+    budgets: z.record(text(), z.number().int().positive()).optional(),
+    paysOverage: z.array(memberId).max(100).optional(),
   }),
   members: z
     .array(

@@ -75,6 +75,8 @@ export interface RoomMeta {
   budgets?: Record<string, number>;
   /** The budget of every member `budgets` does not name (the room's budget), minor units. */
   budget?: number;
+  /** "Patungan lagi": the completed room this one repeats and what changed since (service). */
+  again?: { from: string; changes: Record<string, unknown>[] };
 }
 
 export interface RoomMember {
@@ -116,11 +118,21 @@ export interface RoomPayment {
   coveredBy?: string;
 }
 
+/** A cover's record in the room: `memberId`'s share was paid by `coveredBy`, who is owed it. */
+export interface RoomCover {
+  memberId: string;
+  coveredBy: string;
+  amount: number;
+  currency: string;
+  at: string;
+}
+
 export interface RoomSettlement {
   id?: string;
   status?: SettlementStatus;
   holdExpiresAt?: string;
   payments?: Record<string, RoomPayment>;
+  covers?: RoomCover[];
   [extra: string]: unknown;
 }
 
@@ -200,6 +212,7 @@ export function readMeta(doc: Y.Doc): RoomMeta | null {
     ...(m.deadline ? { deadline: m.deadline } : {}),
     ...(m.budgets ? { budgets: m.budgets } : {}),
     ...(typeof m.budget === 'number' && m.budget > 0 ? { budget: m.budget } : {}),
+    ...(m.again && typeof m.again === 'object' ? { again: m.again } : {}),
   };
 }
 

@@ -7,3 +7,4 @@ export * from './vocabulary.ts';
 export * from './text.ts';
 export * from './catalog.ts';
 export * from './settlement.ts';
+export * from './again.ts';

@@ -312,3 +312,119 @@ describe('covers', () => {
       .catch(() => undefined);
   }, 180_000);
 });
+
+describe('Patungan lagi', () => {
+  it('a completed room starts a new one: same members, cart and split, today’s stock and prices', async () => {
+    t.dumpOnFailure('group-again', 3000);
+    const { page: org } = await t.phone();
+    await register(org, 'Citra');
+    const oldUrl = await createRoom(org, 'Belanja mingguan');
+    const oldId = new URL(oldUrl).pathname.split('/').pop()!;
+    const invite = await org.locator('[data-testid=invite-url]').inputValue();
+    const { page: budi } = await t.phone();
+    await joinAsGuest(budi, invite, 'Budi');
+    const kopi = await search(budi, 'Kopi Susu');
+    await add(budi, kopi);
+    await add(budi, kopi);
+    const air = await search(org, 'Air Mineral');
+    await add(org, air);
+    const teh = await search(org, 'Teh');
+    await add(org, teh);
+    await until('three products in Citra’s cart', async () =>
+      (await org.locator('[data-testid=tab-cart]').textContent())?.includes('4') ? true : null,
+    );
+    const settlementId = await finalise(org);
+    const service = await signToken(
+      { sub: 'test', name: 'test', role: 'service', room: '*' },
+      t.stack.secret,
+    );
+    const view = (await (
+      await fetch(`${t.stack.settlementUrl}/settlements/${settlementId}`, {
+        headers: { authorization: `Bearer ${service}` },
+      })
+    ).json()) as { storeId: string };
+
+    // The order is done (settlement's status, as its outbox would deliver it).
+    const done = await fetch(`${t.stack.roomServerHttpUrl}/rooms/${oldId}/settlement`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        seq: 1_000_000,
+        settlement: { id: settlementId, status: 'completed' },
+      }),
+    });
+    expect(done.status).toBe(200);
+    await org
+      .locator('[data-testid=room-status][data-status=completed]')
+      .waitFor({ timeout: STEP });
+
+    // Today: one kopi left, no air mineral, and the teh costs Rp 1.000 more.
+    const staff = await signToken(
+      { sub: 'till', name: 'Till', role: 'staff', store: view.storeId },
+      t.stack.secret,
+    );
+    const stock = (await (
+      await fetch(`${t.stack.settlementUrl}/stores/${view.storeId}/stock`)
+    ).json()) as { items: { sku: string; held: number; committed: number }[] };
+    const setOnHand = async (sku: string, free: number) => {
+      const s = stock.items.find((i) => i.sku === sku)!;
+      const r = await fetch(`${t.stack.settlementUrl}/stores/${view.storeId}/stock/${sku}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${staff}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ onHand: s.held + s.committed + free }),
+      });
+      expect(r.status).toBe(200);
+    };
+    await setOnHand(kopi, 1);
+    await setOnHand(air, 0);
+    const [before] = await t.stack.settlement.db.query<{ price: number }>(
+      'SELECT price FROM products WHERE sku = $1',
+      [teh],
+    );
+    await t.stack.settlement.db.query('UPDATE products SET price = price + 1000 WHERE sku = $1', [
+      teh,
+    ]);
+
+    // Budi (a member, not the organiser) starts it again and becomes the new organiser.
+    await budi.goto(oldUrl);
+    await budi.locator('[data-testid=room][data-ready=true]').waitFor();
+    await budi
+      .screenshot({ path: '/work/notes/shots/group/again-button-phone.png' })
+      .catch(() => undefined);
+    await budi.locator('[data-testid=again]').click();
+    await budi.waitForURL((u) => u.pathname.startsWith('/rooms/') && !u.pathname.endsWith(oldId));
+    await budi.locator('[data-testid=room][data-ready=true]').waitFor();
+    const newUrl = budi.url();
+    const changes = budi.locator('[data-testid=again-change]');
+    await until('the differences', async () => ((await changes.count()) === 3 ? true : null));
+    const kinds = Object.fromEntries(
+      await Promise.all(
+        (await changes.all()).map(async (c) => [
+          await c.getAttribute('data-sku'),
+          await c.getAttribute('data-kind'),
+        ]),
+      ),
+    );
+    expect(kinds).toEqual({ [kopi]: 'fewer', [air]: 'out_of_stock', [teh]: 'price' });
+    const tehLine = await budi
+      .locator(`[data-testid=again-change][data-sku="${teh}"]`)
+      .textContent();
+    expect(tehLine).toMatch(/naik/);
+    expect(tehLine).toContain(String(before!.price + 1000).replace(/\B(?=(\d{3})+(?!\d))/g, '.'));
+    await budi
+      .screenshot({ path: '/work/notes/shots/group/again-changes-phone.png' })
+      .catch(() => undefined);
+
+    // The cart: one kopi (Budi's), the teh (Citra's); the store is the same; both are members.
+    await tab(budi, 'cart');
+    await until('the new cart', async () =>
+      (await budi.locator('[data-testid=tab-cart]').textContent())?.includes('2') ? true : null,
+    );
+    await org.goto(newUrl);
+    await org.locator('[data-testid=room][data-ready=true]').waitFor();
+    await org.locator('[data-testid=room-status][data-status=open]').waitFor();
+    expect(org.url()).toBe(newUrl);
+    expect(await org.locator('.badge.role').textContent()).toMatch(/anggota/i);
+    expect(await budi.locator('.badge.role').textContent()).toMatch(/penyelenggara/i);
+  }, 240_000);
+});

@@ -44,6 +44,21 @@ export const messages: Record<GroupKey, string> = {
   'group.covers.youOwe': 'You owe {name} {amount}.',
   'group.covers.owesYou': '{name} owes you {amount}.',
   'group.covers.hint': 'This record is kept with the order.',
+  'group.again.hint':
+    'The same again? A new room with the same members, cart and split, checked against today’s stock and prices.',
+  'group.again.start': 'Patungan again',
+  'group.again.starting': 'Preparing…',
+  'group.again.failed': 'The new room could not be made. Try again in a moment.',
+  'group.again.notCompleted': 'Only a completed room can be started again.',
+  'group.again.title': 'Repeated from the earlier order',
+  'group.again.same': 'Everything is available at the same prices as before.',
+  'group.again.changed': 'What is different today:',
+  'group.again.priceUp': '{product}: price up from {from} to {to}',
+  'group.again.priceDown': '{product}: price down from {from} to {to}',
+  'group.again.outOfStock': '{product}: out of stock, {count} left out of the cart',
+  'group.again.fewer': '{product}: only {count} of {wanted} available',
+  'group.again.gone': '{product}: no longer sold, {count} left out of the cart',
+  'group.again.ok': 'Got it',
 };
 
 export default messages;

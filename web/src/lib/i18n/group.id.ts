@@ -42,6 +42,21 @@ export const messages = {
   'group.covers.youOwe': 'Kamu berutang {amount} ke {name}.',
   'group.covers.owesYou': '{name} berutang {amount} padamu.',
   'group.covers.hint': 'Catatan ini disimpan bersama pesanan.',
+  'group.again.hint':
+    'Belanja yang sama lagi? Ruang baru dengan anggota, keranjang, dan pembagian yang sama, dicek dengan stok dan harga hari ini.',
+  'group.again.start': 'Patungan lagi',
+  'group.again.starting': 'Menyiapkan…',
+  'group.again.failed': 'Ruang baru belum bisa dibuat. Coba lagi sebentar.',
+  'group.again.notCompleted': 'Hanya ruang yang sudah selesai yang bisa diulang.',
+  'group.again.title': 'Diulang dari pesanan sebelumnya',
+  'group.again.same': 'Semua tersedia dengan harga yang sama seperti dulu.',
+  'group.again.changed': 'Yang berbeda hari ini:',
+  'group.again.priceUp': '{product}: harga naik dari {from} ke {to}',
+  'group.again.priceDown': '{product}: harga turun dari {from} ke {to}',
+  'group.again.outOfStock': '{product}: stok habis, {count} dikeluarkan dari keranjang',
+  'group.again.fewer': '{product}: hanya ada {count} dari {wanted}',
+  'group.again.gone': '{product}: tidak dijual lagi, {count} dikeluarkan dari keranjang',
+  'group.again.ok': 'Mengerti',
 };
 
 export type GroupKey = keyof typeof messages;

@@ -26,7 +26,6 @@ export const messages: Record<GroupKey, string> = {
   'group.budget.paysOwn': 'Pays their own overage: +{amount}.',
   'group.budget.pays': 'Pays {amount}',
   'group.budget.payOwn': 'I’ll pay my own overage ({amount})',
-  'group.budget.choosesOwn': 'Chose to pay their own overage.',
   'group.budget.edit': 'Set each member’s budget',
   'group.budget.editHint': 'Leave empty for the room’s budget ({budget}).',
   'group.budget.editHintNone': 'Leave empty for no budget.',

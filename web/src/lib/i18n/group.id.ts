@@ -24,7 +24,6 @@ export const messages = {
   'group.budget.paysOwn': 'Membayar sendiri kelebihannya: +{amount}.',
   'group.budget.pays': 'Bayar {amount}',
   'group.budget.payOwn': 'Aku bayar sendiri kelebihanku ({amount})',
-  'group.budget.choosesOwn': 'Memilih membayar sendiri kelebihannya.',
   'group.budget.edit': 'Atur anggaran per anggota',
   'group.budget.editHint': 'Kosongkan untuk memakai anggaran ruang ({budget}).',
   'group.budget.editHintNone': 'Kosongkan untuk tanpa anggaran.',

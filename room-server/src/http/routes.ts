@@ -1,7 +1,8 @@
 /**
  * The room-server's HTTP API on the WebSocket port: `GET /healthz`, `GET /metrics`,
- * `POST /rooms/<id>/finalise`, `PUT /rooms/<id>/settlement` and `GET /rooms/<id>/status`
- * (docs/room-server.md "HTTP on the same port"), plus the answers to requests Node's parser
+ * `POST /rooms/<id>/finalise`, `PUT /rooms/<id>/settlement`, `GET /rooms/<id>/status`, and
+ * "Patungan lagi"'s `GET /rooms/<id>/cart` and `PUT /rooms/<id>/seed` (docs/room-server.md
+ * "HTTP on the same port"), plus the answers to requests Node's parser
  * refuses. Service routes load the room like a connection would (`Rooms.acquire`) and keep it
  * loaded while they run; none of them opens a Yjs sync.
  */

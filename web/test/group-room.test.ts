@@ -90,8 +90,21 @@ describe('room chat', () => {
       .screenshot({ path: '/work/notes/shots/group/chat-phone.png' })
       .catch(() => undefined);
 
-    // Product comments stay on their product, not in the chat.
+    // A comment on a product stays on that product: not in the chat, not unread for Citra.
+    const sku = await search(budi, 'Kopi Susu');
+    await budi.locator(`[data-testid=product][data-sku="${sku}"] button.open`).click();
+    const detail = budi.locator('[data-testid=product-detail]');
+    await detail.locator('input').last().fill('Yang ini enak');
+    await detail.getByRole('button', { name: 'Kirim' }).click();
+    await detail.getByText('Yang ini enak').waitFor({ timeout: STEP });
+    await tab(budi, 'chat');
     expect(await budi.locator('[data-testid=chat-message]').count()).toBe(3);
+    // Citra's history shows the product comment, and her chat tab counts nothing new.
+    await tab(org, 'activity');
+    await org.locator('#panel-activity').getByText('Yang ini enak').waitFor({ timeout: STEP });
+    expect(await org.locator('[data-testid=chat-unread]').count()).toBe(0);
+    await tab(org, 'chat');
+    expect(await org.locator('[data-testid=chat-message]').count()).toBe(3);
   }, 120_000);
 });
 

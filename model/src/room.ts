@@ -71,10 +71,14 @@ export interface RoomMeta {
   split: SplitConfig;
   /** ISO timestamp. */
   deadline?: string;
-  /** Per-member budget in minor units. */
+  /** Per-member budget in minor units (set by the organiser, member by member). */
   budgets?: Record<string, number>;
   /** The member who collects the order at the store (absent: the organiser). */
   collector?: string;
+  /** The budget of every member `budgets` does not name (the room's budget), minor units. */
+  budget?: number;
+  /** "Patungan lagi": the completed room this one repeats and what changed since (service). */
+  again?: { from: string; changes: Record<string, unknown>[] };
 }
 
 export interface RoomMember {
@@ -85,6 +89,8 @@ export interface RoomMember {
   method?: PaymentMethod;
   /** ISO time the member left or was removed; while set they are not a current member. */
   removedAt?: string;
+  /** The member pays the part of their share above their budget themselves (their choice). */
+  paysOverage?: boolean;
 }
 
 export interface CartLine {
@@ -114,6 +120,15 @@ export interface RoomPayment {
   coveredBy?: string;
 }
 
+/** A cover's record in the room: `memberId`'s share was paid by `coveredBy`, who is owed it. */
+export interface RoomCover {
+  memberId: string;
+  coveredBy: string;
+  amount: number;
+  currency: string;
+  at: string;
+}
+
 export interface RoomSettlement {
   id?: string;
   status?: SettlementStatus;
@@ -121,6 +136,7 @@ export interface RoomSettlement {
   payments?: Record<string, RoomPayment>;
   /** The order reference the store's staff see too. */
   orderRef?: string;
+  covers?: RoomCover[];
   [extra: string]: unknown;
 }
 
@@ -163,6 +179,7 @@ export interface InitRoomOptions {
   split?: SplitConfig;
   deadline?: string;
   budgets?: Record<string, number>;
+  budget?: number;
   now?: number;
 }
 
@@ -178,6 +195,7 @@ export function initRoom(doc: Y.Doc, o: InitRoomOptions, origin?: unknown): void
     meta.set('split', o.split ?? { mode: 'equal' });
     if (o.deadline) meta.set('deadline', o.deadline);
     if (o.budgets) meta.set('budgets', o.budgets);
+    if (o.budget) meta.set('budget', o.budget);
     meta.set('status', 'open');
     if (o.organiserName !== undefined && !membersMap(doc).has(o.organiser)) {
       membersMap(doc).set(o.organiser, { name: o.organiserName, joinedAt: o.now ?? Date.now() });
@@ -198,6 +216,8 @@ export function readMeta(doc: Y.Doc): RoomMeta | null {
     ...(m.deadline ? { deadline: m.deadline } : {}),
     ...(m.budgets ? { budgets: m.budgets } : {}),
     ...(typeof m.collector === 'string' && m.collector ? { collector: m.collector } : {}),
+    ...(typeof m.budget === 'number' && m.budget > 0 ? { budget: m.budget } : {}),
+    ...(m.again && typeof m.again === 'object' ? { again: m.again } : {}),
   };
 }
 
@@ -253,6 +273,41 @@ export function setMemberMethod(
     if (existing.method === method) return;
     membersMap(doc).set(id, { ...existing, method });
   }, origin);
+}
+
+/**
+ * A member's choice to pay the part of their share above their budget (or not). Only the
+ * member may make it (docs/contracts.md "Write rules"); their entry is rewritten as a whole.
+ */
+export function setPaysOverage(doc: Y.Doc, id: string, pays: boolean, origin?: unknown): void {
+  doc.transact(() => {
+    const existing = membersMap(doc).get(id);
+    if (!existing) throw new RoomError('not_found', `no member ${id}`);
+    if (!!existing.paysOverage === pays) return;
+    const { paysOverage: _, ...rest } = existing;
+    membersMap(doc).set(id, pays ? { ...rest, paysOverage: true } : rest);
+  }, origin);
+}
+
+/**
+ * The budgets part of a split (`SplitConfig.budgets` / `paysOverage`) for these members: each
+ * one's budget (`budgets[id]`, else the room's `budget`) and who pays their own overage.
+ * Nothing when no member has a budget, so rooms without budgets split (and hash) as before.
+ */
+export function budgetSplit(
+  memberIds: readonly string[],
+  budgets: Readonly<Record<string, number>> | undefined,
+  roomBudget: number | null | undefined,
+  paysOverage: (id: string) => boolean,
+): Pick<SplitConfig, 'budgets' | 'paysOverage'> {
+  const out: Record<string, number> = {};
+  for (const id of memberIds) {
+    const b = budgets?.[id] ?? roomBudget;
+    if (typeof b === 'number' && Number.isSafeInteger(b) && b > 0) out[id] = b;
+  }
+  if (Object.keys(out).length === 0) return {};
+  const own = memberIds.filter((id) => out[id] !== undefined && paysOverage(id));
+  return { budgets: out, ...(own.length ? { paysOverage: own } : {}) };
 }
 
 /** Whether `id` has a member entry that is not removed. */
@@ -560,7 +615,15 @@ export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
     currency: meta?.currency ?? 'IDR',
     organiser: meta?.organiser ?? '',
     storeId: meta?.storeId ?? null,
-    split: meta?.split ?? { mode: 'equal' as const },
+    split: {
+      ...(meta?.split ?? { mode: 'equal' as const }),
+      ...budgetSplit(
+        memberOrder(doc),
+        meta?.budgets,
+        meta?.budget,
+        (id) => !!members[id]?.paysOverage,
+      ),
+    },
     members: memberOrder(doc).map((id) => ({ id, name: members[id]?.name ?? id })),
     lines: readLines(doc),
     ...(meta?.collector && meta.collector !== meta.organiser && members[meta.collector]

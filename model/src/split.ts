@@ -26,6 +26,15 @@ export interface SplitConfig {
    * mode gave them, so the total stays exact.
    */
   adjustments?: Record<string, number>;
+  /**
+   * Budgets (minor units, > 0) per member: the most a member pays unless they pay their own
+   * overage (`paysOverage`), and the most they carry of anyone else's. Applied last, after
+   * the mode and the adjustments (see {@link applyBudgets}). Not written to `meta.split`:
+   * `cartSnapshot` fills it from `meta.budgets` / `meta.budget` and the members' choices.
+   */
+  budgets?: Record<string, number>;
+  /** Members over their budget who pay the part above it themselves (`members[<id>].paysOverage`). */
+  paysOverage?: string[];
 }
 
 export interface SplitLine {
@@ -136,7 +145,59 @@ export function computeSplit(input: SplitInput): MemberShare[] {
   }
   const amounts = baseShares(members, lines, split, total);
   applyAdjustments(members, amounts, split.adjustments);
+  applyBudgets(members, amounts, split.budgets, split.paysOverage);
   return members.map((memberId, i) => ({ memberId, amount: amounts[i]! }));
+}
+
+/**
+ * Budgets: each member over their budget who has not chosen to pay their own overage pays
+ * their budget; the part above it (the overage) is carried by the others:
+ *
+ * - by the members without a budget, equally, when there are any;
+ * - otherwise by the members under their budget, in proportion to the room they have left and
+ *   never past their own budget; what does not fit stays with the members it came from, in
+ *   proportion to their overage.
+ *
+ * Only moves amounts between members (through {@link allocate}), so the shares still add up to
+ * the total exactly; nobody's share goes below zero. A member who pays their own overage keeps
+ * it and carries nobody else's beyond their budget.
+ */
+export function applyBudgets(
+  members: readonly string[],
+  amounts: number[],
+  budgets: Record<string, number> | undefined,
+  paysOverage: readonly string[] | undefined,
+): void {
+  if (!budgets) return;
+  const own = new Set(paysOverage ?? []);
+  const budget = members.map((id) => {
+    const b = budgets[id];
+    if (b === undefined) return null;
+    if (!Number.isSafeInteger(b) || b <= 0)
+      throw new SplitError('invalid_amount', `bad budget ${b}`);
+    return b;
+  });
+  const over = members.map((id, i) => {
+    const b = budget[i];
+    return b === null || b === undefined || own.has(id) ? 0 : Math.max(0, amounts[i]! - b);
+  });
+  const excess = over.reduce((a, b) => a + b, 0);
+  if (excess === 0) return;
+  over.forEach((o, i) => (amounts[i]! -= o));
+  const free = members.map((_, i) => (over[i] === 0 && budget[i] === null ? 1 : 0));
+  if (free.some((w) => w > 0)) {
+    allocate(excess, free).forEach((a, i) => (amounts[i]! += a));
+    return;
+  }
+  const room = members.map((_, i) =>
+    over[i] === 0 ? Math.max(0, (budget[i] ?? 0) - amounts[i]!) : 0,
+  );
+  const fits = Math.min(
+    excess,
+    room.reduce((a, b) => a + b, 0),
+  );
+  if (fits > 0) allocate(fits, room).forEach((a, i) => (amounts[i]! += a));
+  if (excess > fits) allocate(excess - fits, over).forEach((a, i) => (amounts[i]! += a));
 }
 
 function baseShares(

@@ -80,6 +80,7 @@ export const REASON = {
   note: `a line note has at most ${ROOM_LIMITS.noteChars} characters`,
   name: `a member name has at most ${ROOM_LIMITS.nameChars} characters`,
   commentBy: 'a comment must be written in your own name (by)',
+  paysOverage: 'only a member chooses to pay their own overage (paysOverage: true or absent)',
   activity: 'the history is append-only, each entry in your own name, of a kind you may do',
   comment: `a comment is {id, by, text, at} with a text of 1 to ${ROOM_LIMITS.commentChars.toLocaleString('en')} characters`,
 } as const;
@@ -331,7 +332,21 @@ class Attribution {
       const v: unknown = root.get(k);
       if (isObject(v) && typeof v.name === 'string' && v.name.length > ROOM_LIMITS.nameChars)
         this.check().refuseKey(root, k, REASON.name);
+      else if (this.paysOverageProblem(root, k, v))
+        this.check().refuseKey(root, k, REASON.paysOverage);
     }
+  }
+
+  /** Paying one's own overage is the member's own choice: no one else sets or clears it. */
+  private paysOverageProblem(root: Y.Map<unknown>, k: string, v: unknown): boolean {
+    if (!isObject(v)) return false;
+    const after = v.paysOverage;
+    if (after !== undefined && after !== true) return true;
+    if (k === this.who.id) return false;
+    const change = mapEvent(this.tr, root)?.changes.keys.get(k);
+    const old: unknown = change && change.action !== 'add' ? change.oldValue : undefined;
+    const before = isObject(old) ? old.paysOverage : undefined;
+    return before !== after;
   }
 
   /**

@@ -10,6 +10,7 @@ import type {
   SettlementStatusMessage,
 } from '@patungan/model/contracts';
 import type { Queryable } from '@patungan/db';
+import { coversOf } from './flow/covers.ts';
 
 export interface StockEvent {
   type: 'stock';
@@ -100,6 +101,7 @@ export async function roomStates(
     bySettlement.set(p.settlement_id, list);
   }
   const byId = new Map(settlements.map((s) => [s.id, s]));
+  const covers = await coversOf(q, ids);
   return ids.flatMap((id) => {
     const s = byId.get(id);
     if (!s) return [];
@@ -128,6 +130,7 @@ export async function roomStates(
       ...(s.reason ? { reason: s.reason } : {}),
       ...(s.unpaid ? { unpaid: s.unpaid } : {}),
       ...(s.hold_extended_at ? { holdExtended: true } : {}),
+      ...(covers.has(id) ? { covers: covers.get(id) } : {}),
     };
     return [{ roomId: s.room_id, state }];
   });

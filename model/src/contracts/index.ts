@@ -7,5 +7,6 @@ export * from './vocabulary.ts';
 export * from './text.ts';
 export * from './catalog.ts';
 export * from './settlement.ts';
+export * from './again.ts';
 export * from './reports.ts';
 export * from './reviews.ts';

@@ -36,6 +36,9 @@ export const SettlementRequestSchema = z.object({
     payer: memberId.optional(),
     partner: memberId.optional(),
     adjustments: z.record(text(), z.number().int()).optional(),
+    /** Budgets per member and who pays their own overage (model's `applyBudgets`). */
+    budgets: z.record(text(), z.number().int().positive()).optional(),
+    paysOverage: z.array(memberId).max(100).optional(),
   }),
   members: z
     .array(
@@ -87,6 +90,16 @@ export const SettlementPaymentSchema = z.looseObject({
 });
 export type SettlementPayment = z.infer<typeof SettlementPaymentSchema>;
 
+/** The record a cover leaves: the covered member owes the coverer this amount. */
+export const CoverSchema = z.object({
+  memberId: z.string(),
+  coveredBy: z.string(),
+  amount: z.number().int().nonnegative(),
+  currency: z.string(),
+  at: z.string(),
+});
+export type Cover = z.infer<typeof CoverSchema>;
+
 /**
  * A settlement's room-facing state: `POST /settlements`' answer (`201`, or a replay's first
  * answer) and the `settlement` of a status delivered to a room. Only `id` and `status` are
@@ -111,6 +124,8 @@ export const SettlementStateSchema = z.looseObject({
   unpaid: z.array(z.string()).optional(),
   /** The hold was extended once while a member paid at a provider. */
   holdExtended: z.boolean().optional(),
+  /** Who covered whom: `memberId`'s share (`amount`, `currency`) was paid by `coveredBy`. */
+  covers: z.array(CoverSchema).optional(),
 });
 export type SettlementState = z.infer<typeof SettlementStateSchema>;
 

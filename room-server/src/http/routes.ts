@@ -1,7 +1,8 @@
 /**
  * The room-server's HTTP API on the WebSocket port: `GET /healthz`, `GET /metrics`,
- * `POST /rooms/<id>/finalise`, `PUT /rooms/<id>/settlement` and `GET /rooms/<id>/status`
- * (docs/room-server.md "HTTP on the same port"), plus the answers to requests Node's parser
+ * `POST /rooms/<id>/finalise`, `PUT /rooms/<id>/settlement`, `GET /rooms/<id>/status`, and
+ * "Patungan lagi"'s `GET /rooms/<id>/cart` and `PUT /rooms/<id>/seed` (docs/room-server.md
+ * "HTTP on the same port"), plus the answers to requests Node's parser
  * refuses. Service routes load the room like a connection would (`Rooms.acquire`) and keep it
  * loaded while they run; none of them opens a Yjs sync.
  */
@@ -27,6 +28,8 @@ import type { Rooms } from '../rooms.ts';
 import { finalise } from '../settlement/finalise.ts';
 import type { SettlementClientOptions } from '../settlement/finalise.ts';
 import { SettlementPutSchema, applySettlementPut } from '../settlement/status.ts';
+import { RoomSeedSchema } from '@patungan/model/contracts';
+import { roomCart, seedRoom, seededFrom } from '../again.ts';
 import type { Principal } from '../write-rules.ts';
 import {
   decodeSegment,
@@ -83,7 +86,7 @@ export function roomStatusAnswer(room: Room): RoomStatusAnswer | null {
   };
 }
 
-const ROOM_ROUTE = /^\/rooms\/([^/]+)\/(finalise|settlement|status)$/;
+const ROOM_ROUTE = /^\/rooms\/([^/]+)\/(finalise|settlement|status|cart|seed)$/;
 
 /** Serves the HTTP API on `server` (its 'request', 'clientError' and 'connect' events). */
 export function serveHttp(server: Server, deps: HttpDeps): void {
@@ -284,6 +287,35 @@ export function serveHttp(server: Server, deps: HttpDeps): void {
       if (!answer) throw new HttpError(404, 'not_found', 'no such room');
       return sendJson(res, 200, answer);
     }
+    if ((route === 'cart' && req.method === 'GET') || (route === 'seed' && req.method === 'PUT'))
+      return again(req, res, roomId, route);
     throw new HttpError(405, 'method_not_allowed', 'method not allowed');
+  }
+
+  /** "Patungan lagi": read a room's cart, or seed a new room with a repeat of one (again.ts). */
+  async function again(
+    req: IncomingMessage,
+    res: ServerResponse,
+    roomId: string,
+    route: 'cart' | 'seed',
+  ): Promise<void> {
+    const who = await bearer(req, roomId);
+    if (who.role !== 'service') throw new HttpError(403, 'forbidden', 'service token required');
+    if (route === 'cart') {
+      const answer = await withRoom(roomId, async (room) => roomCart(room));
+      if (!answer) throw new HttpError(404, 'not_found', 'no such room');
+      return sendJson(res, 200, answer);
+    }
+    const parsed = RoomSeedSchema.safeParse(await readJson(req));
+    if (!parsed.success) {
+      throw new HttpError(422, 'invalid', 'invalid room seed', parsed.error.issues);
+    }
+    const seed = parsed.data;
+    const r = await withRoom(roomId, async (room) =>
+      (await seedRoom(room, seed)) ? 'seeded' : seededFrom(room, seed.again.from) ? 'again' : null,
+    );
+    if (!r) throw new HttpError(409, 'room_exists', 'this room already exists');
+    log.info({ roomId, from: seed.again.from, lines: seed.lines.length }, 'room seeded');
+    return sendJson(res, r === 'seeded' ? 201 : 200, { roomId });
   }
 }

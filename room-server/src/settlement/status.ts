@@ -60,6 +60,7 @@ const PER_SETTLEMENT = [
   'unpaid',
   'holdExtended',
   'methodChanged',
+  'covers',
 ] as const;
 
 export type SettlementYMap = ReturnType<typeof settlementMap>;
@@ -148,6 +149,7 @@ export async function applySettlementPut(
     if (next.reason !== undefined) m.set('reason', next.reason);
     if (next.unpaid !== undefined) m.set('unpaid', next.unpaid);
     if (next.holdExtended !== undefined) m.set('holdExtended', next.holdExtended);
+    if (next.covers !== undefined) m.set('covers', next.covers);
     if (TERMINAL.has(next.status)) {
       m.set(
         'lastError',

@@ -268,7 +268,14 @@ export async function coverPayment(
     await enqueueSettlementEvent(tx, s.id, now);
     await advance(ctx, tx, s.id, now);
     ctx.log.info(
-      { settlementId, roomId: s.room_id, memberId, coveredBy: coverer.id },
+      {
+        settlementId,
+        roomId: s.room_id,
+        memberId,
+        coveredBy: coverer.id,
+        amount: target.amount,
+        currency: target.currency,
+      },
       'share covered',
     );
     return { target: target.id, mine: mine.id };

@@ -2,6 +2,7 @@
 import type { Queryable } from '@patungan/db';
 import { notFound } from '../errors.ts';
 import type { PaymentRow, SettlementRow } from './rows.ts';
+import { coversOf } from './covers.ts';
 
 export interface PaymentView {
   memberId: string;
@@ -55,6 +56,7 @@ export async function settlementView(q: Queryable, id: string) {
     'SELECT id, status FROM orders WHERE settlement_id = $1',
     [id],
   );
+  const covers = (await coversOf(q, [id])).get(id) ?? [];
   return {
     id: s.id,
     roomId: s.room_id,
@@ -74,6 +76,7 @@ export async function settlementView(q: Queryable, id: string) {
     ...(s.reason ? { reason: s.reason } : {}),
     ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
     ...(order ? { orderId: order.id } : {}),
+    ...(covers.length ? { covers } : {}),
     lines: lines.map((l) => ({
       id: l.line_id,
       sku: l.sku,

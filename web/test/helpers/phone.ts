@@ -126,7 +126,10 @@ export async function joinAsGuest(page: Page, invite: string, name: string): Pro
   await roomReady(page);
 }
 
-export async function tab(page: Page, id: 'catalog' | 'cart' | 'pay' | 'activity'): Promise<void> {
+export async function tab(
+  page: Page,
+  id: 'catalog' | 'cart' | 'pay' | 'chat' | 'activity',
+): Promise<void> {
   await page.locator(`[data-testid=tab-${id}]`).click();
 }
 

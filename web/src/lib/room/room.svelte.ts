@@ -24,6 +24,7 @@ import {
   setLineSharedWith,
   setMemberMethod,
   setMeta,
+  setPaysOverage,
   vote as castVote,
   type CartLine,
   type PaymentMethod,
@@ -131,7 +132,8 @@ export class Room {
     prices: this.prices,
     split: this.meta?.split ?? { mode: 'equal' },
     budgets: this.meta?.budgets,
-    defaultBudget: this.data.room.budget,
+    defaultBudget: this.meta?.budget ?? this.data.room.budget,
+    paysOverage: this.memberIds.filter((id) => this.members[id]?.paysOverage),
   }));
   summary = $derived<SplitSummary>(summarise(this.splitInputs));
   itemCount = $derived(this.lines.reduce((a, l) => a + l.qty, 0));
@@ -229,9 +231,15 @@ export class Room {
             organiser: me.id,
             organiserName: me.name,
             ...(room.deadline ? { deadline: room.deadline } : {}),
+            ...(room.budget ? { budget: room.budget } : {}),
           },
           this.conn.origin,
         );
+      }
+      // The room's budget lives in the document too, so settlement's split applies it; rooms
+      // made before it did get it from their organiser's next visit.
+      if (me.role === 'organiser' && room.budget && !metaMap(doc).has('budget')) {
+        this.conn.transact(() => metaMap(doc).set('budget', room.budget));
       }
       joinMember(doc, me.id, me.name, Date.now(), this.conn.origin);
     } catch (err) {
@@ -430,6 +438,23 @@ export class Room {
   setSplit(split: SplitConfig): boolean {
     if (!this.organiserOnly()) return false;
     return this.write(() => setMeta(this.conn.doc, 'split', split, this.conn.origin));
+  }
+
+  /** Per-member budgets (organiser, while the cart is open); an empty map clears them. */
+  setBudgets(budgets: Record<string, number>): boolean {
+    if (!this.organiserOnly()) return false;
+    const meta = metaMap(this.conn.doc);
+    return this.write(() =>
+      Object.keys(budgets).length ? meta.set('budgets', budgets) : meta.delete('budgets'),
+    );
+  }
+
+  /** My choice to pay the part of my share above my budget myself (only mine to make). */
+  setPaysOverage(pays: boolean): boolean {
+    return this.write(
+      () => setPaysOverage(this.conn.doc, this.me.id, pays, this.conn.origin),
+      false,
+    );
   }
 
   setStore(storeId: string): boolean {

@@ -5,6 +5,7 @@
  */
 import {
   SplitError,
+  budgetSplit,
   computeSplit,
   currencyExponent,
   type CartLine,
@@ -32,9 +33,14 @@ export function budgetState(amount: number, budget: number | null | undefined): 
 
 export interface ShareRow {
   memberId: string;
+  /** What the member pays: after budgets moved overages (model's `applyBudgets`). */
   amount: number;
+  /** Their share before budgets: what the budget warnings measure. */
+  uncapped: number;
   budget: number | null;
   budgetState: BudgetState;
+  /** They pay the part above their budget themselves (`members[<id>].paysOverage`). */
+  paysOverage: boolean;
 }
 
 export interface SplitSummary {
@@ -75,6 +81,8 @@ export interface SplitInputs {
   budgets?: Readonly<Record<string, number>> | undefined;
   /** Everyone's budget when `budgets` names no one (the room's per-member budget). */
   defaultBudget?: number | null | undefined;
+  /** Members who pay their own overage. */
+  paysOverage?: readonly string[] | undefined;
 }
 
 export function budgetOf(
@@ -130,11 +138,26 @@ export function summarise(inputs: SplitInputs): SplitSummary {
     };
   }
   try {
-    const shares = computeSplit({ members: inputs.members, lines, split: inputs.split });
+    const own = new Set(inputs.paysOverage ?? []);
+    // The same budgets settlement gets in the cart snapshot (model's `budgetSplit`).
+    const budgets = budgetSplit(inputs.members, inputs.budgets, inputs.defaultBudget, (id) =>
+      own.has(id),
+    );
+    const uncapped = computeSplit({ members: inputs.members, lines, split: inputs.split });
+    const shares = budgets.budgets
+      ? computeSplit({ members: inputs.members, lines, split: { ...inputs.split, ...budgets } })
+      : uncapped;
     const sum = shares.reduce((a, s) => a + s.amount, 0);
-    const rows = shares.map((s) => {
+    const rows = shares.map((s, i) => {
       const budget = budgetOf(inputs, s.memberId);
-      return { ...s, budget, budgetState: budgetState(s.amount, budget) };
+      const before = uncapped[i]!.amount;
+      return {
+        ...s,
+        uncapped: before,
+        budget,
+        budgetState: budgetState(before, budget),
+        paysOverage: own.has(s.memberId),
+      };
     });
     if (sum !== total) {
       // computeSplit guarantees this; shown rather than hidden if it ever breaks.
@@ -204,12 +227,12 @@ function budgetChanges(from: SplitInputs, to: SplitInputs): BudgetWarning[] {
     const p = prev.get(s.memberId);
     const was = p?.budgetState ?? 'ok';
     const worse =
-      was !== s.budgetState || (s.budgetState === 'over' && s.amount > (p?.amount ?? 0));
+      was !== s.budgetState || (s.budgetState === 'over' && s.uncapped > (p?.uncapped ?? 0));
     if (worse) {
       out.push({
         memberId: s.memberId,
-        before: p?.amount ?? 0,
-        after: s.amount,
+        before: p?.uncapped ?? 0,
+        after: s.uncapped,
         budget: s.budget,
         state: s.budgetState,
       });

@@ -4,13 +4,15 @@
  * (not signed in, or signed in but not in this room) goes to the join screen `/join/<code>`,
  * where joining is a POST: opening a link never changes anything.
  */
-import { error, redirect } from '@sveltejs/kit';
+import { error, fail, redirect } from '@sveltejs/kit';
 import { isRoomId } from '@patungan/model';
 import { getDb } from '$lib/server/app.ts';
 import { config } from '$lib/server/config.ts';
 import { memberRole, roomById } from '$lib/server/rooms.ts';
 import { roomToken } from '$lib/server/tokens.ts';
-import type { PageServerLoad } from './$types';
+import { startAgain } from '$lib/server/again.ts';
+import { WebError } from '$lib/server/errors.ts';
+import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ params, locals }) => {
   if (!isRoomId(params.id)) error(404, 'No such room');
@@ -39,4 +41,24 @@ export const load: PageServerLoad = async ({ params, locals }) => {
     token: await roomToken(user, room.id, role),
     roomServerUrl: config.roomServerUrl,
   };
+};
+
+export const actions: Actions = {
+  /** "Patungan lagi": a new room repeating this completed one (lib/server/again.ts). */
+  again: async ({ params, locals }) => {
+    if (!isRoomId(params.id)) error(404, 'No such room');
+    const user = locals.user;
+    if (!user) error(401, 'Sign in first');
+    const db = await getDb();
+    const room = await roomById(db, params.id);
+    if (!room) error(404, 'No such room');
+    let next: string;
+    try {
+      next = (await startAgain(db, user, room)).room.id;
+    } catch (err) {
+      if (err instanceof WebError) return fail(err.status, { again: err.code });
+      throw err;
+    }
+    redirect(303, `/rooms/${next}`);
+  },
 };

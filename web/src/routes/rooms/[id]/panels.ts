@@ -8,6 +8,9 @@ import type CheckoutPanel from '$lib/room/ui/CheckoutPanel.svelte';
 import type SplitPanel from '$lib/room/ui/SplitPanel.svelte';
 import type StorePicker from '$lib/room/ui/StorePicker.svelte';
 import type ActivityPanel from '$lib/room/ui/ActivityPanel.svelte';
+import type ChatPanel from '$lib/room/ui/ChatPanel.svelte';
+import type BudgetPanel from '$lib/room/ui/BudgetPanel.svelte';
+import type CoversPanel from '$lib/room/ui/CoversPanel.svelte';
 
 export interface LaterPanels {
   CartPanel: typeof CartPanel;
@@ -15,6 +18,9 @@ export interface LaterPanels {
   SplitPanel: typeof SplitPanel;
   StorePicker: typeof StorePicker;
   ActivityPanel: typeof ActivityPanel;
+  ChatPanel: typeof ChatPanel;
+  BudgetPanel: typeof BudgetPanel;
+  CoversPanel: typeof CoversPanel;
 }
 
 let loading: Promise<LaterPanels> | null = null;
@@ -26,12 +32,18 @@ export function loadLaterPanels(): Promise<LaterPanels> {
     import('$lib/room/ui/SplitPanel.svelte'),
     import('$lib/room/ui/StorePicker.svelte'),
     import('$lib/room/ui/ActivityPanel.svelte'),
-  ]).then(([cart, checkout, split, store, activity]) => ({
+    import('$lib/room/ui/ChatPanel.svelte'),
+    import('$lib/room/ui/BudgetPanel.svelte'),
+    import('$lib/room/ui/CoversPanel.svelte'),
+  ]).then(([cart, checkout, split, store, activity, chat, budget, covers]) => ({
     CartPanel: cart.default,
     CheckoutPanel: checkout.default,
     SplitPanel: split.default,
     StorePicker: store.default,
     ActivityPanel: activity.default,
+    ChatPanel: chat.default,
+    BudgetPanel: budget.default,
+    CoversPanel: covers.default,
   }));
   // A failed load (offline) may be tried again on the next call.
   loading.catch(() => (loading = null));

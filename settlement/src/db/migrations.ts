@@ -222,6 +222,16 @@ ALTER TABLE settlements ADD COLUMN unpaid jsonb;
 ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
 `,
   },
+  {
+    version: 7,
+    name: 'settlement status also goes to web (notifications)',
+    sql: /* sql */ `
+-- topic 'web': the same status events, delivered to web's notification endpoint in order
+-- (the dispatcher's deliverToWeb); never published on the bus
+ALTER TABLE outbox DROP CONSTRAINT outbox_topic_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_topic_check CHECK (topic IN ('stock', 'settlement', 'web'));
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

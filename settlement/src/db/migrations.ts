@@ -222,10 +222,6 @@ ALTER TABLE settlements ADD COLUMN unpaid jsonb;
 ALTER TABLE settlements ADD COLUMN hold_extended_at timestamptz;
 `,
   },
-  { version: 3, name: 'LOCAL FILLER 3 (not committed)', sql: 'SELECT 1' },
-  { version: 4, name: 'LOCAL FILLER 4 (not committed)', sql: 'SELECT 1' },
-  { version: 5, name: 'LOCAL FILLER 5 (not committed)', sql: 'SELECT 1' },
-  { version: 6, name: 'LOCAL FILLER 6 (not committed)', sql: 'SELECT 1' },
   {
     version: 7,
     name: 'settlement status also goes to web (notifications)',

@@ -4,13 +4,14 @@ import type { NotifyKey } from './notify.id.ts';
 export const messages: Record<NotifyKey, string> = {
   'notify.invite.title': 'Invitation to {room}',
   'notify.invite.body': '{from} invited you to shop together in {room}.',
-  'notify.deadline.title': '{room}: {minutes} minutes left',
-  'notify.deadline.body': 'The shopping deadline is in {minutes} minutes. Finish your cart now.',
+  'notify.deadline.title': '{room}: {minutes} {minutes|one:minute|other:minutes} left',
+  'notify.deadline.body':
+    'The shopping deadline is in {minutes} {minutes|one:minute|other:minutes}. Finish your cart now.',
   'notify.share_due.title': '{room}: time to pay',
   'notify.share_due.body': 'Your share is {amount}. Pay before the stock hold runs out.',
-  'notify.hold.title': '{room}: {minutes} minutes left to pay',
+  'notify.hold.title': '{room}: {minutes} {minutes|one:minute|other:minutes} left to pay',
   'notify.hold.body':
-    'The stock is held for {minutes} more minutes. If not everyone has paid, the order is cancelled.',
+    'The stock is held for {minutes} more {minutes|one:minute|other:minutes}. If not everyone has paid, the order is cancelled.',
   'notify.ready.title': '{room}: order ready for pickup',
   'notify.ready.body': 'Your order is ready for pickup at the store.',
   'notify.ready.bodyCode': 'Your order is ready for pickup at the store. Pickup code: {code}.',

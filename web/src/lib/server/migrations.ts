@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
-      -- the in-app list; dedupe_key makes each notification exist once however often its
+      -- the in-app list: dedupe_key makes each notification exist once however often its
       -- trigger is delivered or run (settlement events at least once, two web instances)
       CREATE TABLE notifications (
         id text PRIMARY KEY,
@@ -102,7 +102,7 @@ export const MIGRATIONS: readonly Migration[] = [
         read_at timestamptz
       );
       CREATE INDEX notifications_user ON notifications(user_id, created_at DESC);
-      -- durable work: sending a push, a deadline or hold reminder, watching a room's deadline;
+      -- durable work: sending a push, a deadline or hold reminder, watching a room's deadline,
       -- one row per key, claimed with a lease (FOR UPDATE SKIP LOCKED) by one instance at a time
       CREATE TABLE notify_jobs (
         key text PRIMARY KEY,

@@ -2,8 +2,8 @@
  * What each kind of notification says: the same record becomes the in-app line (in the
  * reader's language) and the push message (in the language the device subscribed with).
  */
-import { translate, type Locale, type MessageKey } from '$lib/i18n/translate.ts';
-import { formatMoneyIn } from '$lib/i18n/format.ts';
+import { translate, type Locale, type MessageKey } from '../../i18n/translate.ts';
+import { formatMoneyIn } from '../../i18n/format.ts';
 
 export const NOTIFICATION_KINDS = [
   'invite',

@@ -13,7 +13,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserStack } from './helpers/browser-stack.ts';
-import { createRoom, register, roomReady, shot, until } from './helpers/phone.ts';
+import {
+  add,
+  createRoom,
+  register,
+  roomReady,
+  search,
+  shot,
+  STEP,
+  tab,
+  until,
+} from './helpers/phone.ts';
 import { startPushService, type Device, type PushService } from './helpers/push-service.ts';
 
 let push: PushService;
@@ -205,5 +215,43 @@ describe('notifications in the browser', () => {
       return ((await r.json()) as { subscribed: boolean }).subscribed;
     }, phone.endpoint);
     expect(subscribed).toBe(false);
+  });
+
+  it('finalising from the room: the share-due push arrives, and the pay link can be shared to WhatsApp', async () => {
+    t.dumpOnFailure('notify-pay', 4000);
+    const device = push.device();
+    const { ctx, page } = await t.phone();
+    await ctx.grantPermissions(['notifications'], { origin: t.stack.webUrl });
+    await offlinePushService(page, device);
+    await page.goto('/');
+    await register(page, 'Rina Bayar');
+    await createRoom(page, 'Makan Siang');
+    const toggle = page.locator('[data-testid=notify-toggle]');
+    await toggle.getByRole('button', { name: 'Aktifkan notifikasi' }).click();
+    await expect.poll(() => toggle.getAttribute('data-state')).toBe('on');
+
+    const sku = await search(page, 'Teh Botol');
+    await add(page, sku);
+    await tab(page, 'pay');
+    const store = page.locator('[data-testid=store]:has([data-testid=store-ok])').first();
+    await store.waitFor({ timeout: STEP });
+    await store.getByRole('button').click();
+    await page.locator('[data-testid=finalise]').click();
+    await page.locator('[data-testid=finalise-confirm]').click();
+
+    // the room-server's finalise → settlement → its outbox → web → this device
+    const due = await push.waitFor((x) => x.device === device.id && x.payload.kind === 'share_due');
+    expect(due.payload.title).toBe('Makan Siang: waktunya bayar');
+
+    const payLink = page.locator('[data-testid=pay]');
+    await payLink.waitFor({ timeout: 30_000 });
+    const payUrl = (await payLink.getAttribute('href'))!;
+    const wa = page.locator('[data-testid=share-pay-whatsapp]');
+    const href = (await wa.getAttribute('href'))!;
+    expect(decodeURIComponent(href.slice('https://wa.me/?text='.length))).toBe(
+      `Bayar bagianmu untuk Makan Siang di Patungan: ${payUrl}`,
+    );
+    await wa.scrollIntoViewIfNeeded();
+    await shot(page, 'notify-pay-whatsapp');
   });
 });

@@ -17,6 +17,13 @@ export function vapidKeys(env: NodeJS.ProcessEnv = process.env): VapidKeys | nul
   if (vapid !== undefined) return vapid;
   try {
     vapid = loadVapidKeys(env, config.dataDir, config.publicUrl);
+    if (config.databaseUrl && !env.VAPID_PUBLIC_KEY) {
+      // Each instance would make its own pair: a device subscribed through one could not be
+      // pushed to by the others.
+      log.warn(
+        'VAPID keys generated into DATA_DIR: set VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY when several web instances share a database',
+      );
+    }
   } catch (err) {
     log.error({ err }, 'no VAPID keys: push notifications are off (the in-app list still works)');
     vapid = null;

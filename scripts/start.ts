@@ -162,6 +162,8 @@ async function main() {
     SETTLEMENT_PUBLIC_URL: urls.settlementPublic,
     // the pay page's link back to the room
     WEB_PUBLIC_URL: env.WEB_PUBLIC_URL || urls.web,
+    // status events for web's notifications (retried until web is up)
+    WEB_INTERNAL_URL: `http://127.0.0.1:${ports.web}`,
   });
   await Promise.all([
     waitHealthy('room-server', urls.room),

@@ -48,7 +48,7 @@ describe('GET /rooms/<id>/status', () => {
     const open = await get(server, room, svc);
     expect(open).toEqual({
       status: 200,
-      body: { roomId: room, status: 'open', settlement: null, members: 2 },
+      body: { roomId: room, status: 'open', settlement: null, members: 2, deadline: null },
     });
 
     await putSettlement(server, room, {
@@ -63,6 +63,7 @@ describe('GET /rooms/<id>/status', () => {
       status: ani.doc.getMap('meta').get('status'),
       settlement: ani.doc.getMap('settlement').toJSON(),
       members: 2,
+      deadline: null,
     });
   });
 
@@ -81,12 +82,34 @@ describe('GET /rooms/<id>/status', () => {
     const r = await get(again, room, await token(room, 'web', 'service'));
     expect(r).toEqual({
       status: 200,
-      body: { roomId: room, status: 'open', settlement: null, members: 1 },
+      body: { roomId: room, status: 'open', settlement: null, members: 1, deadline: null },
     });
     const health = (await (await fetch(`${again.httpUrl}/healthz`)).json()) as {
       connections: number;
     };
     expect(health.connections).toBe(0);
+  });
+
+  test("carries the document's current deadline: set, moved, removed", async () => {
+    const server = await startServer();
+    const room = 'deadline-room';
+    const svc = await token(room, 'web', 'service');
+    const org = await client(server, room, await token(room, 'org', 'organiser'));
+    const first = '2030-01-01T10:00:00.000Z';
+    initRoom(org.doc, {
+      name: 'Dinner',
+      currency: 'IDR',
+      organiser: 'org',
+      organiserName: 'Org',
+      deadline: first,
+    });
+    await waitFor(async () => (await get(server, room, svc)).body.deadline === first);
+    // the organiser moves it: web's reminder check must see the new time, not the first one
+    const moved = '2030-01-01T12:30:00.000Z';
+    org.doc.getMap('meta').set('deadline', moved);
+    await waitFor(async () => (await get(server, room, svc)).body.deadline === moved);
+    org.doc.getMap('meta').delete('deadline');
+    await waitFor(async () => (await get(server, room, svc)).body.deadline === null);
   });
 
   test('404 for a room never created; 401 without a token; 403 for a member; 405 for POST', async () => {

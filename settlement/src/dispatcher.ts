@@ -8,9 +8,13 @@
  *   the room-server uses to ignore anything older (a late retry never moves a room back).
  *   The room-server answers a stale or duplicate message 200 `{applied: false}`: delivered,
  *   never sent again.
+ * - deliver to web: the same status events (topic 'web') go to web's notification endpoint,
+ *   `POST <webUrl>/internal/settlement-events` with a service token, every event in outbox
+ *   order (a batch per request), retried with backoff until web answers 200. At least once:
+ *   web ignores an event it has seen (settlement id + seq). Without a web URL they are dropped.
  */
 import { signToken } from '@patungan/model';
-import type { SettlementPut } from '@patungan/model/contracts';
+import type { SettlementEvents, SettlementPut } from '@patungan/model/contracts';
 import type { Clock } from './clock.ts';
 import { addMs } from './clock.ts';
 import type { Db } from '@patungan/db';
@@ -29,6 +33,11 @@ export interface DispatcherOptions {
   roomServerUrl: string | null;
   secret: string;
   instanceId: string;
+  /**
+   * Web's internal base URL for notification events; `'drop'` marks them delivered unsent (no
+   * web configured); null: not this process's job (an API-only process; the worker does it).
+   */
+  webUrl?: string | 'drop' | null;
   /** Per-request timeout of a delivery (default 5 s). */
   deliveryTimeoutMs?: number;
 }
@@ -111,7 +120,8 @@ export async function deliverPending(o: DispatcherOptions, limit = 500): Promise
      WHERE id IN (
        SELECT id FROM outbox
        WHERE topic = 'settlement' AND delivered_at IS NULL
-         AND (next_try_at IS NULL OR next_try_at <= $1) AND (lease_until IS NULL OR lease_until < $1)
+         AND (next_try_at IS NULL OR next_try_at <= $1::timestamptz)
+         AND (lease_until IS NULL OR lease_until < $1::timestamptz)
        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, topic, room_id, payload, tries`,
     [now, addMs(now, 30_000), limit],
@@ -161,6 +171,93 @@ export async function deliverPending(o: DispatcherOptions, limit = 500): Promise
     }
   });
   await Promise.all(lanes);
+  return rows.length;
+}
+
+/** The advisory lock key of the web lane's claim (any constant the processes agree on). */
+const WEB_LANE_LOCK = 7_202_707;
+
+export async function deliverToWeb(o: DispatcherOptions, limit = 100): Promise<number> {
+  if (!o.webUrl) return 0;
+  const now = o.clock.now();
+  if (o.webUrl === 'drop') {
+    const dropped = await o.db.query(
+      `UPDATE outbox SET delivered_at = $1 WHERE topic = 'web' AND delivered_at IS NULL RETURNING id`,
+      [now],
+    );
+    return dropped.length;
+  }
+  // One ordered lane: a batch is claimed only from the head of the undelivered events, and only
+  // when the head is not waiting for a retry or leased by another process (the claim itself
+  // runs under an advisory lock), so a later event never overtakes an earlier one.
+  const rows = await o.db.transaction(async (tx) => {
+    const [lock] = await tx.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_xact_lock($1::bigint) AS ok',
+      [WEB_LANE_LOCK],
+    );
+    if (!lock?.ok) return [];
+    const [head] = await tx.query<{ ready: boolean }>(
+      `SELECT (next_try_at IS NULL OR next_try_at <= $1::timestamptz)
+         AND (lease_until IS NULL OR lease_until < $1::timestamptz)
+         AS ready
+       FROM outbox WHERE topic = 'web' AND delivered_at IS NULL ORDER BY id LIMIT 1`,
+      [now],
+    );
+    if (!head?.ready) return [];
+    return tx.query<OutboxRow>(
+      `UPDATE outbox SET lease_until = $1
+       WHERE id IN (
+         SELECT id FROM outbox WHERE topic = 'web' AND delivered_at IS NULL ORDER BY id LIMIT $2)
+       RETURNING id, topic, room_id, payload, tries`,
+      [addMs(now, 30_000), limit],
+    );
+  });
+  if (rows.length === 0) return 0;
+  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  const ids = rows.map((r) => r.id);
+  try {
+    const token = await signToken(
+      { sub: 'settlement', name: 'settlement', role: 'service', room: '*' },
+      o.secret,
+      { ttlSeconds: 300 },
+    );
+    const body: SettlementEvents = {
+      events: rows.map((r) => {
+        const ev = r.payload as SettlementEvent;
+        return { seq: Number(r.id), roomId: ev.roomId, settlement: ev.settlement };
+      }),
+    };
+    const res = await fetch(`${o.webUrl}/internal/settlement-events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(o.deliveryTimeoutMs ?? 5000),
+    });
+    await res.body?.cancel();
+    if (res.status !== 200) throw new Error(`web answered ${res.status}`);
+    await o.db.query(
+      'UPDATE outbox SET delivered_at = $2, lease_until = NULL WHERE id = ANY($1::bigint[])',
+      [ids, o.clock.now()],
+    );
+    o.metrics.outbox.inc({ kind: 'web', result: 'ok' });
+  } catch (err) {
+    const tries = Math.max(...rows.map((r) => r.tries)) + 1;
+    const backoff = Math.min(30_000, 200 * 2 ** Math.min(tries, 8));
+    await o.db.query(
+      `UPDATE outbox SET tries = tries + 1, next_try_at = $2, lease_until = NULL, last_error = $3
+       WHERE id = ANY($1::bigint[])`,
+      [
+        ids,
+        addMs(o.clock.now(), backoff),
+        String(err instanceof Error ? err.message : err).slice(0, 300),
+      ],
+    );
+    o.metrics.outbox.inc({ kind: 'web', result: 'error' });
+    o.log.warn(
+      { events: rows.length, firstSeq: ids[0], tries, err: String(err) },
+      'web notification delivery failed, will retry',
+    );
+  }
   return rows.length;
 }
 

@@ -158,6 +158,14 @@ export async function enqueueSettlementEvents(
      SELECT 'settlement', e->>'roomId', e, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
     [JSON.stringify(events), now],
   );
+  // The same events for web's notifications (dispatcher.ts deliverToWeb): every one, in order,
+  // not only the newest per room, since each transition (share due, ready, ended) is a message.
+  // Marked published: they are not for the bus.
+  await tx.query(
+    `INSERT INTO outbox (topic, room_id, payload, created_at, published_at)
+     SELECT 'web', e->>'roomId', e, $2, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
+    [JSON.stringify(events), now],
+  );
 }
 
 export const enqueueSettlementEvent = (tx: Queryable, settlementId: string, now: Date) =>

@@ -17,6 +17,7 @@ import { openDb, type Db } from '@patungan/db';
 import { migrate } from './db/migrations.ts';
 import {
   deliverPending,
+  deliverToWeb,
   publishPending,
   pruneOutbox,
   type DispatcherOptions,
@@ -95,6 +96,11 @@ export interface SettlementOptions {
   midtrans?: MidtransConfig | null;
   /** Default ROOM_SERVER_INTERNAL_URL, else http://127.0.0.1:1234; null disables delivery. */
   roomServerUrl?: string | null;
+  /**
+   * Web's base URL for notification events (`POST /internal/settlement-events`). Default
+   * WEB_INTERNAL_URL; unset: the events are dropped (no notifications of settlement changes).
+   */
+  webInternalUrl?: string | null;
   /** Base of pay links. Default SETTLEMENT_PUBLIC_URL, else SETTLEMENT_URL, else this server's URL. */
   publicUrl?: string;
   /** Request body limit of every route, bytes. Default MAX_BODY_BYTES, else 65,536. */
@@ -309,6 +315,12 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         ? (env.ROOM_SERVER_INTERNAL_URL ?? 'http://127.0.0.1:1234')
         : o.roomServerUrl;
 
+    const webInternalUrl =
+      (o.webInternalUrl === undefined ? env.WEB_INTERNAL_URL : o.webInternalUrl)?.replace(
+        /\/+$/,
+        '',
+      ) || null;
+
     let server: Server | null = null;
     let loops: Loop[] = [];
     const ctx: Ctx = {
@@ -335,6 +347,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       // A worker-only process without Redis has nobody to publish to: the API process does it.
       bus: api || redisUrl ? bus : null,
       roomServerUrl: runWorker ? roomServerUrl : null,
+      webUrl: runWorker ? (webInternalUrl ?? 'drop') : null,
       secret,
       instanceId,
     };
@@ -342,6 +355,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
     const drainOutbox = async () => {
       while ((await publishPending(dispatch)) === 500);
       while ((await deliverPending(dispatch)) === 500);
+      while ((await deliverToWeb(dispatch)) === 100);
       if (runWorker && Date.now() - lastPrune > 600_000) {
         lastPrune = Date.now();
         await pruneOutbox(dispatch);

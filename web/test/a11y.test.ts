@@ -86,6 +86,8 @@ describe('accessibility on a phone (item 12)', () => {
     await audit(A.page, 'profile');
     await A.page.goto('/friends');
     await audit(A.page, 'friends');
+    await A.page.goto('/notifications');
+    await audit(A.page, 'notifications');
 
     // The join screen of a real invite, as a newcomer sees it.
     const B = await t.phone();

@@ -9,6 +9,7 @@
 import { signToken } from '@patungan/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './helpers/stack.ts';
+import { memberIdIn, registeredClient, webClient, type WebClient } from './helpers/web-client.ts';
 
 let stack: Stack;
 
@@ -19,61 +20,12 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
-interface Client {
-  cookies: Map<string, string>;
-}
-const client = (): Client => ({ cookies: new Map() });
-
-async function request(
-  c: Client,
-  method: string,
-  path: string,
-  o: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
-): Promise<Response> {
-  const headers: Record<string, string> = { origin: stack.webUrl, ...o.headers };
-  if (c.cookies.size) headers.cookie = [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  let body: string | undefined;
-  if (o.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    headers.accept = 'text/html'; // a form post as a browser sends it: answered with a redirect
-    body = new URLSearchParams(o.form).toString();
-  } else if (o.json !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = JSON.stringify(o.json);
-  }
-  const res = await fetch(stack.webUrl + path, { method, headers, body, redirect: 'manual' });
-  for (const sc of res.headers.getSetCookie()) {
-    const [pair] = sc.split(';');
-    const i = pair!.indexOf('=');
-    const value = pair!.slice(i + 1);
-    if (!value || /max-age=0/i.test(sc)) c.cookies.delete(pair!.slice(0, i));
-    else c.cookies.set(pair!.slice(0, i), value);
-  }
-  return res;
-}
-
-let users = 0;
-async function registered(name: string): Promise<Client> {
-  const c = client();
-  const res = await request(c, 'POST', '/register', {
-    form: {
-      name,
-      email: `route${++users}-${Date.now()}@example.test`,
-      password: 'correct horse battery staple',
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(303);
-  return c;
-}
-
-/** The member's id in a room: the subject of the join token web issues them. */
-async function memberId(c: Client, roomId: string): Promise<string> {
-  const res = await request(c, 'POST', `/rooms/${roomId}/token`);
-  expect(res.status).toBe(200);
-  const { token } = (await res.json()) as { token: string };
-  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string })
-    .sub;
-}
+// a browser over HTTP (helpers/web-client.ts)
+type Client = WebClient;
+const client = (): Client => webClient(stack);
+const request = (c: Client, ...args: Parameters<Client['request']>) => c.request(...args);
+const registered = (name: string) => registeredClient(stack, name);
+const memberId = memberIdIn;
 
 const STORE = 'jkt-menteng';
 const SKU = 'MIN-0001';

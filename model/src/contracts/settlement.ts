@@ -150,6 +150,26 @@ export interface SettlementStatusMessage extends SettlementState {
   payments: Record<string, SettlementPayment>;
 }
 
+// ------------------------------------------------------------ status to web (notifications)
+
+/**
+ * `POST <web>/internal/settlement-events` (service token), from settlement's outbox: every
+ * status event in outbox order, a batch per request, at least once; `seq` is the outbox id, so
+ * web ignores an event it has seen (settlement id + seq). Web derives the notifications from it.
+ */
+export const SettlementEventsSchema = z.object({
+  events: z
+    .array(
+      z.object({
+        seq: z.number().int().nonnegative(),
+        roomId: z.string().min(1).max(64),
+        settlement: SettlementStateSchema,
+      }),
+    )
+    .max(500),
+});
+export type SettlementEvents = z.infer<typeof SettlementEventsSchema>;
+
 // ------------------------------------------------------------ refusals
 
 /** Every 4xx/5xx of settlement: `{error: {code, message, details?}}`. */

@@ -67,6 +67,11 @@ export interface RoomStatusAnswer {
   settlement: Record<string, unknown> | null;
   /** Current members (entries of `members` without `removedAt`). */
   members: number;
+  /**
+   * `meta.deadline` as stored (ISO), or null when the room has none. The organiser may move or
+   * remove it while the room is open; web re-reads it before sending a deadline reminder.
+   */
+  deadline: string | null;
 }
 
 /** The status answer of a loaded room; null when the room was never created (no `meta.status`). */
@@ -74,6 +79,7 @@ export function roomStatusAnswer(room: Room): RoomStatusAnswer | null {
   const status = metaMap(room.doc).get('status');
   if (typeof status !== 'string') return null;
   const settlement = settlementMap(room.doc);
+  const deadline = metaMap(room.doc).get('deadline');
   let members = 0;
   for (const m of membersMap(room.doc).values()) {
     if (typeof m === 'object' && m !== null && !m.removedAt) members++;
@@ -83,6 +89,7 @@ export function roomStatusAnswer(room: Room): RoomStatusAnswer | null {
     status,
     settlement: settlement.size > 0 ? (settlement.toJSON() as Record<string, unknown>) : null,
     members,
+    deadline: typeof deadline === 'string' && deadline !== '' ? deadline : null,
   };
 }
 

@@ -284,6 +284,16 @@ CREATE INDEX reviews_member ON reviews (member_id);
 CREATE INDEX payments_member ON payments (member_id);
 `,
   },
+  {
+    version: 6,
+    name: 'settlement status also goes to web (notifications)',
+    sql: /* sql */ `
+-- topic 'web': the same status events, delivered to web's notification endpoint in order
+-- (the dispatcher's deliverToWeb); never published on the bus
+ALTER TABLE outbox DROP CONSTRAINT outbox_topic_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_topic_check CHECK (topic IN ('stock', 'settlement', 'web'));
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

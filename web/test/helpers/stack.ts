@@ -126,6 +126,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       settlementUrl,
       logLevel,
     };
+    // Settlement also tells web of status changes (notifications): web's port is chosen now.
+    const webPort = await freePort();
+    const webUrl = `http://127.0.0.1:${webPort}`;
     let roomServer: RoomServer | null = await startRoomServer(roomServerOptions);
     const firstRoomServer = roomServer;
     cleanups.push(() => roomServer?.close() ?? Promise.resolve());
@@ -135,6 +138,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       secret,
       dataDir: join(dataDir, 'settlement'),
       roomServerUrl: firstRoomServer.httpUrl,
+      webInternalUrl: webUrl,
       publicUrl: settlementUrl,
       ...(o.holdTtlSeconds !== undefined ? { holdTtlSeconds: o.holdTtlSeconds } : {}),
       stripe: null,
@@ -143,8 +147,6 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     });
     cleanups.push(() => settlement.close());
 
-    const webPort = await freePort();
-    const webUrl = `http://127.0.0.1:${webPort}`;
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

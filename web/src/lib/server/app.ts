@@ -6,6 +6,7 @@ import { config } from './config.ts';
 import type { Db } from '@patungan/db';
 import { openDb } from './db.ts';
 import { log } from './log.ts';
+import { startNotifications, stopNotifications } from './notify/index.ts';
 import { seedDemoStaff } from './staff-seed.ts';
 
 let dbPromise: Promise<Db> | undefined;
@@ -15,6 +16,7 @@ export function getDb(): Promise<Db> {
   dbPromise ??= openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).then(
     (db) => {
       log.info({ kind: db.kind }, 'web database ready');
+      startNotifications(db);
       if (config.demoStaff) {
         // In the background: settlement may still be starting; the seed retries until it answers.
         void seedDemoStaff(db, config, undefined, background.signal).catch((err: unknown) => {
@@ -37,5 +39,6 @@ export async function closeDb(): Promise<void> {
   dbPromise = undefined;
   background.abort();
   background = new AbortController();
+  await stopNotifications();
   if (p) await (await p.catch(() => null))?.close();
 }

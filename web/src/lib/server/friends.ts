@@ -7,6 +7,8 @@ import type { Db, Queryable } from '@patungan/db';
 import { WebError } from './errors.ts';
 import { normaliseCode } from './ids.ts';
 import { userByFriendId } from './auth.ts';
+import { kickNotifications } from './notify/index.ts';
+import { notifyInvited } from './notify/triggers.ts';
 
 export interface FriendView {
   id: string;
@@ -125,7 +127,7 @@ export async function inviteFriends(
   roomId: string,
   toUserIds: readonly string[],
 ): Promise<number> {
-  let n = 0;
+  const invited: string[] = [];
   await db.transaction(async (tx) => {
     const member = await tx.query(
       'SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2',
@@ -141,10 +143,13 @@ export async function inviteFriends(
          RETURNING 1`,
         [roomId, fromUserId, to],
       );
-      n += rows.length;
+      if (rows.length) invited.push(to);
     }
+    // each invited friend is told (the in-app list, and their devices), in the same transaction
+    await notifyInvited(tx, roomId, fromUserId, invited);
   });
-  return n;
+  kickNotifications();
+  return invited.length;
 }
 
 export async function dismissInvite(db: Queryable, userId: string, roomId: string) {

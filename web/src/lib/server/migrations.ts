@@ -75,6 +75,55 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX room_invites_to ON room_invites(to_user, status);
     `,
   },
+  {
+    version: 2,
+    name: 'notifications: push subscriptions, the in-app list, timed jobs',
+    sql: `
+      -- one row per device (a browser's push subscription), for the user signed in on it
+      CREATE TABLE push_subscriptions (
+        endpoint text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        p256dh text NOT NULL,
+        auth text NOT NULL,
+        locale text NOT NULL DEFAULT 'id',
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+      -- the in-app list: dedupe_key makes each notification exist once however often its
+      -- trigger is delivered or run (settlement events at least once, two web instances)
+      CREATE TABLE notifications (
+        id text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind text NOT NULL,
+        room_id text,
+        params jsonb NOT NULL DEFAULT '{}',
+        dedupe_key text UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        read_at timestamptz
+      );
+      CREATE INDEX notifications_user ON notifications(user_id, created_at DESC);
+      -- durable work: sending a push, a deadline or hold reminder, watching a room's deadline,
+      -- one row per key, claimed with a lease (FOR UPDATE SKIP LOCKED) by one instance at a time
+      CREATE TABLE notify_jobs (
+        key text PRIMARY KEY,
+        kind text NOT NULL,
+        run_at timestamptz NOT NULL,
+        payload jsonb NOT NULL,
+        tries integer NOT NULL DEFAULT 0,
+        lease_until timestamptz,
+        done_at timestamptz,
+        last_error text
+      );
+      CREATE INDEX notify_jobs_due ON notify_jobs(run_at) WHERE done_at IS NULL;
+      -- the newest settlement state web has seen (settlement id + seq: redelivery is ignored)
+      CREATE TABLE notify_settlements (
+        settlement_id text PRIMARY KEY,
+        room_id text NOT NULL,
+        seq bigint NOT NULL,
+        state jsonb NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -7,6 +7,7 @@ import { currencyExponent, isCurrency, type RoomStatus } from '@patungan/model';
 import type { Db, Queryable } from '@patungan/db';
 import { WebError } from './errors.ts';
 import { humanCode, isHumanCode, normaliseCode, opaqueId } from './ids.ts';
+import { watchRoom } from './notify/triggers.ts';
 
 export const ROOM_CODE_LENGTH = 6;
 export const ROOM_CURRENCIES = ['IDR', 'USD'] as const;
@@ -146,6 +147,8 @@ export async function createRoom(db: Db, organiserId: string, input: NewRoomInpu
           `INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'organiser')`,
           [id, organiserId],
         );
+        // deadline reminders: a job that follows the room's live deadline (notify/triggers.ts)
+        await watchRoom(tx, id);
         return toRoom(r!);
       });
     } catch (err) {

@@ -23,6 +23,7 @@ export const messages: Record<LifecycleKey, string> = {
   'lifecycle.leave.confirm':
     'Leave this room? What you added stays in the cart, and only the organiser can invite you back.',
   'lifecycle.youLeft': 'You are no longer in this room.',
+  'lifecycle.home': 'Go home',
   'lifecycle.failed': 'That did not work. Try again.',
   'lifecycle.removedPage':
     'You left this room or were removed from it. Ask the organiser to invite you back.',

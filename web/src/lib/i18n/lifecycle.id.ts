@@ -22,6 +22,7 @@ export const messages = {
   'lifecycle.leave.confirm':
     'Keluar dari ruangan ini? Barangmu tetap di keranjang, dan hanya penyelenggara yang bisa mengundangmu kembali.',
   'lifecycle.youLeft': 'Kamu sudah tidak ada di ruangan ini.',
+  'lifecycle.home': 'Ke beranda',
   'lifecycle.failed': 'Tidak berhasil. Coba lagi.',
   'lifecycle.removedPage':
     'Kamu sudah keluar atau dikeluarkan dari ruangan ini. Minta penyelenggara mengundangmu kembali.',

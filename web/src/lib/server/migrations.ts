@@ -75,12 +75,6 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX room_invites_to ON room_invites(to_user, status);
     `,
   },
-  {
-    version: 4,
-    name: 'members who left or were removed',
-    // docs/contracts.md "Leaving and removal": web issues no join token while this is set.
-    sql: `ALTER TABLE room_members ADD COLUMN removed_at timestamptz;`,
-  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -554,7 +554,10 @@ export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
     organiser: meta?.organiser ?? '',
     storeId: meta?.storeId ?? null,
     split: meta?.split ?? { mode: 'equal' as const },
-    members: memberOrder(doc).map((id) => ({ id, name: members[id]?.name ?? id })),
+    // who left or was removed pays no share (docs/contracts.md "Leaving and removal")
+    members: memberOrder(doc)
+      .filter((id) => !members[id]?.removedAt)
+      .map((id) => ({ id, name: members[id]?.name ?? id })),
     lines: readLines(doc),
   };
   return { ...body, cartVersion: hashJson(body) };

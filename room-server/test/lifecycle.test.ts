@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
   addLine,
+  cartSnapshot,
   initRoom,
   joinMember,
   readSettlement,
@@ -158,6 +159,19 @@ describe('write rules of removedAt', () => {
     doc.getMap('members').set('dina', { name: 'Dina', joinedAt: 1, removedAt: removedAt() });
     expect(judged(org, () => setRemoved(doc, 'dina', null))).toEqual([]);
     expect(judged(dina, () => setRemoved(doc, 'dina', removedAt()))).toEqual([]);
+  });
+});
+
+describe('a member who left', () => {
+  it('is not in the finalised snapshot (pays no share); their line stays in it', () => {
+    const doc = new Y.Doc();
+    initRoom(doc, { name: 'Lunch', currency: 'IDR', organiser: 'org', organiserName: 'Org' });
+    joinMember(doc, 'bob', 'Bob');
+    addLine(doc, { sku: 'teh-botol', qty: 2, addedBy: 'bob' });
+    setRemoved(doc, 'bob', removedAt());
+    const snap = cartSnapshot(doc, 'r');
+    expect(snap.members.map((m) => m.id)).toEqual(['org']);
+    expect(snap.lines.map((l) => l.addedBy)).toEqual(['bob']);
   });
 });
 

@@ -68,6 +68,12 @@ describe('leaving, removal and the deadline on a phone', () => {
     await until('the member to see it moved', async () =>
       /19[.:]45/.test((await deadlineText(B.page).textContent()) ?? ''),
     );
+    // the home page's copy follows
+    const roomUrl = A.page.url();
+    await A.page.goto('/');
+    await A.page.getByText(/19[.:]45/).waitFor();
+    await A.page.goto(roomUrl);
+    await roomReady(A.page);
 
     await A.page.locator('[data-testid=deadline-edit]').click();
     await snap(A.page, 'lifecycle-deadline-editor');

@@ -34,13 +34,21 @@ export async function setMemberRemoved(
   return true;
 }
 
-/** Sets, moves (an ISO time) or removes (null) the room's deadline; organiser only. */
+/**
+ * Sets, moves (an ISO time) or removes (null) the room's deadline; organiser only. The room
+ * is the truth (and acts); web's directory copy (the home page's) follows, best effort.
+ */
 export function setDeadline(room: Room, iso: string | null): void {
   const doc = room.conn.doc;
   room.conn.transact(() => {
     if (iso) metaMap(doc).set('deadline', iso);
     else metaMap(doc).delete('deadline');
   });
+  void fetch(`/rooms/${encodeURIComponent(room.data.room.id)}/deadline`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ deadline: iso }),
+  }).catch(() => null);
 }
 
 /** A `datetime-local` input's value for an ISO time, in the browser's time zone. */

@@ -74,11 +74,14 @@ export class LocalDeadlineIndex implements DeadlineIndex {
     const file = this.file;
     if (!file) return Promise.resolve();
     const body = JSON.stringify(Object.fromEntries(this.#due));
-    this.#writing = this.#writing.then(async () => {
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, body);
-      await rename(`${file}.tmp`, file);
-    });
+    // a failed write (full disk) fails its caller, not every later one
+    this.#writing = this.#writing
+      .catch(() => {})
+      .then(async () => {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(`${file}.tmp`, body);
+        await rename(`${file}.tmp`, file);
+      });
     return this.#writing;
   }
 

@@ -81,6 +81,13 @@ describe('leaving, removal and the deadline on a phone', () => {
     await until('the member to see it removed', async () =>
       /Belum ada batas waktu/.test((await deadlineText(B.page).textContent()) ?? ''),
     );
+
+    // in English too
+    await B.page.locator('form.lang button').click();
+    await B.page.getByText('No deadline yet').waitFor();
+    await openMembers(B.page);
+    await B.page.getByRole('button', { name: 'Leave room' }).waitFor();
+    await snap(B.page, 'lifecycle-member-en');
   });
 
   it('the organiser removes a member and invites them back; a member leaves', async () => {

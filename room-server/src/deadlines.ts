@@ -79,7 +79,7 @@ export class LocalDeadlineIndex implements DeadlineIndex {
       .catch(() => {})
       .then(async () => {
         await mkdir(dirname(file), { recursive: true });
-        await writeFile(`${file}.tmp`, body);
+        await writeFile(`${file}.tmp`, body, { mode: 0o600 });
         await rename(`${file}.tmp`, file);
       });
     return this.#writing;

@@ -103,8 +103,31 @@ describe('leaving, removal and the deadline on a phone', () => {
     await add(B.page, sku);
     for (const p of [A.page, B.page]) p.on('dialog', (d) => void d.accept());
 
-    // removed by the organiser
+    // who may do what (web's route; the room-server enforces the same on the document)
     await openMembers(A.page);
+    const ids = async (page: Page) =>
+      page.locator('[data-testid=member]').evaluateAll((els) => els.map((e) => e.dataset.member!));
+    const [rinaId, dodiId] = await ids(A.page);
+    const post = (page: Page, who: string, body: unknown) =>
+      page.evaluate(
+        async ([id, m, b]) =>
+          (
+            await fetch(`/rooms/${id}/members/${m}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: typeof b === 'string' ? b : JSON.stringify(b),
+            })
+          ).status,
+        [roomId, who, body] as const,
+      );
+    expect(await post(B.page, rinaId!, { removed: true })).toBe(403); // a member removes another
+    expect(await post(A.page, rinaId!, { removed: true })).toBe(403); // the organiser leaves
+    expect(await post(B.page, dodiId!, { removed: false })).toBe(403); // only the organiser readmits
+    expect(await post(A.page, dodiId!, 'not json')).toBe(400);
+    expect(await post(A.page, 'nobody', { removed: true })).toBe(404);
+    expect(await member(A.page, 'Dodi').locator('[data-testid=member-left]').count()).toBe(0);
+
+    // removed by the organiser
     await snap(A.page, 'lifecycle-members-organiser');
     await member(A.page, 'Dodi').locator('[data-testid=member-remove]').click();
     await B.page.locator('[data-testid=left-banner]').waitFor();

@@ -240,19 +240,19 @@ export class Deadlines implements RoomExtension {
     room.hold();
     try {
       const doc = room.doc;
-      const now = deadlineOf(doc);
-      if (roomStatus(doc) !== 'open' || now === null || !metaMap(doc).get('organiser')) {
+      const current = deadlineOf(doc);
+      if (roomStatus(doc) !== 'open' || current === null || !metaMap(doc).get('organiser')) {
         await index.remove(roomId, at);
         return;
       }
-      if (now !== at) {
-        // moved since it was indexed here: the document is the truth
-        await index.set(roomId, now);
-        await index.remove(roomId, at).catch(() => {});
-        if (now > Date.now()) return;
+      if (current !== at) {
+        // Moved since it was indexed: the document is the truth. The new time has a lease of
+        // its own, so acting here could race its holder; re-index and let that lease decide.
+        await index.set(roomId, current);
+        return;
       }
       const blocker = deadlineBlocker(doc, roomId);
-      const rlog = log.child({ roomId, deadline: new Date(now).toISOString() });
+      const rlog = log.child({ roomId, deadline: new Date(at).toISOString() });
       if (blocker) {
         const reason = BLOCKER_REASON[blocker.code] ?? 'the deadline passed';
         await room.transact((d) => {
@@ -274,10 +274,14 @@ export class Deadlines implements RoomExtension {
         if (status !== 202 && roomStatus(doc) === 'open') {
           await room.transact((d) => metaMap(d).set('status', 'locked'), DEADLINE);
         }
-        rlog.info({ status }, 'deadline passed: room finalised');
+        rlog.info(
+          { status },
+          status === 202
+            ? 'deadline passed: room finalised'
+            : 'deadline passed: finalise refused, room locked',
+        );
       }
-      await index.remove(roomId, now);
-      if (now !== at) await index.remove(roomId, at);
+      await index.remove(roomId, at);
     } finally {
       room.release();
     }

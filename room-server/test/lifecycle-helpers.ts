@@ -57,6 +57,8 @@ export async function redisInstances(
 /** A settlement stand-in answering `POST /settlements` like the contract; counts the calls. */
 export async function settlementStandIn(
   cleanup: (fn: () => Promise<unknown>) => void,
+  /** Rooms whose cart it refuses as settlement does when a store is short (409). */
+  short: ReadonlySet<string> = new Set(),
 ): Promise<{ url: string; posts: { key: string; roomId: string }[] }> {
   const posts: { key: string; roomId: string }[] = [];
   const server = createServer((req, res) => {
@@ -75,6 +77,22 @@ export async function settlementStandIn(
       };
       const key = String(req.headers['idempotency-key']);
       posts.push({ key, roomId: body.roomId });
+      if (short.has(body.roomId)) {
+        res.writeHead(409).end(
+          JSON.stringify({
+            error: {
+              code: 'insufficient_stock',
+              message: 'short',
+              details: {
+                storeId: 'toko-bdg',
+                storeName: 'Toko Bandung',
+                short: [{ sku: 'teh-botol', name: 'Teh Botol', wanted: 1, available: 0 }],
+              },
+            },
+          }),
+        );
+        return;
+      }
       res.writeHead(201).end(
         JSON.stringify({
           id: `s_${posts.length}`,

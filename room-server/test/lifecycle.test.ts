@@ -246,6 +246,21 @@ describe('deadlines that act', () => {
     expect(settlement.posts).toEqual([]);
   });
 
+  it('a finalise that settlement refuses leaves the room locked with the reason', async () => {
+    const settlement = await settlementStandIn(cleanup, new Set(['short']));
+    const server = await startServer({ settlementUrl: settlement.url, deadlineScanMs: 50 });
+    const org = await client(server, 'short', await token('short', 'org', 'organiser'));
+    initRoom(org.doc, { name: 'S', currency: 'IDR', organiser: 'org', organiserName: 'Org' });
+    setMeta(org.doc, 'storeId', 'toko-bdg');
+    addLine(org.doc, { sku: 'teh-botol', qty: 1, addedBy: 'org' });
+    setMeta(org.doc, 'deadline', new Date(Date.now() + 500).toISOString());
+    await waitFor(() => settlement.posts.length === 1 && roomStatus(org.doc) === 'locked');
+    expect(readSettlement(org.doc).lastError).toMatch(/Teh Botol short at Toko Bandung/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(roomStatus(org.doc)).toBe('locked');
+    expect(settlement.posts).toHaveLength(1);
+  });
+
   it('embedded mode: a deadline indexed on disk acts after a restart', async () => {
     const settlement = await settlementStandIn(cleanup);
     const dataDir = await tempDir();

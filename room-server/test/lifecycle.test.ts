@@ -254,7 +254,9 @@ describe('deadlines that act', () => {
     setMeta(org.doc, 'storeId', 'toko-bdg');
     addLine(org.doc, { sku: 'teh-botol', qty: 1, addedBy: 'org' });
     setMeta(org.doc, 'deadline', new Date(Date.now() + 500).toISOString());
-    await waitFor(() => settlement.posts.length === 1 && roomStatus(org.doc) === 'locked');
+    // (finalise locks before it asks settlement: wait for the refusal's reason, then look)
+    await waitFor(() => readSettlement(org.doc).lastError !== undefined);
+    await waitFor(() => roomStatus(org.doc) === 'locked');
     expect(readSettlement(org.doc).lastError).toMatch(/Teh Botol short at Toko Bandung/);
     await new Promise((r) => setTimeout(r, 300));
     expect(roomStatus(org.doc)).toBe('locked');

@@ -610,6 +610,8 @@ export function hashJson(v: unknown): string {
 export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
   const meta = readMeta(doc);
   const members = readMembers(doc);
+  // who left or was removed pays no share (docs/contracts.md "Leaving and removal")
+  const current = memberOrder(doc).filter((id) => !members[id]?.removedAt);
   const body = {
     roomId,
     currency: meta?.currency ?? 'IDR',
@@ -617,14 +619,9 @@ export function cartSnapshot(doc: Y.Doc, roomId: string): CartSnapshot {
     storeId: meta?.storeId ?? null,
     split: {
       ...(meta?.split ?? { mode: 'equal' as const }),
-      ...budgetSplit(
-        memberOrder(doc),
-        meta?.budgets,
-        meta?.budget,
-        (id) => !!members[id]?.paysOverage,
-      ),
+      ...budgetSplit(current, meta?.budgets, meta?.budget, (id) => !!members[id]?.paysOverage),
     },
-    members: memberOrder(doc).map((id) => ({ id, name: members[id]?.name ?? id })),
+    members: current.map((id) => ({ id, name: members[id]?.name ?? id })),
     lines: readLines(doc),
     ...(meta?.collector && meta.collector !== meta.organiser && members[meta.collector]
       ? { collector: meta.collector }

@@ -8,6 +8,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Connection } from './connection.ts';
+import type { DeadlineIndex } from './deadlines.ts';
 import type { RoomHandle } from './hooks.ts';
 import type { Origin } from './origins.ts';
 import type { StoredRoom } from './storage/types.ts';
@@ -39,6 +40,11 @@ export interface RoomBus {
    * the extensions'): a bus may catch up with the other instances first.
    */
   beforeApply?(room: RoomHandle, conn: Connection, update: Uint8Array): void | Promise<void>;
+  /**
+   * Pending room deadlines shared by every instance on this bus (absent: one instance, the
+   * server keeps its own index).
+   */
+  readonly deadlines?: DeadlineIndex;
   /** Merged into `GET /healthz` under `name`; `degraded` makes the answer degraded (200). */
   health?(): { status: 'ok' | 'degraded'; [k: string]: unknown };
   registerMetrics?(registry: Registry): void;

@@ -54,6 +54,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RoomServerO
   }
   const unload = int(env, 'UNLOAD_DELAY_MS');
   if (unload !== undefined) opts.unloadDelayMs = unload;
+  const scan = int(env, 'DEADLINE_SCAN_MS');
+  if (scan) opts.deadlineScanMs = scan;
   const ping = int(env, 'PING_INTERVAL_MS');
   if (ping !== undefined) opts.pingIntervalMs = ping;
   const files = int(env, 'MAX_OPEN_FILES');

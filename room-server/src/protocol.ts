@@ -36,6 +36,11 @@ export const CLOSE = {
   internalError: 1011,
   /** Slow consumer (send buffer over its bound) or room not loadable right now: reconnect. */
   tryAgainLater: 1013,
+  /**
+   * The member left or was removed from the room (`members[<id>].removedAt`): do not
+   * reconnect (docs/contracts.md "Leaving and removal").
+   */
+  removed: 4401,
 } as const;
 
 function frame(type: number, sub: number, payload: Uint8Array): Uint8Array {

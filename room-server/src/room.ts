@@ -104,6 +104,8 @@ interface Revert {
 
 /** The close reason for errors that are not ours to name (the real one is only logged). */
 export const GENERIC_CLOSE_REASON = 'message could not be processed';
+/** The close reason of 4401. */
+export const REMOVED_REASON = 'you are no longer a member of this room';
 
 const isConnection = (o: unknown): o is Connection => o instanceof Connection;
 
@@ -153,7 +155,10 @@ export class Room implements RoomHandle {
     this.awareness._checkInterval = null; // and let the Timeout object go (destroy() copes)
     this.awareness.setLocalState(null);
     this.doc.on('update', (update: Uint8Array) => this.capture?.push(update));
-    this.doc.on('afterTransaction', (tr: Y.Transaction) => this.afterTransaction(tr));
+    this.doc.on('afterTransaction', (tr: Y.Transaction) => {
+      this.afterTransaction(tr);
+      this.revoke(tr);
+    });
     this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) =>
       this.onAwarenessUpdate(changes, origin),
     );
@@ -163,6 +168,12 @@ export class Room implements RoomHandle {
 
   connect(conn: Connection): void {
     this.cancelUnload();
+    if (this.isRemoved(conn.principal.id)) {
+      // removed between the upgrade's check and now
+      conn.close(CLOSE.removed, REMOVED_REASON);
+      if (this.conns.size === 0 && this.holds === 0) this.ctx.idle(this);
+      return;
+    }
     this.conns.add(conn);
     conn.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
     const states = this.awareness.getStates();
@@ -186,6 +197,42 @@ export class Room implements RoomHandle {
     }
     for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
     if (this.conns.size === 0 && this.holds === 0) this.ctx.idle(this);
+  }
+
+  /** Whether `memberId`'s entry says they left or were removed (`removedAt` set). */
+  isRemoved(memberId: string): boolean {
+    const members = this.doc.share.get(ROOT.members);
+    if (!members) return false;
+    const m: unknown = this.doc.getMap<unknown>(ROOT.members).get(memberId);
+    return typeof m === 'object' && m !== null && !!(m as { removedAt?: unknown }).removedAt;
+  }
+
+  /**
+   * Revocation (docs/contracts.md "Leaving and removal"): whatever wrote `removedAt` — a local
+   * connection, a service, another instance — this instance closes its own connections of
+   * that member, so every instance does within the update's fan-out. Reads the root without
+   * typing it (idle rooms stay small, see `typeRoots`).
+   */
+  private revoke(tr: Y.Transaction): void {
+    if (this.conns.size === 0) return;
+    const members = this.doc.share.get(ROOT.members);
+    const changed = members && tr.changed.get(members);
+    if (!changed) return;
+    const ids = [...changed].filter((k): k is string => k !== null);
+    // After the write rules had their say: a refused write (a member "removing" another) is
+    // reverted synchronously after this transaction, and must close nobody.
+    queueMicrotask(() => {
+      for (const conn of this.conns) {
+        if (conn.closed || conn.principal.role === 'service') continue;
+        if (!ids.includes(conn.principal.id) || !this.isRemoved(conn.principal.id)) continue;
+        this.ctx.stats.countClose(CLOSE.removed);
+        this.ctx.log.info(
+          { roomId: this.id, memberId: conn.principal.id },
+          'member removed: connection closed',
+        );
+        conn.close(CLOSE.removed, REMOVED_REASON);
+      }
+    });
   }
 
   /** Handles one binary frame from a connection. Never throws: a bad frame closes `conn`. */

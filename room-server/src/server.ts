@@ -12,6 +12,7 @@ import { verifyRoomToken } from '@patungan/model';
 import { LocalBus } from './bus.ts';
 import type { RoomBus } from './bus.ts';
 import type { AuthenticateContext, RoomExtension } from './hooks.ts';
+import { Deadlines, LocalDeadlineIndex } from './deadlines.ts';
 import { serveHttp } from './http/routes.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ServerLimits } from './limits.ts';
@@ -55,6 +56,11 @@ export interface RoomServerOptions {
   /** How long a closing connection may take before it is cut (default 5 s). */
   closeTimeoutMs?: number;
   /**
+   * DEADLINE_SCAN_MS: how often pending room deadlines are looked for (default 1000). The
+   * index is the bus's in scaled mode, else `<dataDir>/deadlines.json` (in memory without one).
+   */
+  deadlineScanMs?: number;
+  /**
    * Ignored since decision 0005: the embedded file storage writes the appends of each
    * event-loop turn at its end, before they are broadcast (was: a 20 ms flush period).
    */
@@ -93,7 +99,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const stats = new Stats();
   const metrics = createMetrics(stats);
-  const extensions = opts.extensions ?? [];
+  const extensions = [...(opts.extensions ?? [])];
   const bus: RoomBus = opts.bus ?? new LocalBus();
   bus.registerMetrics?.(metrics.registry);
   for (const ext of extensions) ext.registerMetrics?.(metrics.registry);
@@ -118,6 +124,27 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     },
     { unloadDelayMs: opts.unloadDelayMs ?? 30_000 },
   );
+  const settlement: SettlementClientOptions = {
+    url: opts.settlementUrl ?? 'http://127.0.0.1:4000',
+    secret: opts.secret,
+    retries: 3,
+    retryDelayMs: 200,
+    timeoutMs: 10_000,
+    ...opts.settlement,
+    log,
+  };
+  // Deadlines that act (docs/contracts.md "Deadline"): an extension, so it sees every room
+  // load here; closed with the extensions, after the rooms.
+  const deadlines = new Deadlines({
+    index:
+      bus.deadlines ??
+      new LocalDeadlineIndex(opts.dataDir ? join(opts.dataDir, 'deadlines.json') : undefined),
+    rooms,
+    settlement,
+    log,
+    scanMs: opts.deadlineScanMs ?? 1000,
+  });
+  extensions.push(deadlines);
   const authenticator = extensions.find((e) => e.authenticate);
   const authenticate =
     authenticator?.authenticate?.bind(authenticator) ??
@@ -150,15 +177,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
     metrics,
     extensions,
     bus,
-    settlement: {
-      url: opts.settlementUrl ?? 'http://127.0.0.1:4000',
-      secret: opts.secret,
-      retries: 3,
-      retryDelayMs: 200,
-      timeoutMs: 10_000,
-      ...opts.settlement,
-      log,
-    },
+    settlement,
     closing: isClosing,
   });
 
@@ -182,6 +201,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
    */
   async function close(): Promise<void> {
     closing = true;
+    await deadlines.close(); // no deadline acts on a room being unloaded
     const stopped = new Promise<void>((r) => http.close(() => r()));
     await sockets.closeAll();
     await rooms.closeAll();

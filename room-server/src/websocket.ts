@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { TokenError, isRoomId } from '@patungan/model';
+import { HttpError } from './errors.ts';
 import { Connection, ConnectionCaps, clientAddress, trustedProxies } from './connection.ts';
 import type { Transport } from './connection.ts';
 import type { AuthenticateContext } from './hooks.ts';
@@ -251,6 +252,12 @@ export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketL
     try {
       deps
         .authenticate({ roomId, token: target.query.get('token'), headers: req.headers })
+        .then(async (who) => {
+          if (who.role !== 'service' && (await removedFrom(roomId, who.id))) {
+            throw new HttpError(403, 'removed', 'you are no longer a member of this room');
+          }
+          return who;
+        })
         .then(
           (who) => {
             if (deps.closing()) return refuseUpgrade(socket, 503, 'server shutting down');
@@ -280,7 +287,8 @@ export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketL
             if (!handedOver) caps.releaseMember(roomId, who.id);
           },
           (err: unknown) => {
-            const status = err instanceof TokenError ? err.status : 401;
+            const status =
+              err instanceof TokenError ? err.status : err instanceof HttpError ? err.status : 401;
             log.info({ roomId, reason: (err as Error).message }, 'upgrade refused');
             refuseUpgrade(socket, status, (err as Error).message);
           },
@@ -292,6 +300,27 @@ export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketL
     } catch (err) {
       if (address !== null) caps.releaseAddress(address);
       throw err;
+    }
+  }
+
+  /**
+   * Whether the member left or was removed (docs/contracts.md "Leaving and removal"): read from
+   * the room, loaded for it (kept loaded meanwhile; the connection that follows finds it in
+   * memory). A room that cannot be loaded now is not judged here: the connection gets 1013
+   * as before, and `Room.connect` checks again.
+   */
+  async function removedFrom(roomId: string, memberId: string): Promise<boolean> {
+    let room: Room;
+    try {
+      room = await rooms.acquire(roomId);
+    } catch {
+      return false;
+    }
+    room.hold();
+    try {
+      return room.isRemoved(memberId);
+    } finally {
+      room.release();
     }
   }
 

@@ -79,6 +79,8 @@ export const REASON = {
   line: `a cart line needs a sku of 1 to ${ROOM_LIMITS.skuChars} characters, a qty and addedBy`,
   note: `a line note has at most ${ROOM_LIMITS.noteChars} characters`,
   name: `a member name has at most ${ROOM_LIMITS.nameChars} characters`,
+  removeOrganiser: 'removedAt is an ISO time, and the organiser cannot be removed',
+  readmit: 'only the organiser can take a member back in (clear removedAt)',
   commentBy: 'a comment must be written in your own name (by)',
   paysOverage: 'only a member chooses to pay their own overage (paysOverage: true or absent)',
   activity: 'the history is append-only, each entry in your own name, of a kind you may do',
@@ -324,16 +326,35 @@ class Attribution {
     }
   }
 
-  /** Names in member entries this update wrote (the entries' owners are checked elsewhere). */
+  /**
+   * Member entries this update wrote (the entries' owners are checked elsewhere): names are
+   * bounded; `removedAt` (docs/contracts.md "Leaving and removal") is set by the organiser or
+   * the member, cleared or changed only by the organiser, and never set on the organiser.
+   */
   members(root: AnyType, keys: Set<string | null>): void {
     if (!(root instanceof Y.Map)) return;
+    const organiser: unknown = this.tr.doc.getMap<unknown>(ROOT.meta).get('organiser');
     for (const k of keys) {
       if (k === null) continue;
       const v: unknown = root.get(k);
-      if (isObject(v) && typeof v.name === 'string' && v.name.length > ROOM_LIMITS.nameChars)
+      if (isObject(v) && typeof v.name === 'string' && v.name.length > ROOM_LIMITS.nameChars) {
         this.check().refuseKey(root, k, REASON.name);
-      else if (this.paysOverageProblem(root, k, v))
+        continue;
+      }
+      if (this.paysOverageProblem(root, k, v)) {
         this.check().refuseKey(root, k, REASON.paysOverage);
+        continue;
+      }
+      const removedAt = isObject(v) ? v.removedAt : undefined;
+      if (removedAt !== undefined && (typeof removedAt !== 'string' || k === organiser)) {
+        this.check().refuseKey(root, k, REASON.removeOrganiser);
+        continue;
+      }
+      if (this.who.role === 'organiser') continue;
+      const change = mapEvent(this.tr, root)?.changes.keys.get(k);
+      const before: unknown = change && change.action !== 'add' ? change.oldValue : undefined;
+      const was = isObject(before) ? before.removedAt : undefined;
+      if (was && was !== removedAt) this.check().refuseKey(root, k, REASON.readmit);
     }
   }
 

@@ -24,6 +24,10 @@ export interface ScaleKeys {
   inbox(instanceId: string): string;
   /** An instance's presence lease (string with a PX expiry). */
   lease(instanceId: string): string;
+  /** Sorted set of pending room deadlines (member: room id, score: ms since the epoch). */
+  deadlines(): string;
+  /** The lease on acting on one room deadline (string with a PX expiry). */
+  deadlineLease(roomId: string, at: number): string;
 }
 
 export function scaleKeys(prefix: string): ScaleKeys {
@@ -37,6 +41,8 @@ export function scaleKeys(prefix: string): ScaleKeys {
     channel: room('ch'),
     inbox: (instanceId) => `${prefix}instance:{${instanceId}}:inbox`,
     lease: (instanceId) => `${prefix}instance:{${instanceId}}:lease`,
+    deadlines: () => `${prefix}deadlines`,
+    deadlineLease: (roomId, at) => `${prefix}room:{${roomId}}:deadline:${at}`,
   };
 }
 

@@ -20,6 +20,7 @@ import * as Y from 'yjs';
 import type { RoomBus } from '../bus.ts';
 import type { RoomHandle } from '../hooks.ts';
 import type { StoredRoom } from '../storage/types.ts';
+import { RedisDeadlineIndex } from './deadlines.ts';
 import { scaleKeys, type ScaleKeys } from './keys.ts';
 import { decodeMessage, MSG_PRESENCE } from './messages.ts';
 import { createScaleMetrics, type ScaleMetrics } from './metrics.ts';
@@ -63,6 +64,8 @@ export class RedisScale implements RoomBus {
   readonly store: RedisRoomStore;
   /** The core's `RoomStorage` for scaled mode (pass as `storage`). */
   readonly storage: RedisRoomStorage;
+  /** Pending room deadlines, shared by every instance (deadlines.ts). */
+  readonly deadlines: RedisDeadlineIndex;
   readonly metrics: ScaleMetrics;
   readonly log: Logger;
   readonly #redis: Redis;
@@ -106,6 +109,7 @@ export class RedisScale implements RoomBus {
       log: this.log,
       up: () => this.#up,
     });
+    this.deadlines = new RedisDeadlineIndex(o.redis, this.keys);
     this.#inbox = this.keys.inbox(this.instanceId);
     this.#leaseMs = o.leaseMs ?? 2000;
     this.#loadTimeoutMs = o.loadTimeoutMs ?? 5000;

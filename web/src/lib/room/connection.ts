@@ -75,6 +75,8 @@ export interface ConnectionEvents {
   synced: () => void;
   /** The room-server refused one of our writes; the document has already snapped back. */
   denied: (reason: string) => void;
+  /** The server closed for good (4400–4499; 4401: we left or were removed): no retry. */
+  closedForGood: (code: number) => void;
 }
 
 type HandlerList = { [K in keyof ConnectionEvents]: Set<ConnectionEvents[K]> };
@@ -117,6 +119,7 @@ export class RoomConnection {
     retry: new Set(),
     synced: new Set(),
     denied: new Set(),
+    closedForGood: new Set(),
   };
 
   constructor(private readonly opts: ConnectionOptions) {
@@ -165,8 +168,9 @@ export class RoomConnection {
       }
       this.update();
     });
-    this.provider.on('closed', () => {
+    this.provider.on('closed', (event: { code?: number } | null) => {
       this.terminal = true;
+      this.emit('closedForGood', event?.code ?? 0);
     });
     this.provider.on('connection-close', () => {
       // Emitted from inside the provider's close path, with `provider.ws` still set: nothing

@@ -118,7 +118,11 @@ export class Room {
   );
   cartOpen = $derived(this.status === 'open');
   /** Members in split order; before anyone has joined, at least ourselves. */
-  memberIds = $derived.by(() => (this.order.length ? this.order : [this.data.me.id]));
+  memberIds = $derived.by(() => {
+    // who left or was removed pays no share (the finalised snapshot says the same)
+    const current = this.order.filter((id) => !this.members[id]?.removedAt);
+    return current.length ? current : [this.data.me.id];
+  });
   prices = $derived.by(() => {
     void this.productsVersion;
     const out: Record<string, { price: number; currency: string }> = {};

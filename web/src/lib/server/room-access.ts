@@ -9,6 +9,7 @@ import { error } from '@sveltejs/kit';
 import { isRoomId } from '@patungan/model';
 import { getDb } from './app.ts';
 import { memberRole, roomById, type Room } from './rooms.ts';
+import { isRemoved } from './room-removal.ts';
 import { roomToken } from './tokens.ts';
 
 export interface RoomAccess {
@@ -29,5 +30,7 @@ export async function roomAccess(user: App.Locals['user'], roomId: string): Prom
   const role =
     (await memberRole(db, room.id, user.id)) ?? (room.organiserId === user.id ? 'organiser' : null);
   if (!role) error(403, 'You are not a member of this room');
+  // left or removed (docs/contracts.md "Leaving and removal"): no token, no acting for them
+  if (role !== 'organiser' && (await isRemoved(db, room.id, user.id))) error(403, 'removed');
   return { room, user, role, token: () => roomToken(user, room.id, role) };
 }

@@ -207,19 +207,20 @@ export async function memberRole(
 }
 
 export async function isMember(db: Queryable, roomId: string, userId: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2', [
-    roomId,
-    userId,
-  ]);
+  const rows = await db.query(
+    `SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 AND role <> 'removed'`,
+    [roomId, userId],
+  );
   return rows.length > 0;
 }
 
 export async function myRooms(db: Queryable, userId: string): Promise<MyRoom[]> {
   const rows = await db.query<RoomRow & { role: string; member_count: number | string }>(
     `SELECT ${ROOM_COLUMNS}, m.role,
-       (SELECT count(*)::int FROM room_members x WHERE x.room_id = r.id) AS member_count
+       (SELECT count(*)::int FROM room_members x WHERE x.room_id = r.id AND x.role <> 'removed')
+         AS member_count
      FROM room_members m JOIN rooms r ON r.id = m.room_id
-     WHERE m.user_id = $1 ORDER BY r.created_at DESC LIMIT 100`,
+     WHERE m.user_id = $1 AND m.role <> 'removed' ORDER BY r.created_at DESC LIMIT 100`,
     [userId],
   );
   return rows.map((r) => ({

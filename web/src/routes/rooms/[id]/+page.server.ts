@@ -9,6 +9,7 @@ import { isRoomId } from '@patungan/model';
 import { getDb } from '$lib/server/app.ts';
 import { config } from '$lib/server/config.ts';
 import { memberRole, roomById } from '$lib/server/rooms.ts';
+import { isRemoved } from '$lib/server/room-removal.ts';
 import { roomToken } from '$lib/server/tokens.ts';
 import { startAgain } from '$lib/server/again.ts';
 import { WebError } from '$lib/server/errors.ts';
@@ -25,6 +26,7 @@ export const load: PageServerLoad = async ({ params, locals }) => {
   const role =
     (await memberRole(db, room.id, user.id)) ?? (room.organiserId === user.id ? 'organiser' : null);
   if (!role) redirect(303, `/join/${room.code}`);
+  if (role !== 'organiser' && (await isRemoved(db, room.id, user.id))) error(403, 'removed');
   return {
     room: {
       id: room.id,

@@ -169,6 +169,7 @@ describe('scaled rooms with the real room core', () => {
         status: org.doc.getMap('meta').get('status'),
         settlement: org.doc.getMap('settlement').toJSON(),
         members: 1,
+        deadline: null,
       });
     }
   });

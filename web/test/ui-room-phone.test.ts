@@ -211,6 +211,7 @@ describe('the room on a phone (item 10)', () => {
       return e.getBoundingClientRect().top;
     });
     console.log(`[measure] catalog search box top at ${top.toFixed(0)} px of ${PHONE.height}`);
+    await shot(A.page, 'ui-room-first-screen');
     expect(top).toBeLessThan(PHONE.height / 3);
   });
 
@@ -363,9 +364,14 @@ describe('a settled room on a phone (item 10)', () => {
     await S.page.goto(`/staff/${store.id}`);
     const order = S.page.locator('[data-testid=orders] > li').first();
     await order.waitFor({ timeout: STEP });
-    for (const label of ['Sudah dikemas', 'Siap diambil', 'Sudah diambil']) {
+    for (const label of ['Sudah dikemas', 'Siap diambil']) {
       await order.getByRole('button', { name: label }).click({ timeout: STEP });
     }
+    // the handover: staff type the code the shoppers show (docs/contracts.md "Store handover")
+    const code = A.page.locator('[data-testid=pickup-code]');
+    await code.waitFor({ timeout: 30_000 });
+    await order.locator('[data-testid=handover-code]').fill((await code.textContent())!.trim());
+    await order.getByRole('button', { name: 'Serahkan pesanan' }).click({ timeout: STEP });
     await A.page
       .locator('[data-testid=room-status][data-status=completed]')
       .waitFor({ timeout: 30_000 });

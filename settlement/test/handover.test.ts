@@ -7,6 +7,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { offsetClock } from '../src/clock.ts';
 import { PICKUP_CODE_LOCK_MS, PICKUP_CODE_MAX_TRIES } from '../src/flow/fulfilment.ts';
+import {
+  PICKUP_LOOKUP_MAX_FAILURES_PER_STAFF,
+  PICKUP_LOOKUP_MAX_FAILURES_PER_STORE,
+  PICKUP_LOOKUP_WINDOW_MS,
+} from '../src/flow/pickup-lookups.ts';
 import { DRIVERS } from './support/db.ts';
 import { setStock, snapshot, serviceFor, until } from './support/service.ts';
 
@@ -173,11 +178,57 @@ describe.each(DRIVERS)('store handover (%s)', (driver) => {
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('pickup_code_locked');
     expect(locked.body.error.details.retryAfterSeconds).toBeGreaterThan(0);
+    expect(locked.headers.get('retry-after')).toBe(
+      String(locked.body.error.details.retryAfterSeconds),
+    );
     expect((await get(settlementId)).status).toBe('ready_for_pickup');
 
     clock.advance(PICKUP_CODE_LOCK_MS + 1000);
     const done = await complete(orderId, { pickupCode: code });
     expect(done.status).toBe(200);
     expect(done.body.status).toBe('completed');
+  });
+
+  it('guessing codes through the staff lookup is bounded per staff member and per store, then waits out the window', async () => {
+    clock.advance(PICKUP_LOOKUP_WINDOW_MS + 1000); // no misses left over from earlier tests
+    const { view } = await readyOrder();
+    const code: string = view.pickupCode;
+    const wrongCode = code === '222222' ? '333333' : '222222';
+    const lookup = (c: string, token = staff) =>
+      s.request('GET', `/stores/${STORE}/orders/pickup/${c}`, { token });
+    expect((await lookup(code.toLowerCase())).status).toBe(200);
+    for (let i = 0; i < PICKUP_LOOKUP_MAX_FAILURES_PER_STAFF; i++) {
+      expect((await lookup(wrongCode)).status).toBe(404);
+    }
+    // past the limit even the right code is refused, with how long to wait
+    const refused = await lookup(code);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+    const wait = refused.body.error.details.retryAfterSeconds;
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(PICKUP_LOOKUP_WINDOW_MS / 1000);
+    expect(refused.headers.get('retry-after')).toBe(String(wait));
+
+    // other staff of the store look up on, until the store's own limit
+    const staffCount = Math.ceil(
+      PICKUP_LOOKUP_MAX_FAILURES_PER_STORE / PICKUP_LOOKUP_MAX_FAILURES_PER_STAFF,
+    );
+    let misses = PICKUP_LOOKUP_MAX_FAILURES_PER_STAFF;
+    for (let n = 1; n < staffCount; n++) {
+      const other = await s.token('staff', `staff-${n}`, STORE);
+      expect((await lookup(code, other)).status).toBe(200);
+      for (let i = 0; i < PICKUP_LOOKUP_MAX_FAILURES_PER_STAFF; i++, misses++) {
+        if (misses >= PICKUP_LOOKUP_MAX_FAILURES_PER_STORE) break;
+        expect((await lookup(wrongCode, other)).status).toBe(404);
+      }
+    }
+    const fresh = await s.token('staff', 'fresh', STORE);
+    expect((await lookup(code, fresh)).status).toBe(429);
+    // another store is not affected
+    expect((await lookup(wrongCode, otherStaff)).status).not.toBe(429);
+
+    clock.advance(PICKUP_LOOKUP_WINDOW_MS + 1000);
+    expect((await lookup(code)).status).toBe(200);
+    expect((await lookup(wrongCode)).status).toBe(404);
   });
 });

@@ -294,6 +294,19 @@ ALTER TABLE outbox DROP CONSTRAINT outbox_topic_check;
 ALTER TABLE outbox ADD CONSTRAINT outbox_topic_check CHECK (topic IN ('stock', 'settlement', 'web'));
 `,
   },
+  {
+    version: 7,
+    name: 'failed pickup-code lookups counted per store and per staff member',
+    sql: /* sql */ `
+-- GET /stores/<id>/orders/pickup/<code> answering 404: counted in a fixed window per scope
+-- ('store:<id>', 'staff:<id>:<staff>') so guessing codes there is bounded in every API process
+CREATE TABLE pickup_lookup_failures (
+  scope text PRIMARY KEY,
+  window_start timestamptz NOT NULL,
+  failures integer NOT NULL
+);
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

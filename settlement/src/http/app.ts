@@ -127,7 +127,12 @@ export function createApp(d: AppDeps): Hono<Env> {
     ),
   );
   app.onError((err, c) => {
-    if (err instanceof SettlementError) return c.json(err.toJSON(), err.status);
+    if (err instanceof SettlementError) {
+      // every 429 tells the client when to come back (RFC 9110 Retry-After)
+      const wait = err.status === 429 ? err.details?.retryAfterSeconds : undefined;
+      const headers = typeof wait === 'number' ? { 'retry-after': String(wait) } : undefined;
+      return c.json(err.toJSON(), err.status, headers);
+    }
     // Last net for input the checks above missed: PostgreSQL refusing a character (NUL,
     // invalid encoding) is the client's input, not our failure.
     const pgCode = (err as { code?: unknown }).code;

@@ -4,6 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { completeOrder, moveOrder } from '../flow/fulfilment.ts';
+import { countFailedPickupLookup, pickupLookupRefusal } from '../flow/pickup-lookups.ts';
 import { cancel } from '../flow/transitions.ts';
 import { ordersQuery, orderStatusBody } from '../schemas.ts';
 import { getOrder, getStore, listOrders } from '../stores.ts';
@@ -43,7 +44,13 @@ export function staffRoutes(app: Hono<Env>, d: AppDeps): void {
 
   app.get('/stores/:id/orders/pickup/:code', async (c) => {
     const storeId = c.req.param('id');
-    await staffOf(c, storeId);
+    const claims = await staffOf(c, storeId);
+    // failed lookups are bounded (docs/security.md), or codes could be guessed here, then completed
+    const refused = await pickupLookupRefusal(ctx.db, storeId, claims.sub, ctx.clock.now());
+    if (refused) {
+      ctx.log.warn({ storeId, staff: claims.sub }, 'pickup lookups refused: too many misses');
+      throw refused;
+    }
     const r = await listOrders(ctx.db, {
       storeId,
       pickupCode: c.req.param('code'),
@@ -51,7 +58,10 @@ export function staffRoutes(app: Hono<Env>, d: AppDeps): void {
       size: 1,
     });
     const order = r.items[0];
-    if (!order) throw notFound(`An order with pickup code ${c.req.param('code').toUpperCase()}`);
+    if (!order) {
+      await countFailedPickupLookup(ctx.db, storeId, claims.sub, ctx.clock.now());
+      throw notFound(`An order with pickup code ${c.req.param('code').toUpperCase()}`);
+    }
     return c.json(order);
   });
 

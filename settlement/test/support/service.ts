@@ -20,7 +20,7 @@ export interface TestService extends SettlementService {
     path: string,
     o?: { token?: string; body?: unknown; headers?: Record<string, string> },
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -79,7 +79,7 @@ export async function startTestService(
       } catch {
         // HTML or empty
       }
-      return { status: res.status, body };
+      return { status: res.status, body, headers: res.headers };
     },
     async stop() {
       await svc.close();

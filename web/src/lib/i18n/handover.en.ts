@@ -17,6 +17,7 @@ export const messages: Record<HandoverKey, string> = {
   'handover.codeMissing': "Enter the shopper's pickup code.",
   'handover.codeMismatch': 'That is not the pickup code of this order. Tries left: {n}.',
   'handover.codeLocked': 'Too many wrong codes for this order. Try again in {minutes} min.',
+  'handover.lookupLimited': 'Too many codes that match no order. Try again in {minutes} min.',
   'handover.scan': 'Scan QR',
   'handover.scanStop': 'Close camera',
   'handover.camera': "Camera to scan the shopper's QR",

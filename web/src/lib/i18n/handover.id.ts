@@ -16,6 +16,8 @@ export const messages = {
   'handover.codeMismatch': 'Itu bukan kode ambil pesanan ini. Sisa percobaan: {n}.',
   'handover.codeLocked':
     'Terlalu banyak kode salah untuk pesanan ini. Coba lagi dalam {minutes} menit.',
+  'handover.lookupLimited':
+    'Terlalu banyak kode yang tidak cocok dengan pesanan mana pun. Coba lagi dalam {minutes} menit.',
   'handover.scan': 'Pindai QR',
   'handover.scanStop': 'Tutup kamera',
   'handover.camera': 'Kamera untuk memindai QR pembeli',

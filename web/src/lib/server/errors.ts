@@ -37,3 +37,14 @@ export class WebError extends Error {
     return STATUS[this.code];
   }
 }
+
+/**
+ * The `Retry-After` header for a `rate_limited` error that says how long to wait (seconds in
+ * `details.retryAfter`), for `setHeaders` or a response; empty for any other error.
+ */
+export function retryAfterHeaders(err: WebError): Record<string, string> {
+  const wait = err.details?.retryAfter;
+  return err.code === 'rate_limited' && typeof wait === 'number'
+    ? { 'retry-after': String(wait) }
+    : {};
+}

@@ -2,8 +2,9 @@
  * The settlement calls the web server makes itself (staff pages, catalog, demo staff), through
  * the one settlement client (`@patungan/model/settlement-client`) with the contract's shapes.
  * Its typed errors become {@link WebError}s here: 404 `not_found`, 401/403 `forbidden`, 409
- * `conflict`, other 4xx `invalid`, settlement unreachable or 5xx `upstream`; the details keep
- * settlement's own code and status (`upstreamCode`, `upstreamStatus`).
+ * `conflict`, 429 `rate_limited` (with `retryAfter` seconds, so the person is told to wait, not
+ * that their input was bad), other 4xx `invalid`, settlement unreachable or 5xx `upstream`; the
+ * details keep settlement's own code and status (`upstreamCode`, `upstreamStatus`).
  */
 import type { StaffOrderMove, StockItem, Store, StoreOrder } from '@patungan/model/contracts';
 import { SettlementApiError, SettlementClient as Api } from '@patungan/model/settlement-client';
@@ -21,6 +22,11 @@ export function webError(err: unknown): unknown {
   if (err.status === 401 || err.status === 403)
     return new WebError('forbidden', err.message, details);
   if (err.status === 409) return new WebError('conflict', err.message, details);
+  if (err.status === 429) {
+    const wait = err.details?.retryAfterSeconds;
+    const retryAfter = typeof wait === 'number' && wait > 0 ? Math.ceil(wait) : 60;
+    return new WebError('rate_limited', err.message, { ...details, retryAfter });
+  }
   if (err.status >= 400 && err.status < 500) return new WebError('invalid', err.message, details);
   return new WebError('upstream', err.message, details);
 }

@@ -5,7 +5,7 @@
  */
 import { fail, redirect } from '@sveltejs/kit';
 import { REVIEW_TEXT_MAX } from '@patungan/model/contracts';
-import { WebError } from '$lib/server/errors.ts';
+import { retryAfterHeaders, WebError } from '$lib/server/errors.ts';
 import { actor, echo, fields, formError } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import { orderHistory, submitReview, type HistoryOrder } from '$lib/server/reviews.ts';
@@ -26,7 +26,7 @@ export const load: PageServerLoad = async ({ locals }) => {
 };
 
 export const actions: Actions = {
-  review: async ({ request, locals }) => {
+  review: async ({ request, locals, setHeaders }) => {
     const user = actor(locals);
     const f = fields(await request.formData(), 'roomId', 'sku', 'rating', 'text');
     const at = { roomId: f.roomId, sku: f.sku };
@@ -48,6 +48,10 @@ export const actions: Actions = {
     try {
       const refused = await submitReview(user, { ...at, rating, text: f.text });
       if (refused) {
+        const seconds = refused.params?.seconds;
+        if (refused.status === 429 && typeof seconds === 'number') {
+          setHeaders({ 'retry-after': String(seconds) });
+        }
         return fail(refused.status, {
           review: {
             ...at,
@@ -58,6 +62,7 @@ export const actions: Actions = {
       }
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
+      setHeaders(retryAfterHeaders(err));
       return fail(err.status, { review: { ...at, text: echo(f.text), error: formError(err) } });
     }
     return { review: { ...at, saved: true } };

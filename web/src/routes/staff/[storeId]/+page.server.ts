@@ -4,7 +4,7 @@
  * signed for this user and store; the browser never holds one.
  */
 import { fail } from '@sveltejs/kit';
-import { WebError } from '$lib/server/errors.ts';
+import { retryAfterHeaders, WebError } from '$lib/server/errors.ts';
 import { formError, str } from '$lib/server/forms.ts';
 import { log } from '$lib/server/log.ts';
 import type { StoreOrder } from '$lib/server/settlement.ts';
@@ -41,7 +41,7 @@ export const load: PageServerLoad = async ({ params, locals, url }) => {
 const ORDER_STATUSES = ['packed', 'ready_for_pickup', 'completed'] as const;
 
 export const actions: Actions = {
-  stock: async ({ params, locals, request, url }) => {
+  stock: async ({ params, locals, request, url, setHeaders }) => {
     const user = requireStaff(locals.user, params.storeId, url.pathname);
     const form = await request.formData();
     const sku = str(form.get('sku'));
@@ -61,6 +61,8 @@ export const actions: Actions = {
       return { stock: { sku, item } };
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
+      // a rate-limited person is told when to come back (the status stays 429)
+      setHeaders(retryAfterHeaders(err));
       if (err.code === 'conflict') {
         return fail(409, {
           stock: {
@@ -72,7 +74,7 @@ export const actions: Actions = {
       return fail(err.status, { stock: { sku, error: formError(err) } });
     }
   },
-  order: async ({ params, locals, request, url }) => {
+  order: async ({ params, locals, request, url, setHeaders }) => {
     const user = requireStaff(locals.user, params.storeId, url.pathname);
     const form = await request.formData();
     const id = str(form.get('id'));
@@ -96,6 +98,8 @@ export const actions: Actions = {
       return { order: { id, status: order?.status ?? status } };
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
+      // a rate-limited person is told when to come back (the status stays 429)
+      setHeaders(retryAfterHeaders(err));
       const refused = handoverRefusal(err);
       if (refused) {
         log.warn({ userId: user.id, storeId: params.storeId, orderId: id }, 'handover refused');
@@ -104,7 +108,7 @@ export const actions: Actions = {
       return fail(err.status, { order: { id, error: formError(err) } });
     }
   },
-  lookup: async ({ params, locals, request, url }) => {
+  lookup: async ({ params, locals, request, url, setHeaders }) => {
     const user = requireStaff(locals.user, params.storeId, url.pathname);
     const code = str((await request.formData()).get('pickupCode'))
       .trim()
@@ -119,6 +123,15 @@ export const actions: Actions = {
       return { lookup: { code, found: order ? [order] : [] } };
     } catch (err) {
       if (!(err instanceof WebError)) throw err;
+      // a rate-limited person is told when to come back (the status stays 429)
+      setHeaders(retryAfterHeaders(err));
+      if (err.code === 'rate_limited') {
+        log.warn({ userId: user.id, storeId: params.storeId }, 'pickup lookups rate limited');
+        const minutes = Math.ceil(Number(err.details?.retryAfter) / 60);
+        return fail(429, {
+          lookup: { code, error: { key: 'handover.lookupLimited' as const, params: { minutes } } },
+        });
+      }
       return fail(err.status, { lookup: { code, error: formError(err) } });
     }
   },

@@ -1,6 +1,6 @@
 /** `GET /staff/<storeId>/orders` → `{items}`: the staff page polls it for incoming orders. */
 import { json } from '@sveltejs/kit';
-import { WebError } from '$lib/server/errors.ts';
+import { retryAfterHeaders, WebError } from '$lib/server/errors.ts';
 import { requireStaff, settlementClient, tokenFor } from '$lib/server/staff.ts';
 import type { RequestHandler } from './$types';
 
@@ -14,6 +14,9 @@ export const GET: RequestHandler = async ({ params, locals, url }) => {
     return json({ items }, { headers: { 'cache-control': 'no-store' } });
   } catch (err) {
     if (!(err instanceof WebError)) throw err;
-    return json({ error: { code: err.code, message: err.message } }, { status: err.status });
+    return json(
+      { error: { code: err.code, message: err.message } },
+      { status: err.status, headers: retryAfterHeaders(err) },
+    );
   }
 };

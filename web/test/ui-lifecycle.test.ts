@@ -232,6 +232,10 @@ describe('leaving, removal and the deadline on a phone', () => {
     await joinAsGuest(B.page, invite, 'Agus');
     A.page.on('dialog', (d) => void d.accept());
     const badge = B.page.locator('[data-testid=connection]');
+    // this member reads English
+    await B.page.locator('form.lang button').click();
+    await B.page.getByText('No deadline yet').waitFor();
+    await roomReady(B.page);
 
     await B.ctx.setOffline(true);
     await until(
@@ -249,7 +253,10 @@ describe('leaving, removal and the deadline on a phone', () => {
       'the member to see a final badge',
       async () => (await badge.getAttribute('data-state')) === 'ended',
     );
-    expect(await badge.textContent()).toContain('Kamu dikeluarkan dari ruang ini');
+    expect(await badge.textContent()).toContain('You were removed from this room');
+    await B.page.getByText('This is the room as last synced').waitFor();
+    await B.page.locator('[data-testid=left-banner]').waitFor();
+    await snap(B.page, 'lifecycle-ended-offline-en');
     const after = sockets;
     await B.page.waitForTimeout(5_000);
     expect(sockets).toBe(after);

@@ -159,4 +159,107 @@ describe('leaving, removal and the deadline on a phone', () => {
     await B.page.waitForURL((u) => u.pathname === '/');
     await member(A.page, 'Dodi').locator('[data-testid=member-left]').waitFor();
   });
+
+  it('a removed member stops reconnecting: a final badge, a read-only room, back after a reload', async () => {
+    t.dumpOnFailure('lifecycle-ended', 3000);
+    const A = await t.phone();
+    const B = await t.phone();
+    await register(A.page, 'Wati');
+    const roomUrl = await createRoom(A.page, 'Rujak Kantor');
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+    await joinAsGuest(B.page, invite, 'Joko');
+    const sku = await search(B.page, 'Teh Botol');
+    await add(B.page, sku);
+    A.page.on('dialog', (d) => void d.accept());
+    let sockets = 0;
+    B.page.on('websocket', () => sockets++);
+    const badge = B.page.locator('[data-testid=connection]');
+
+    // removed (closed with 4401): the badge says so for good, with nothing to retry
+    await openMembers(A.page);
+    await member(A.page, 'Joko').locator('[data-testid=member-remove]').click();
+    await until(
+      'the removed member to see a final badge',
+      async () => (await badge.getAttribute('data-state')) === 'ended',
+    );
+    expect(await badge.textContent()).toContain('Kamu dikeluarkan dari ruang ini');
+    expect(await B.page.locator('[data-testid=connection-retry-now]').count()).toBe(0);
+    // nothing tries again, not even a network or a page that comes back
+    const before = sockets;
+    await B.page.evaluate(() => {
+      window.dispatchEvent(new Event('online'));
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await B.page.waitForTimeout(5_000);
+    expect(sockets).toBe(before);
+    expect(await badge.getAttribute('data-state')).toBe('ended');
+    // the room as last synced stays readable; nothing in it can be changed
+    await B.page.locator('[data-testid=room-readonly]').waitFor();
+    const product = B.page.locator(`[data-testid=product][data-sku="${sku}"]`);
+    expect(await product.locator('[data-testid=add]').isDisabled()).toBe(true);
+    await B.page.locator('[data-testid=tab-cart]').click();
+    await B.page.locator(`[data-testid=cart-group][data-sku="${sku}"]`).waitFor();
+    const inc = B.page.locator('[data-testid=cart-line] [data-testid=inc]').first();
+    expect(await inc.isDisabled()).toBe(true);
+    await openMembers(B.page);
+    expect(await B.page.locator('[data-testid=leave-room]').count()).toBe(0);
+    await snap(B.page, 'lifecycle-ended-member');
+
+    // invited back: a reload connects again and the room can be changed
+    await member(A.page, 'Joko').locator('[data-testid=member-readmit]').click();
+    await member(A.page, 'Joko').locator('[data-testid=member-remove]').waitFor();
+    await B.page.goto(roomUrl);
+    await roomReady(B.page);
+    await until(
+      'the member to be connected again',
+      async () => (await badge.getAttribute('data-state')) === 'connected',
+    );
+    expect(sockets).toBeGreaterThan(before);
+    expect(await B.page.locator('[data-testid=room-readonly]').count()).toBe(0);
+    await B.page.locator('[data-testid=tab-cart]').click();
+    expect(await inc.isDisabled()).toBe(false);
+    await openMembers(B.page);
+    expect(await B.page.locator('[data-testid=leave-room]').isDisabled()).toBe(false);
+  });
+
+  it('removed while offline: the refused token ends the connection instead of retrying', async () => {
+    t.dumpOnFailure('lifecycle-ended-offline', 3000);
+    const A = await t.phone();
+    const B = await t.phone();
+    await register(A.page, 'Lina');
+    await createRoom(A.page, 'Es Teh');
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+    await joinAsGuest(B.page, invite, 'Agus');
+    A.page.on('dialog', (d) => void d.accept());
+    const badge = B.page.locator('[data-testid=connection]');
+    // this member reads English
+    await B.page.locator('form.lang button').click();
+    await B.page.getByText('No deadline yet').waitFor();
+    await roomReady(B.page);
+
+    await B.ctx.setOffline(true);
+    await until(
+      'the member to be offline',
+      async () => (await badge.getAttribute('data-state')) === 'offline',
+    );
+    await openMembers(A.page);
+    await member(A.page, 'Agus').locator('[data-testid=member-remove]').click();
+    await member(A.page, 'Agus').locator('[data-testid=member-left]').waitFor();
+    let sockets = 0;
+    B.page.on('websocket', () => sockets++);
+    await B.ctx.setOffline(false);
+    // the upgrade is refused (403), then web's token endpoint too (403): the end
+    await until(
+      'the member to see a final badge',
+      async () => (await badge.getAttribute('data-state')) === 'ended',
+    );
+    expect(await badge.textContent()).toContain('You were removed from this room');
+    await B.page.getByText('This is the room as last synced').waitFor();
+    await B.page.locator('[data-testid=left-banner]').waitFor();
+    await snap(B.page, 'lifecycle-ended-offline-en');
+    const after = sockets;
+    await B.page.waitForTimeout(5_000);
+    expect(sockets).toBe(after);
+    expect(await B.page.locator('[data-testid=connection-retry-now]').count()).toBe(0);
+  });
 });

@@ -25,6 +25,9 @@ export const messages: Record<LifecycleKey, string> = {
   'lifecycle.youLeft': 'You are no longer in this room.',
   'lifecycle.home': 'Go home',
   'lifecycle.failed': 'That did not work. Try again.',
+  'lifecycle.ended.left': 'You left this room',
+  'lifecycle.ended.removed': 'You were removed from this room',
+  'lifecycle.ended.readonly': 'This is the room as last synced; you can no longer change it.',
   'lifecycle.removedPage':
     'You left this room or were removed from it. Ask the organiser to invite you back.',
 };

@@ -24,6 +24,10 @@ export const messages = {
   'lifecycle.youLeft': 'Kamu sudah tidak ada di ruangan ini.',
   'lifecycle.home': 'Ke beranda',
   'lifecycle.failed': 'Tidak berhasil. Coba lagi.',
+  'lifecycle.ended.left': 'Kamu sudah keluar dari ruang ini',
+  'lifecycle.ended.removed': 'Kamu dikeluarkan dari ruang ini',
+  'lifecycle.ended.readonly':
+    'Yang terlihat adalah isi terakhir ruangan; kamu tidak bisa mengubahnya lagi.',
   'lifecycle.removedPage':
     'Kamu sudah keluar atau dikeluarkan dari ruangan ini. Minta penyelenggara mengundangmu kembali.',
 };

@@ -21,7 +21,14 @@ import { linesMap, votesMap } from '@patungan/model';
 import { withEarlySocket } from './early-socket.ts';
 import { tokenExpiry } from './token.ts';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+/** `ended`: the room refused us for good (we left or were removed); only a reload tries again. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'ended';
+
+/**
+ * Thrown by `refreshToken` when web refuses a token because we are no longer a member (403):
+ * the connection then ends like after a 4401 close.
+ */
+export class MembershipEnded extends Error {}
 
 /** Reconnect delays: full jitter over an exponential ceiling, forever. */
 export interface Backoff {
@@ -75,7 +82,10 @@ export interface ConnectionEvents {
   synced: () => void;
   /** The room-server refused one of our writes; the document has already snapped back. */
   denied: (reason: string) => void;
-  /** The server closed for good (4400–4499; 4401: we left or were removed): no retry. */
+  /**
+   * The server closed for good (4400–4499; 4401: we left or were removed), or web refused a
+   * token (403): the state is `ended` and nothing retries, "try now" included.
+   */
   closedForGood: (code: number) => void;
 }
 
@@ -105,7 +115,7 @@ export class RoomConnection {
   private attempt = 0;
   /** Did the current socket open? A close before opening may be a refused (expired) token. */
   private opened = false;
-  /** The server closed for good (4400–4499, e.g. removed from the room): no automatic retry. */
+  /** Closed for good (see `end`): never reconnects again; a reload builds a new connection. */
   private terminal = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private renewBeforeNext = false;
@@ -168,10 +178,7 @@ export class RoomConnection {
       }
       this.update();
     });
-    this.provider.on('closed', (event: { code?: number } | null) => {
-      this.terminal = true;
-      this.emit('closedForGood', event?.code ?? 0);
-    });
+    this.provider.on('closed', (event: { code?: number } | null) => this.end(event?.code ?? 0));
     this.provider.on('connection-close', () => {
       // Emitted from inside the provider's close path, with `provider.ws` still set: nothing
       // here may close the provider again (that recursed until the stack overflowed). The
@@ -269,8 +276,7 @@ export class RoomConnection {
    * waiting retry is cancelled and the backoff starts over.
    */
   reconnectNow(): void {
-    if (this.destroyed || !this.wanted) return;
-    this.terminal = false;
+    if (this.destroyed || !this.wanted || this.terminal) return;
     this.attempt = 0;
     this.clearRetry();
     void this.attemptNow();
@@ -309,7 +315,7 @@ export class RoomConnection {
 
   /** One attempt: renew the token first when it is due or the last upgrade failed. */
   private async attemptNow(): Promise<void> {
-    if (this.destroyed || !this.wanted || this.busy) return;
+    if (this.destroyed || !this.wanted || this.terminal || this.busy) return;
     if (this.isOffline()) {
       this.update();
       return;
@@ -322,7 +328,7 @@ export class RoomConnection {
       // A web that cannot answer right now does not stop the attempt: the token we hold may
       // still be good, and if not the next failure renews again.
       await this.refresh(false).catch(() => undefined);
-      if (this.destroyed || !this.wanted || this.busy || this.retryTimer) return;
+      if (this.destroyed || !this.wanted || this.terminal || this.busy || this.retryTimer) return;
       if (this.isOffline()) return this.update();
     }
     this.provider.connect();
@@ -363,9 +369,28 @@ export class RoomConnection {
     this.emit('retry', null);
   }
 
+  /**
+   * No longer a member (docs/contracts.md "Leaving and removal"): every later attempt would be
+   * refused, so none is made. The document stays as last synced, for reading.
+   */
+  private end(code: number): void {
+    if (this.terminal || this.destroyed) return;
+    this.terminal = true;
+    this.provider.shouldConnect = false;
+    this.clearRetry();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    // Emitted from inside the provider's close path (`closed`) or after a token fetch: the
+    // provider's socket is already gone or never opened, so this closes nothing.
+    this.provider.disconnect();
+    this.update();
+    this.emit('closedForGood', code);
+  }
+
   private update(): void {
     let s: ConnectionState;
-    if (this.isOffline()) s = 'offline';
+    if (this.terminal) s = 'ended';
+    else if (this.isOffline()) s = 'offline';
     else if (this.provider.wsconnected && this.provider.synced) s = 'connected';
     else if (!this.everConnected) s = 'connecting';
     else s = 'reconnecting';
@@ -427,7 +452,8 @@ export class RoomConnection {
           this.provider.params = { ...this.provider.params, token };
           this.scheduleRefresh();
         } catch (err) {
-          if (!this.destroyed) this.retryRefreshLater();
+          if (err instanceof MembershipEnded) this.end(403);
+          else if (!this.destroyed) this.retryRefreshLater();
           throw err;
         } finally {
           this.refreshing = null;
@@ -437,7 +463,7 @@ export class RoomConnection {
     const p = this.refreshing;
     if (!reconnect) return p;
     return p.then(() => {
-      if (this.destroyed || !this.wanted) return;
+      if (this.destroyed || !this.wanted || this.terminal) return;
       // Outside any provider event: closing here cannot re-enter the provider's close path.
       this.provider.disconnect();
       this.reconnectNow();

@@ -22,6 +22,8 @@ export async function setMemberRemoved(
     },
   ).catch(() => null);
   if (!res?.ok) return false;
+  // Our own connection is closed with 4401 next: that end is leaving, not a removal.
+  if (memberId === room.me.id && removed) room.leaving = true;
   const doc = room.conn.doc;
   room.conn.transact(() => {
     const members = membersMap(doc);

@@ -37,7 +37,7 @@ import {
 import type { MessageKey, Params } from '$lib/i18n/translate.ts';
 import { ActivityFeed, diffActivity, snapshotForActivity, type ActivityEntry } from './activity.ts';
 import { ProductCache, type Product } from './catalog.ts';
-import { RoomConnection, type ConnectionState } from './connection.ts';
+import { MembershipEnded, RoomConnection, type ConnectionState } from './connection.ts';
 import { colourFor, readPeers, sameView, type Peer, type View } from './presence.ts';
 import {
   previewAdd,
@@ -92,6 +92,13 @@ export class Room {
   /** When the next reconnect attempt is due (ms since the epoch), or null. */
   retryAt = $state<number | null>(null);
   synced = $state(false);
+  /**
+   * No longer a member and the connection ended for good (connection state `ended`): `left`
+   * when this page asked to leave, `removed` otherwise. The page is then read-only.
+   */
+  ended = $state<'left' | 'removed' | null>(null);
+  /** This page asked to leave the room (lifecycle.ts), so an end is ours, not a removal. */
+  leaving = false;
   peers = $state<Peer[]>([]);
   activity = $state<ActivityEntry[]>([]);
   notices = $state<Notice[]>([]);
@@ -164,7 +171,12 @@ export class Room {
     conn.doc.on('afterTransaction', this.schedule);
     this.offs.push(() => conn.doc.off('afterTransaction', this.schedule));
     this.offs.push(this.feed.subscribe((e) => (this.activity = e)));
-    this.offs.push(conn.on('state', (s) => (this.connection = s)));
+    this.offs.push(
+      conn.on('state', (s) => {
+        this.connection = s;
+        if (s === 'ended') this.ended = this.leaving ? 'left' : 'removed';
+      }),
+    );
     this.offs.push(conn.on('retry', (at) => (this.retryAt = at)));
     this.offs.push(conn.on('synced', () => this.onSynced()));
     this.offs.push(conn.on('denied', (reason) => this.onDenied(reason)));
@@ -280,6 +292,8 @@ export class Room {
     const res = await fetch(`/rooms/${encodeURIComponent(this.data.room.id)}/token`, {
       method: 'POST',
     });
+    // 403: no longer a member (docs/contracts.md "Leaving and removal"); the connection ends.
+    if (res.status === 403) throw new MembershipEnded(`token ${res.status}`);
     if (!res.ok) throw new Error(`token ${res.status}`);
     const body = (await res.json()) as { token?: unknown };
     if (typeof body.token !== 'string') throw new Error('token missing');

@@ -68,9 +68,6 @@ export function createApp(d: AppDeps): Hono<Env> {
           },
           'request body too large',
         );
-        // The rest of the body is never read: the connection closes after the answer, and
-        // saying so keeps a pooling client from sending its next request down it.
-        c.header('connection', 'close');
         return c.json(
           {
             error: {

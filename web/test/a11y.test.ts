@@ -5,50 +5,23 @@
  * an unknown code), the room on each of its tabs, the invite page, profile, friends and a store's
  * staff page. Moderate and minor findings are printed, not failed.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
+import { a11yViolations } from './helpers/axe.ts';
 import { browserStack } from './helpers/browser-stack.ts';
-import { STEP, add, createRoom, register, roomReady, search, shot, tab } from './helpers/phone.ts';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { STEP, add, createRoom, register, search, shot, tab } from './helpers/phone.ts';
 
 const t = browserStack({ logLevel: 'warn' }, 600_000);
-
-interface Finding {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown[]; failureSummary?: string }[];
-}
 
 const serious: string[] = [];
 const minor: string[] = [];
 
-/** Runs axe on the page as it is now; records serious/critical violations by page name. */
+/** Runs axe on the page as it is now; records its findings by page name. */
 async function audit(page: Page, name: string): Promise<void> {
   await shot(page, `a11y-${name}`);
-  // Evaluated through the DevTools protocol: the page's Content-Security-Policy does not apply.
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (o: object) => Promise<unknown> } }).axe;
-    const r = (await axe.run({ resultTypes: ['violations'] })) as { violations: Finding[] };
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes
-        .slice(0, 3)
-        .map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
-    }));
-  });
-  for (const v of violations) {
-    const line = `${name}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes
-      .map((n) => `${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\s+/g, ' ') ?? ''}`)
-      .join(' | ')}`;
-    (v.impact === 'serious' || v.impact === 'critical' ? serious : minor).push(line);
-  }
+  const found = await a11yViolations(page, name);
+  serious.push(...found.serious);
+  minor.push(...found.minor);
 }
 
 describe('accessibility on a phone (item 12)', () => {
@@ -113,6 +86,5 @@ describe('accessibility on a phone (item 12)', () => {
 
     if (minor.length) console.log(`axe, moderate/minor:\n${minor.join('\n')}`);
     expect(serious, serious.join('\n')).toEqual([]);
-    void roomReady;
   }, 480_000);
 });

@@ -3,7 +3,7 @@
  *
  *   npm run bench -w settlement -- [--drivers pglite,postgres] [--settlements 400]
  *     [--concurrency 16] [--holds 10000] [--searches 500] [--products 10000]
- *     [--profile 200] [--deadlines 300]
+ *     [--profile 200] [--deadlines 300] [--cpuprofile <path prefix>]
  *
  * Per driver, on a fresh database (PGlite in memory; PostgreSQL `settle_bench_<random>` on
  * TEST_POSTGRES_URL's server, dropped afterwards), in this process over real HTTP on 127.0.0.1:
@@ -24,7 +24,8 @@
  * 3. product search over `products` products: `searches` GET /products requests (words,
  *    category, price range, pages), one at a time; p50/p95/p99.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -57,6 +58,8 @@ const { values } = parseArgs({
     products: { type: 'string', default: '10000' },
     profile: { type: 'string', default: '200' },
     deadlines: { type: 'string', default: '300' },
+    // a V8 CPU profile of the throughput phase only (open in Chrome DevTools)
+    cpuprofile: { type: 'string' },
   },
 });
 const PROFILE = Number(values.profile);
@@ -298,9 +301,20 @@ async function run(driver: 'pglite' | 'postgres') {
     }
 
     // 1. settlements per second with holds
+    const inspector = values.cpuprofile ? new Session() : null;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
     const t1 = performance.now();
     const lat = await pool(N, C, (i) => post(i, 'tput'));
     const secs = (performance.now() - t1) / 1000;
+    if (inspector) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(`${values.cpuprofile}.${driver}.cpuprofile`, JSON.stringify(profile));
+      inspector.disconnect();
+    }
     const created = {
       settlements: N,
       concurrency: C,
@@ -311,8 +325,58 @@ async function run(driver: 'pglite' | 'postgres') {
     };
     console.log(JSON.stringify({ driver, bench: 'settlements', ...created, loadavg: load() }));
 
+    // 2a. expiry lateness with the worker loop running (as the service runs it), before the mass
+    // expiry below leaves the worker a backlog of voids to make
+    if (DEADLINES > 0) {
+      await pool(DEADLINES, C, (i) => post(i, 'late'));
+      const base = Date.now() + 2000;
+      // staggered over ~10 s, in an order unrelated to creation
+      const LATE = `SELECT settlement_id FROM idempotency_keys WHERE key LIKE 'late-%'`;
+      await db.query(
+        `WITH d AS (
+           SELECT id, $1::timestamptz + (row_number() OVER (ORDER BY md5(id)) - 1)
+             * ($2::double precision * interval '1 millisecond') AS at
+           FROM settlements WHERE id IN (${LATE}))
+         UPDATE settlements s SET hold_expires_at = d.at FROM d WHERE s.id = d.id`,
+        [new Date(base), 10_000 / DEADLINES],
+      );
+      await db.query(
+        `UPDATE holds h SET expires_at = s.hold_expires_at FROM settlements s
+         WHERE h.settlement_id = s.id AND h.status = 'held'`,
+      );
+      const worker = new Loop('worker', () => workerTick(svc.ctx), 1000, log);
+      worker.start();
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const [open] = await raw.query<{ n: number }>(
+          `SELECT count(*) AS n FROM settlements WHERE status = 'awaiting_payment' AND id IN (${LATE})`,
+        );
+        if (!open?.n || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await worker.stop();
+      const late = (
+        await raw.query<{ ms: number }>(
+          `SELECT extract(epoch FROM updated_at - hold_expires_at) * 1000 AS ms
+           FROM settlements WHERE status = 'expired' AND id IN (${LATE})`,
+        )
+      ).map((r) => Number(r.ms));
+      console.log(
+        JSON.stringify({
+          driver,
+          bench: 'expiry-lateness',
+          settlements: DEADLINES,
+          released: late.length,
+          p50: ms(pct(late, 50)),
+          p99: ms(pct(late, 99)),
+          max: ms(Math.max(...late)),
+          loadavg: load(),
+        }),
+      );
+    }
+
     // 2. expire HOLDS holds
-    const already = N + 20;
+    const already = N + 20 + PROFILE; // still awaiting payment (the lateness ones expired)
     const tc = performance.now();
     await pool(Math.max(0, HOLDS - already), C, (i) => post(i, 'hold'));
     const createSecs = (performance.now() - tc) / 1000;
@@ -346,55 +410,6 @@ async function run(driver: 'pglite' | 'postgres') {
         loadavg: load(),
       }),
     );
-
-    // 2b. expiry lateness with the worker loop running (as the service runs it)
-    if (DEADLINES > 0) {
-      await pool(DEADLINES, C, (i) => post(i, 'late'));
-      const base = Date.now() + 2000;
-      // staggered over ~10 s, in an order unrelated to creation
-      await db.query(
-        `WITH d AS (
-           SELECT id, $1::timestamptz + (row_number() OVER (ORDER BY md5(id)) - 1)
-             * ($2::double precision * interval '1 millisecond') AS at
-           FROM settlements WHERE status = 'awaiting_payment')
-         UPDATE settlements s SET hold_expires_at = d.at FROM d WHERE s.id = d.id`,
-        [new Date(base), 10_000 / DEADLINES],
-      );
-      await db.query(
-        `UPDATE holds h SET expires_at = s.hold_expires_at FROM settlements s
-         WHERE h.settlement_id = s.id AND h.status = 'held'`,
-      );
-      const worker = new Loop('worker', () => workerTick(svc.ctx), 1000, log);
-      worker.start();
-      const until = Date.now() + 60_000;
-      for (;;) {
-        const [open] = await raw.query<{ n: number }>(
-          `SELECT count(*) AS n FROM settlements WHERE status = 'awaiting_payment'`,
-        );
-        if (!open?.n || Date.now() > until) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      await worker.stop();
-      const late = (
-        await raw.query<{ ms: number }>(
-          `SELECT extract(epoch FROM updated_at - hold_expires_at) * 1000 AS ms
-           FROM settlements WHERE status = 'expired' AND id IN (
-             SELECT settlement_id FROM idempotency_keys WHERE key LIKE 'late-%')`,
-        )
-      ).map((r) => Number(r.ms));
-      console.log(
-        JSON.stringify({
-          driver,
-          bench: 'expiry-lateness',
-          settlements: DEADLINES,
-          released: late.length,
-          p50: ms(pct(late, 50)),
-          p99: ms(pct(late, 99)),
-          max: ms(Math.max(...late)),
-          loadavg: load(),
-        }),
-      );
-    }
 
     // 3. product search
     const words = [

@@ -81,6 +81,9 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** What the service asked of the database: statements, transactions, time spent waiting. */
 const counts = { statements: 0, transactions: 0, waitMs: 0, pgWrites: 0 };
+/** When set: time waited per statement, by its first words (the expiry's SQL breakdown). */
+let bySql: Map<string, number> | null = null;
+const sqlName = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 60);
 
 /** The database with every statement counted and its wait timed (the service gets this one). */
 function counted(db: Db): Db {
@@ -91,7 +94,9 @@ function counted(db: Db): Db {
       try {
         return await q.query(sql, params);
       } finally {
-        counts.waitMs += performance.now() - t0;
+        const dt = performance.now() - t0;
+        counts.waitMs += dt;
+        if (bySql) bySql.set(sqlName(sql), (bySql.get(sqlName(sql)) ?? 0) + dt);
       }
     },
     exec: (sql) => q.exec(sql),
@@ -172,14 +177,17 @@ async function seed(db: Db): Promise<string[]> {
 }
 
 /**
- * fetch, retried once when a kept-alive socket was closed by the server meanwhile (safe for
- * POST /settlements: it carries an idempotency key).
+ * fetch, retried (up to 3 more times) when a kept-alive socket was closed or reset meanwhile
+ * — on a loaded machine a request may wait longer than the server keeps an idle socket (safe
+ * for POST /settlements: it carries an idempotency key).
  */
 async function get(url: string, init?: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch {
-    return fetch(url, init);
+  for (let i = 0; ; i++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (i >= 3) throw err;
+    }
   }
 }
 
@@ -389,11 +397,16 @@ async function run(driver: 'pglite' | 'postgres') {
     const [due] = await db.query<{ n: number }>(
       `SELECT count(*) AS n FROM holds WHERE status = 'held'`,
     );
+    bySql = new Map();
     const te = performance.now();
     let expired = 0;
     for (let n = await expireDue(svc.ctx, 500); n > 0; n = await expireDue(svc.ctx, 500))
       expired += n;
     const expireSecs = (performance.now() - te) / 1000;
+    const sqlMs = Object.fromEntries(
+      [...bySql].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)]),
+    );
+    bySql = null;
     const [left] = await db.query<{ n: number }>(
       `SELECT count(*) AS n FROM holds WHERE status = 'held'`,
     );
@@ -408,6 +421,7 @@ async function run(driver: 'pglite' | 'postgres') {
         holdsPerSecond: Math.round((due?.n ?? 0) / expireSecs),
         createSeconds: Math.round(createSecs),
         loadavg: load(),
+        sqlMs,
       }),
     );
 

@@ -32,9 +32,16 @@ export async function openPostgres(url: string, o: PostgresOptions): Promise<Db>
       },
     },
   });
+  // Named (prepared) statements: postgres.js keeps one per connection and statement text, so
+  // a statement seen before costs one round trip (Bind/Execute) instead of two (an unnamed
+  // one is first described, then bound) and no parsing or planning on the server. The
+  // statement texts are constants of the code (a few variants at most), so the cache stays
+  // small.
   const wrap = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
     query: async <T>(q: string, params?: readonly unknown[]) =>
-      (await s.unsafe(q, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[],
+      (await s.unsafe(q, (params ?? []) as postgres.ParameterOrJSON<never>[], {
+        prepare: true,
+      })) as unknown as T[],
     // no parameters: postgres.js sends it as a simple query, which may hold several statements
     exec: async (q: string) => void (await s.unsafe(q).simple()),
   });

@@ -3,20 +3,35 @@
  *
  *   npm run bench -w settlement -- [--drivers pglite,postgres] [--settlements 400]
  *     [--concurrency 16] [--holds 10000] [--searches 500] [--products 10000]
+ *     [--profile 200] [--deadlines 300] [--cpuprofile <path prefix>]
  *
  * Per driver, on a fresh database (PGlite in memory; PostgreSQL `settle_bench_<random>` on
  * TEST_POSTGRES_URL's server, dropped afterwards), in this process over real HTTP on 127.0.0.1:
+ * 0. profile (counts do not depend on the machine's load): `profile` settlements one at a time,
+ *    counting per settlement the SQL statements and transactions the service issues, the
+ *    writes to PostgreSQL's socket (one per round trip: postgres.js sends a batch of protocol
+ *    messages and waits for the answer), the time spent waiting for the database, the CPU of
+ *    this Node process (service and load generator) and of the database's server processes
+ *    (/proc), and the cost of the fixed per-request pieces (token check, validation, request
+ *    hash, JSON, an HTTP round trip through every middleware to a 404);
  * 1. settlements/s with holds: POST /settlements (3 members, 2 lines, local provider) with
  *    `concurrency` requests in flight; latency p50/p95/p99;
  * 2. time to expire `holds` holds: that many settlements created through the same code path,
  *    their holds moved into the past, then the worker sweep timed until all are expired;
+ * 2b. expiry lateness: `deadlines` settlements whose deadlines are staggered over the next
+ *    ~10 s, with the worker loop running as the service runs it (Loop + workerTick, default
+ *    poll): release time (the sweep's `updated_at`) − deadline, p50/p99/max;
  * 3. product search over `products` products: `searches` GET /products requests (words,
  *    category, price range, pages), one at a time; p50/p95/p99.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { Socket } from 'node:net';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { signToken } from '@patungan/model';
-import { openDb, type Db } from '@patungan/db';
+import { hashJson, signToken, verifyToken } from '@patungan/model';
+import { openDb, type Db, type Queryable } from '@patungan/db';
 import { migrate } from '../src/db/migrations.ts';
 import {
   demoProducts,
@@ -27,7 +42,10 @@ import {
   STORES,
 } from '../src/seed.ts';
 import { startSettlement } from '../src/server.ts';
-import { expireDue } from '../src/worker.ts';
+import { expireDue, workerTick } from '../src/worker.ts';
+import { Loop } from '../src/loop.ts';
+import { parse } from '../src/validate.ts';
+import { snapshotSchema } from '../src/schemas.ts';
 import { createPgDatabase } from '../test/support/db.ts';
 
 const { values } = parseArgs({
@@ -38,8 +56,14 @@ const { values } = parseArgs({
     holds: { type: 'string', default: '10000' },
     searches: { type: 'string', default: '500' },
     products: { type: 'string', default: '10000' },
+    profile: { type: 'string', default: '200' },
+    deadlines: { type: 'string', default: '300' },
+    // a V8 CPU profile of the throughput phase only (open in Chrome DevTools)
+    cpuprofile: { type: 'string' },
   },
 });
+const PROFILE = Number(values.profile);
+const DEADLINES = Number(values.deadlines);
 const N = Number(values.settlements);
 const C = Number(values.concurrency);
 const HOLDS = Number(values.holds);
@@ -53,6 +77,89 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 const ms = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** What the service asked of the database: statements, transactions, time spent waiting. */
+const counts = { statements: 0, transactions: 0, waitMs: 0, pgWrites: 0 };
+/** When set: time waited per statement, by its first words (the expiry's SQL breakdown). */
+let bySql: Map<string, number> | null = null;
+const sqlName = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 60);
+
+/** The database with every statement counted and its wait timed (the service gets this one). */
+function counted(db: Db): Db {
+  const wrap = (q: Queryable): Queryable => ({
+    query: async (sql, params) => {
+      counts.statements++;
+      const t0 = performance.now();
+      try {
+        return await q.query(sql, params);
+      } finally {
+        const dt = performance.now() - t0;
+        counts.waitMs += dt;
+        if (bySql) bySql.set(sqlName(sql), (bySql.get(sqlName(sql)) ?? 0) + dt);
+      }
+    },
+    exec: (sql) => q.exec(sql),
+  });
+  return {
+    kind: db.kind,
+    ...wrap(db),
+    transaction: (fn) => {
+      counts.transactions++;
+      return db.transaction((tx) => fn(wrap(tx)));
+    },
+    close: () => db.close(),
+  };
+}
+
+// Round trips to PostgreSQL: postgres.js writes a batch of protocol messages and waits for the
+// server's answer, so each write to a socket connected to the server's port is one round trip.
+const PG_PORT = Number(
+  new URL(process.env.TEST_POSTGRES_URL ?? 'postgres://x@127.0.0.1:5432/x').port || 5432,
+);
+const socketWrite = Socket.prototype.write;
+Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+  if (this.remotePort === PG_PORT) counts.pgWrites++;
+  return (socketWrite as (...a: unknown[]) => boolean).apply(this, args);
+} as typeof Socket.prototype.write;
+
+/** CPU seconds (user + system) of the database's server processes (PostgreSQL only). */
+async function pgCpu(db: Db): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (db.kind !== 'postgres') return out;
+  const rows = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
+  for (const { pid } of rows) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // fields 14 and 15 of stat (utime, stime) in clock ticks (100 per second)
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+function cpuDelta(a: Map<number, number>, b: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of b) s += t - (a.get(pid) ?? 0);
+  return s;
+}
+
+/** Mean microseconds of one call of `fn` over `n` calls (after a warm-up). */
+async function micro(n: number, fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 200; i++) await fn();
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) await fn();
+  const d = process.cpuUsage(t0);
+  return Math.round(((d.user + d.system) / n) * 10) / 10;
+}
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function seed(db: Db): Promise<string[]> {
   await migrate(db);
@@ -70,14 +177,17 @@ async function seed(db: Db): Promise<string[]> {
 }
 
 /**
- * fetch, retried once when a kept-alive socket was closed by the server meanwhile (safe for
- * POST /settlements: it carries an idempotency key).
+ * fetch, retried (up to 3 more times) when a kept-alive socket was closed or reset meanwhile
+ * — on a loaded machine a request may wait longer than the server keeps an idle socket (safe
+ * for POST /settlements: it carries an idempotency key).
  */
 async function get(url: string, init?: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch {
-    return fetch(url, init);
+  for (let i = 0; ; i++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (i >= 3) throw err;
+    }
   }
 }
 
@@ -94,7 +204,8 @@ async function pool<T>(n: number, c: number, fn: (i: number) => Promise<T>): Pro
 
 async function run(driver: 'pglite' | 'postgres') {
   const pg = driver === 'postgres' ? await createPgDatabase() : null;
-  const db = await openDb(pg ? { databaseUrl: pg.url, poolSize: 20 } : {});
+  const raw = await openDb(pg ? { databaseUrl: pg.url, poolSize: 20 } : {});
+  const db = counted(raw);
   try {
     const skus = await seed(db);
     const svc = await startSettlement({
@@ -143,11 +254,75 @@ async function run(driver: 'pglite' | 'postgres') {
       return performance.now() - t0;
     };
 
-    // 1. settlements per second with holds
+    console.log(
+      JSON.stringify({
+        driver,
+        bench: 'conditions',
+        at: new Date().toISOString(),
+        loadavg: load(),
+      }),
+    );
+    // 0. profile, one settlement at a time
     await pool(20, 4, (i) => post(i, 'warm'));
+    if (PROFILE > 0) {
+      const c0 = { ...counts };
+      const cpu0 = process.cpuUsage();
+      const pg0 = await pgCpu(raw);
+      const t0 = performance.now();
+      for (let i = 0; i < PROFILE; i++) await post(i, 'prof');
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const pgSecs = cpuDelta(pg0, await pgCpu(raw));
+      const per = (x: number) => r2(x / PROFILE);
+      const body = snap(1, 'x');
+      const text = JSON.stringify(body);
+      const parsed = parse(snapshotSchema, JSON.parse(text));
+      const auth = `Bearer ${token}`;
+      // an HTTP round trip through every middleware (and the load generator's fetch) to a 404
+      const httpCpu0 = process.cpuUsage();
+      for (let i = 0; i < 500; i++) {
+        const r = await get(`${svc.url}/nothing`, { headers: { authorization: auth } });
+        await r.arrayBuffer();
+      }
+      const httpCpu = process.cpuUsage(httpCpu0);
+      console.log(
+        JSON.stringify({
+          driver,
+          bench: 'profile',
+          settlements: PROFILE,
+          statementsPerSettlement: per(counts.statements - c0.statements),
+          transactionsPerSettlement: per(counts.transactions - c0.transactions),
+          pgRoundTripsPerSettlement: per(counts.pgWrites - c0.pgWrites),
+          dbWaitMsPerSettlement: per(counts.waitMs - c0.waitMs),
+          wallMsPerSettlement: per(wall),
+          nodeCpuMsPerSettlement: per((cpu.user + cpu.system) / 1000),
+          pgServerCpuMsPerSettlement: driver === 'postgres' ? per(pgSecs * 1000) : null,
+          perRequestUs: {
+            verifyToken: await micro(2000, () => verifyToken(token, SECRET)),
+            validate: await micro(2000, () => parse(snapshotSchema, body)),
+            hashJson: await micro(2000, () => hashJson(parsed)),
+            jsonParseStringify: await micro(2000, () => JSON.stringify(JSON.parse(text))),
+            http404RoundTripCpu: Math.round((httpCpu.user + httpCpu.system) / 500),
+          },
+        }),
+      );
+    }
+
+    // 1. settlements per second with holds
+    const inspector = values.cpuprofile ? new Session() : null;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
     const t1 = performance.now();
     const lat = await pool(N, C, (i) => post(i, 'tput'));
     const secs = (performance.now() - t1) / 1000;
+    if (inspector) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(`${values.cpuprofile}.${driver}.cpuprofile`, JSON.stringify(profile));
+      inspector.disconnect();
+    }
     const created = {
       settlements: N,
       concurrency: C,
@@ -156,10 +331,60 @@ async function run(driver: 'pglite' | 'postgres') {
       p95: ms(pct(lat, 95)),
       p99: ms(pct(lat, 99)),
     };
-    console.log(JSON.stringify({ driver, bench: 'settlements', ...created }));
+    console.log(JSON.stringify({ driver, bench: 'settlements', ...created, loadavg: load() }));
+
+    // 2a. expiry lateness with the worker loop running (as the service runs it), before the mass
+    // expiry below leaves the worker a backlog of voids to make
+    if (DEADLINES > 0) {
+      await pool(DEADLINES, C, (i) => post(i, 'late'));
+      const base = Date.now() + 2000;
+      // staggered over ~10 s, in an order unrelated to creation
+      const LATE = `SELECT settlement_id FROM idempotency_keys WHERE key LIKE 'late-%'`;
+      await db.query(
+        `WITH d AS (
+           SELECT id, $1::timestamptz + (row_number() OVER (ORDER BY md5(id)) - 1)
+             * ($2::double precision * interval '1 millisecond') AS at
+           FROM settlements WHERE id IN (${LATE}))
+         UPDATE settlements s SET hold_expires_at = d.at FROM d WHERE s.id = d.id`,
+        [new Date(base), 10_000 / DEADLINES],
+      );
+      await db.query(
+        `UPDATE holds h SET expires_at = s.hold_expires_at FROM settlements s
+         WHERE h.settlement_id = s.id AND h.status = 'held'`,
+      );
+      const worker = new Loop('worker', () => workerTick(svc.ctx), 1000, log);
+      worker.start();
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const [open] = await raw.query<{ n: number }>(
+          `SELECT count(*) AS n FROM settlements WHERE status = 'awaiting_payment' AND id IN (${LATE})`,
+        );
+        if (!open?.n || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await worker.stop();
+      const late = (
+        await raw.query<{ ms: number }>(
+          `SELECT extract(epoch FROM updated_at - hold_expires_at) * 1000 AS ms
+           FROM settlements WHERE status = 'expired' AND id IN (${LATE})`,
+        )
+      ).map((r) => Number(r.ms));
+      console.log(
+        JSON.stringify({
+          driver,
+          bench: 'expiry-lateness',
+          settlements: DEADLINES,
+          released: late.length,
+          p50: ms(pct(late, 50)),
+          p99: ms(pct(late, 99)),
+          max: ms(Math.max(...late)),
+          loadavg: load(),
+        }),
+      );
+    }
 
     // 2. expire HOLDS holds
-    const already = N + 20;
+    const already = N + 20 + PROFILE; // still awaiting payment (the lateness ones expired)
     const tc = performance.now();
     await pool(Math.max(0, HOLDS - already), C, (i) => post(i, 'hold'));
     const createSecs = (performance.now() - tc) / 1000;
@@ -172,11 +397,16 @@ async function run(driver: 'pglite' | 'postgres') {
     const [due] = await db.query<{ n: number }>(
       `SELECT count(*) AS n FROM holds WHERE status = 'held'`,
     );
+    bySql = new Map();
     const te = performance.now();
     let expired = 0;
     for (let n = await expireDue(svc.ctx, 500); n > 0; n = await expireDue(svc.ctx, 500))
       expired += n;
     const expireSecs = (performance.now() - te) / 1000;
+    const sqlMs = Object.fromEntries(
+      [...bySql].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)]),
+    );
+    bySql = null;
     const [left] = await db.query<{ n: number }>(
       `SELECT count(*) AS n FROM holds WHERE status = 'held'`,
     );
@@ -190,6 +420,8 @@ async function run(driver: 'pglite' | 'postgres') {
         seconds: Math.round(expireSecs * 100) / 100,
         holdsPerSecond: Math.round((due?.n ?? 0) / expireSecs),
         createSeconds: Math.round(createSecs),
+        loadavg: load(),
+        sqlMs,
       }),
     );
 
@@ -235,7 +467,7 @@ async function run(driver: 'pglite' | 'postgres') {
     );
     await svc.close();
   } finally {
-    await db.close();
+    await raw.close();
     await pg?.drop();
   }
 }

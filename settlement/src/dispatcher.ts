@@ -112,6 +112,37 @@ async function put(
   }
 }
 
+/** Both delivery lanes: these outbox rows reached their receiver (and are no longer leased). */
+async function markDelivered(o: DispatcherOptions, ids: readonly number[]): Promise<void> {
+  await o.db.query(
+    'UPDATE outbox SET delivered_at = $2, lease_until = NULL WHERE id = ANY($1::bigint[])',
+    [ids, o.clock.now()],
+  );
+}
+
+/**
+ * Both delivery lanes: a delivery of these rows failed; they are tried again after a backoff
+ * that doubles with each try (200 ms, 400 ms, … capped at 30 s). Returns the try it was.
+ */
+async function retryLater(
+  o: DispatcherOptions,
+  rows: readonly Pick<OutboxRow, 'id' | 'tries'>[],
+  err: unknown,
+): Promise<number> {
+  const tries = Math.max(...rows.map((r) => r.tries)) + 1;
+  const backoff = Math.min(30_000, 200 * 2 ** Math.min(tries, 8));
+  await o.db.query(
+    `UPDATE outbox SET tries = tries + 1, next_try_at = $2, lease_until = NULL, last_error = $3
+     WHERE id = ANY($1::bigint[])`,
+    [
+      rows.map((r) => r.id),
+      addMs(o.clock.now(), backoff),
+      String(err instanceof Error ? err.message : err).slice(0, 300),
+    ],
+  );
+  return tries;
+}
+
 export async function deliverPending(o: DispatcherOptions, limit = 500): Promise<number> {
   if (!o.roomServerUrl) return 0;
   const now = o.clock.now();
@@ -140,23 +171,10 @@ export async function deliverPending(o: DispatcherOptions, limit = 500): Promise
       const newest = list.reduce((a, b) => (b.id > a.id ? b : a));
       try {
         await put(o, roomId, newest.id, newest.payload as SettlementEvent);
-        await o.db.query(
-          'UPDATE outbox SET delivered_at = $2, lease_until = NULL WHERE id = ANY($1::bigint[])',
-          [ids, o.clock.now()],
-        );
+        await markDelivered(o, ids);
         o.metrics.outbox.inc({ kind: 'delivered', result: 'ok' });
       } catch (err) {
-        const tries = Math.max(...list.map((r) => r.tries)) + 1;
-        const backoff = Math.min(30_000, 200 * 2 ** Math.min(tries, 8));
-        await o.db.query(
-          `UPDATE outbox SET tries = tries + 1, next_try_at = $2, lease_until = NULL, last_error = $3
-           WHERE id = ANY($1::bigint[])`,
-          [
-            ids,
-            addMs(o.clock.now(), backoff),
-            String(err instanceof Error ? err.message : err).slice(0, 300),
-          ],
-        );
+        const tries = await retryLater(o, list, err);
         o.metrics.outbox.inc({ kind: 'delivered', result: 'error' });
         o.log.warn(
           {
@@ -235,23 +253,10 @@ export async function deliverToWeb(o: DispatcherOptions, limit = 100): Promise<n
     });
     await res.body?.cancel();
     if (res.status !== 200) throw new Error(`web answered ${res.status}`);
-    await o.db.query(
-      'UPDATE outbox SET delivered_at = $2, lease_until = NULL WHERE id = ANY($1::bigint[])',
-      [ids, o.clock.now()],
-    );
+    await markDelivered(o, ids);
     o.metrics.outbox.inc({ kind: 'web', result: 'ok' });
   } catch (err) {
-    const tries = Math.max(...rows.map((r) => r.tries)) + 1;
-    const backoff = Math.min(30_000, 200 * 2 ** Math.min(tries, 8));
-    await o.db.query(
-      `UPDATE outbox SET tries = tries + 1, next_try_at = $2, lease_until = NULL, last_error = $3
-       WHERE id = ANY($1::bigint[])`,
-      [
-        ids,
-        addMs(o.clock.now(), backoff),
-        String(err instanceof Error ? err.message : err).slice(0, 300),
-      ],
-    );
+    const tries = await retryLater(o, rows, err);
     o.metrics.outbox.inc({ kind: 'web', result: 'error' });
     o.log.warn(
       { events: rows.length, firstSeq: ids[0], tries, err: String(err) },

@@ -10,7 +10,7 @@ import type {
   SettlementStatusMessage,
 } from '@patungan/model/contracts';
 import type { Queryable } from '@patungan/db';
-import { coversOf } from './flow/covers.ts';
+import { coversOf, type CoverRecord } from './flow/covers.ts';
 
 export interface StockEvent {
   type: 'stock';
@@ -50,7 +50,7 @@ export async function enqueueStockEvents(
   );
 }
 
-interface StateRow {
+export interface StateRow {
   id: string;
   room_id: string;
   status: SettlementStatus;
@@ -65,7 +65,7 @@ interface StateRow {
   hold_extended_at: Date | null;
 }
 
-type PaymentStateRow = {
+export type PaymentStateRow = {
   settlement_id: string;
   member_id: string;
   amount: number;
@@ -105,35 +105,46 @@ export async function roomStates(
   return ids.flatMap((id) => {
     const s = byId.get(id);
     if (!s) return [];
-    const state: RoomSettlementState = {
-      id: s.id,
-      status: s.status,
-      holdExpiresAt: s.hold_expires_at.toISOString(),
-      total: s.total,
-      currency: s.currency,
-      storeId: s.store_id,
-      payments: Object.fromEntries(
-        (bySettlement.get(id) ?? []).map((p) => [
-          p.member_id,
-          {
-            amount: p.amount,
-            currency: p.currency,
-            status: p.status,
-            method: p.method,
-            ...(p.pay_url ? { payUrl: p.pay_url } : {}),
-            ...(p.covered_by ? { coveredBy: p.covered_by } : {}),
-          },
-        ]),
-      ),
-      ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
-      ...(s.order_ref ? { orderRef: s.order_ref } : {}),
-      ...(s.reason ? { reason: s.reason } : {}),
-      ...(s.unpaid ? { unpaid: s.unpaid } : {}),
-      ...(s.hold_extended_at ? { holdExtended: true } : {}),
-      ...(covers.has(id) ? { covers: covers.get(id) } : {}),
-    };
-    return [{ roomId: s.room_id, state }];
+    return [{ roomId: s.room_id, state: roomState(s, bySettlement.get(id) ?? [], covers.get(id)) }];
   });
+}
+
+/**
+ * The room-facing state of one settlement from its rows: what `roomStates` reads, and what a
+ * settlement being created (flow/create.ts) writes as its first event without reading back.
+ */
+export function roomState(
+  s: StateRow,
+  payments: readonly PaymentStateRow[],
+  covers?: readonly CoverRecord[],
+): RoomSettlementState {
+  return {
+    id: s.id,
+    status: s.status,
+    holdExpiresAt: s.hold_expires_at.toISOString(),
+    total: s.total,
+    currency: s.currency,
+    storeId: s.store_id,
+    payments: Object.fromEntries(
+      payments.map((p) => [
+        p.member_id,
+        {
+          amount: p.amount,
+          currency: p.currency,
+          status: p.status,
+          method: p.method,
+          ...(p.pay_url ? { payUrl: p.pay_url } : {}),
+          ...(p.covered_by ? { coveredBy: p.covered_by } : {}),
+        },
+      ]),
+    ),
+    ...(s.pickup_code ? { pickupCode: s.pickup_code } : {}),
+    ...(s.order_ref ? { orderRef: s.order_ref } : {}),
+    ...(s.reason ? { reason: s.reason } : {}),
+    ...(s.unpaid ? { unpaid: s.unpaid } : {}),
+    ...(s.hold_extended_at ? { holdExtended: true } : {}),
+    ...(covers?.length ? { covers: [...covers] } : {}),
+  };
 }
 
 /**
@@ -153,20 +164,21 @@ export async function enqueueSettlementEvents(
     roomId: r.roomId,
     settlement: r.state,
   }));
-  await tx.query(
-    `INSERT INTO outbox (topic, room_id, payload, created_at)
-     SELECT 'settlement', e->>'roomId', e, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
-    [JSON.stringify(events), now],
-  );
-  // The same events for web's notifications (dispatcher.ts deliverToWeb): every one, in order,
-  // not only the newest per room, since each transition (share due, ready, ended) is a message.
-  // Marked published: they are not for the bus.
-  await tx.query(
-    `INSERT INTO outbox (topic, room_id, payload, created_at, published_at)
-     SELECT 'web', e->>'roomId', e, $2, $2 FROM jsonb_array_elements($1::text::jsonb) AS e`,
-    [JSON.stringify(events), now],
-  );
+  await tx.query(SETTLEMENT_EVENTS, [JSON.stringify(events), now]);
 }
+
+/**
+ * Inserts settlement events ($1, a JSON array) twice: topic 'settlement' for the bus and the
+ * room, and topic 'web' for web's notifications (dispatcher.ts deliverToWeb) — every one, in
+ * order, not only the newest per room, since each transition (share due, ready, ended) is a
+ * message; marked published, they are not for the bus. One statement; the outbox ids follow
+ * the order: every 'settlement' event, then every 'web' one, each in array order.
+ */
+export const SETTLEMENT_EVENTS = `INSERT INTO outbox (topic, room_id, payload, created_at, published_at)
+  SELECT t.topic, x.e->>'roomId', x.e, $2, CASE WHEN t.topic = 'web' THEN $2::timestamptz END
+  FROM (VALUES (1, 'settlement'), (2, 'web')) AS t(ord, topic)
+  CROSS JOIN jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS x(e, i)
+  ORDER BY t.ord, x.i`;
 
 export const enqueueSettlementEvent = (tx: Queryable, settlementId: string, now: Date) =>
   enqueueSettlementEvents(tx, [settlementId], now);

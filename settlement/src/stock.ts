@@ -72,74 +72,96 @@ export interface Short {
 }
 
 /**
- * Holds every line at the store, or none: on any shortage it throws `409 insufficient_stock`
- * naming each short sku, and the caller's transaction rolls back the lines already held.
- * Lines are taken in sku order so two holds never wait on each other's rows (no deadlock).
+ * Placeholders of the settlement's creating statement (flow/create.ts) that the hold step
+ * reads, e.g. `{ store: '$6', want: '$7', … }`.
  */
-export async function holdLines(
-  tx: Queryable,
-  o: {
-    settlementId: string;
-    storeId: string;
-    lines: { sku: string; qty: number }[];
-    expiresAt: Date;
-    now: Date;
-  },
-): Promise<void> {
-  const wanted = new Map<string, number>();
-  for (const l of o.lines) wanted.set(l.sku, (wanted.get(l.sku) ?? 0) + l.qty);
-  const skus = [...wanted.keys()].sort();
-  const short: Short[] = [];
-  const rows: StockRow[] = [];
-  for (const sku of skus) {
-    const qty = wanted.get(sku)!;
-    const [row] = await tx.query<StockRow>(
-      `UPDATE stock SET held = held + $3, version = version + 1, updated_at = $4
-       WHERE store_id = $1 AND sku = $2 AND on_hand - held - committed >= $3
-       RETURNING store_id, sku, on_hand, held, committed, version`,
-      [o.storeId, sku, qty, o.now],
-    );
-    if (row) {
-      rows.push(row);
-      continue;
-    }
-    const [cur] = await tx.query<{ available: number }>(
-      'SELECT on_hand - held - committed AS available FROM stock WHERE store_id = $1 AND sku = $2',
-      [o.storeId, sku],
-    );
-    short.push({ sku, wanted: qty, available: Math.max(0, cur?.available ?? 0) });
-  }
-  if (short.length > 0) {
-    throw new SettlementError(
-      409,
-      'insufficient_stock',
-      `The store cannot hold ${short.map((s) => `${s.wanted} × ${s.sku} (${s.available} left)`).join(', ')}`,
-      { short, storeId: o.storeId },
-    );
-  }
-  const deltas = skus.map((sku) => ({
-    storeId: o.storeId,
-    sku,
-    dOnHand: 0,
-    dHeld: wanted.get(sku)!,
-    dCommitted: 0,
-  }));
-  await writeLedger(tx, deltas, 'hold', o.settlementId, o.now);
-  await tx.query(
-    `INSERT INTO holds (settlement_id, store_id, sku, qty, status, expires_at, created_at)
-     SELECT $1, $2, sku, qty, 'held', $3, $4 FROM jsonb_to_recordset($5::text::jsonb) AS x(sku text, qty integer)`,
-    [
-      o.settlementId,
-      o.storeId,
-      o.expiresAt,
-      o.now,
-      JSON.stringify(skus.map((sku) => ({ sku, qty: wanted.get(sku) }))),
-    ],
+export interface HoldParams {
+  /** The pickup store's id. */
+  store: string;
+  /** `[{sku, qty}]` as JSON text: one entry per sku, sorted by sku. */
+  want: string;
+  /** The settlement's id (the holds' and ledger entries' `ref`). */
+  settlement: string;
+  /** The hold's expiry (timestamptz). */
+  expiresAt: string;
+  /** Now (timestamptz), and the same as ISO text for the events' `at`. */
+  now: string;
+  nowIso: string;
+}
+
+/**
+ * The hold step ("hold every line at the store, or none") as common table expressions of the
+ * settlement's creating statement, so that holding takes no round trip of its own:
+ *
+ * - `want (sku, qty)`; `avail (sku)`: the store's stock rows of the wanted skus that can take
+ *   their quantity, locked in sku order (`FOR UPDATE`, so two holds never wait on each other's
+ *   rows in opposite orders; a hold that waited re-checks against what the other committed).
+ *   Every line can be held exactly when `avail` has as many rows as `want`;
+ * - `held`: only when the caller's `gate` CTE has a row (it claims the idempotency key, and
+ *   only when every line can be held), the guarded update of those rows — the WHERE re-checks
+ *   on_hand − held − committed ≥ qty, the table's CHECK is the backstop — returning the new
+ *   levels;
+ * - `hold_rows`, `hold_ledger`: the holds and their ledger entries (reason `hold`);
+ * - `stockEvents`: a SELECT of the stock events (`ord` 1, `k` = sku) for the caller's outbox
+ *   insert.
+ *
+ * On a shortage nothing is written: `shortage()` then names what is short.
+ */
+export function holdSql(p: HoldParams, gate: string) {
+  return {
+    lock: `want AS (
+    SELECT sku, qty FROM jsonb_to_recordset(${p.want}::text::jsonb) AS x(sku text, qty integer)
+  ), avail AS (
+    SELECT s.sku FROM stock s JOIN want w ON w.sku = s.sku
+    WHERE s.store_id = ${p.store} AND s.on_hand - s.held - s.committed >= w.qty
+    ORDER BY s.sku FOR UPDATE OF s
+  )`,
+    hold: `held AS (
+    UPDATE stock s SET held = s.held + w.qty, version = s.version + 1, updated_at = ${p.now}
+    FROM want w, ${gate}
+    WHERE s.store_id = ${p.store} AND s.sku = w.sku AND s.on_hand - s.held - s.committed >= w.qty
+    RETURNING s.store_id, s.sku, s.on_hand, s.held, s.committed, s.version, w.qty
+  ), hold_rows AS (
+    INSERT INTO holds (settlement_id, store_id, sku, qty, status, expires_at, created_at)
+    SELECT ${p.settlement}, store_id, sku, qty, 'held', ${p.expiresAt}, ${p.now} FROM held ORDER BY sku
+  ), hold_ledger AS (
+    INSERT INTO stock_ledger (store_id, sku, d_on_hand, d_held, d_committed, reason, ref, at)
+    SELECT store_id, sku, 0, qty, 0, 'hold', ${p.settlement}, ${p.now} FROM held ORDER BY sku
+  )`,
+    stockEvents: `SELECT 1 AS ord, h.sku AS k, 'stock' AS topic, h.store_id, NULL::text AS room_id,
+      jsonb_build_object('type', 'stock', 'storeId', h.store_id, 'sku', h.sku, 'onHand', h.on_hand,
+        'held', h.held, 'committed', h.committed, 'available', h.on_hand - h.held - h.committed,
+        'reason', 'hold', 'version', h.version, 'at', ${p.nowIso}::text) AS payload,
+      NULL::timestamptz AS published_at, ${p.now}::timestamptz AS delivered_at
+    FROM held h`,
+  };
+}
+
+/**
+ * The refusal of a hold that could not take every line: `409 insufficient_stock` naming each
+ * short sku with what is left (read now; the hold wrote nothing). Null when nothing is short
+ * any more (units went back on sale meanwhile): the caller tries again.
+ */
+export async function shortage(
+  q: Queryable,
+  storeId: string,
+  want: readonly { sku: string; qty: number }[],
+): Promise<SettlementError | null> {
+  const rows = await q.query<{ sku: string; available: number }>(
+    `SELECT sku, on_hand - held - committed AS available FROM stock
+     WHERE store_id = $1 AND sku = ANY($2::text[])`,
+    [storeId, want.map((w) => w.sku)],
   );
-  await enqueueStockEvents(
-    tx,
-    rows.map((r) => event(r, 'hold', o.now)),
-    o.now,
+  const have = new Map(rows.map((r) => [r.sku, r.available]));
+  const short: Short[] = want
+    .filter((w) => (have.get(w.sku) ?? 0) < w.qty)
+    .map((w) => ({ sku: w.sku, wanted: w.qty, available: Math.max(0, have.get(w.sku) ?? 0) }));
+  if (short.length === 0) return null;
+  return new SettlementError(
+    409,
+    'insufficient_stock',
+    `The store cannot hold ${short.map((s) => `${s.wanted} × ${s.sku} (${s.available} left)`).join(', ')}`,
+    { short, storeId },
   );
 }
 
@@ -167,9 +189,10 @@ const MOVES: Record<
 
 /**
  * Moves every hold of the given settlements from one state to the next, with ledger entries
- * (one per hold, `ref` = its settlement) and one event per stock row touched. Set-based, so
- * the worker can expire a whole batch in a handful of statements. Stock rows are updated in
- * (store, sku) order — the same order holdLines takes them in — so no deadlock.
+ * (one per hold, `ref` = its settlement) and one event per stock row touched. Set-based and
+ * one statement whatever the batch (the worker expires hundreds of settlements at once). Stock
+ * rows are locked in (store, sku) order — the order holds and the CSV import take them in —
+ * so no deadlock, then updated by the sum of their holds' quantities.
  */
 export async function moveHolds(
   tx: Queryable,
@@ -180,58 +203,41 @@ export async function moveHolds(
   const m = MOVES[move];
   const ids = typeof settlementIds === 'string' ? [settlementIds] : [...settlementIds];
   if (ids.length === 0) return 0;
-  const holds = await tx.query<{
-    settlement_id: string;
-    store_id: string;
-    sku: string;
-    qty: number;
-  }>(
-    `UPDATE holds SET status = $3, ended_at = $4 WHERE settlement_id = ANY($1::text[]) AND status = $2
-     RETURNING settlement_id, store_id, sku, qty`,
-    [ids, m.from, m.to, now],
+  // every move changes the counts linearly in the quantity: its change for one unit
+  const [dOnHand, dHeld, dCommitted] = m.delta(1);
+  const [r] = await tx.query<{ n: number }>(
+    `WITH moved AS (
+       UPDATE holds SET status = $3, ended_at = $4
+       WHERE settlement_id = ANY($1::text[]) AND status = $2
+       RETURNING settlement_id, store_id, sku, qty
+     ), d AS (
+       SELECT store_id, sku, sum(qty)::integer AS qty FROM moved GROUP BY store_id, sku
+     ), locked AS (
+       SELECT s.store_id, s.sku FROM stock s JOIN d ON d.store_id = s.store_id AND d.sku = s.sku
+       ORDER BY s.store_id, s.sku FOR UPDATE OF s
+     ), levels AS (
+       UPDATE stock s SET on_hand = s.on_hand + $5 * d.qty, held = s.held + $6 * d.qty,
+         committed = s.committed + $7 * d.qty, version = s.version + 1, updated_at = $4
+       FROM locked l JOIN d ON d.store_id = l.store_id AND d.sku = l.sku
+       WHERE s.store_id = l.store_id AND s.sku = l.sku
+       RETURNING s.store_id, s.sku, s.on_hand, s.held, s.committed, s.version
+     ), ledger AS (
+       INSERT INTO stock_ledger (store_id, sku, d_on_hand, d_held, d_committed, reason, ref, at)
+       SELECT store_id, sku, $5 * qty, $6 * qty, $7 * qty, $8, settlement_id, $4
+       FROM moved ORDER BY settlement_id, sku
+     ), events AS (
+       INSERT INTO outbox (topic, store_id, payload, created_at, delivered_at)
+       SELECT 'stock', store_id, jsonb_build_object('type', 'stock', 'storeId', store_id, 'sku', sku,
+           'onHand', on_hand, 'held', held, 'committed', committed,
+           'available', on_hand - held - committed, 'reason', $8::text, 'version', version,
+           'at', $9::text),
+         $4, $4
+       FROM levels ORDER BY store_id, sku
+     )
+     SELECT count(*)::integer AS n FROM moved`,
+    [ids, m.from, m.to, now, dOnHand, dHeld, dCommitted, m.reason, now.toISOString()],
   );
-  const byRow = new Map<string, Delta>();
-  const ledger: (Delta & { ref: string })[] = [];
-  for (const h of holds) {
-    const [dOnHand, dHeld, dCommitted] = m.delta(h.qty);
-    ledger.push({
-      storeId: h.store_id,
-      sku: h.sku,
-      dOnHand,
-      dHeld,
-      dCommitted,
-      ref: h.settlement_id,
-    });
-    const key = `${h.store_id}\u0000${h.sku}`;
-    const d = byRow.get(key) ?? {
-      storeId: h.store_id,
-      sku: h.sku,
-      dOnHand: 0,
-      dHeld: 0,
-      dCommitted: 0,
-    };
-    d.dOnHand += dOnHand;
-    d.dHeld += dHeld;
-    d.dCommitted += dCommitted;
-    byRow.set(key, d);
-  }
-  const rows: StockRow[] = [];
-  for (const key of [...byRow.keys()].sort()) rows.push(await apply(tx, byRow.get(key)!, now));
-  if (ledger.length > 0) {
-    await tx.query(
-      `INSERT INTO stock_ledger (store_id, sku, d_on_hand, d_held, d_committed, reason, ref, at)
-       SELECT "storeId", sku, "dOnHand", "dHeld", "dCommitted", $2, ref, $3
-       FROM jsonb_to_recordset($1::text::jsonb)
-         AS x("storeId" text, sku text, "dOnHand" integer, "dHeld" integer, "dCommitted" integer, ref text)`,
-      [JSON.stringify(ledger), m.reason, now],
-    );
-  }
-  await enqueueStockEvents(
-    tx,
-    rows.map((r) => event(r, m.reason, now)),
-    now,
-  );
-  return holds.length;
+  return r?.n ?? 0;
 }
 
 export interface StockLevel {

@@ -158,23 +158,50 @@ export async function advanceCapturing(ctx: Ctx, limit = 100): Promise<number> {
   });
 }
 
-/** One pass of every sweep; loops while a sweep filled its batch. */
+/**
+ * Milliseconds until the next hold runs out (an open settlement's deadline, or a capturing
+ * one's plus the capture grace), or null when nothing is awaiting payment.
+ */
+export async function nextExpiryInMs(ctx: Ctx): Promise<number | null> {
+  const [r] = await ctx.db.query<{ open: Date | null; capturing: Date | null }>(
+    `SELECT
+       (SELECT hold_expires_at FROM settlements WHERE status = 'awaiting_payment' AND phase = 'open'
+        ORDER BY hold_expires_at LIMIT 1) AS open,
+       (SELECT hold_expires_at FROM settlements WHERE status = 'awaiting_payment' AND phase = 'capturing'
+        ORDER BY hold_expires_at LIMIT 1) AS capturing`,
+  );
+  const due = [r?.open?.getTime(), r?.capturing && r.capturing.getTime() + ctx.captureGraceMs]
+    .filter((x): x is number => typeof x === 'number')
+    .sort((a, b) => a - b)[0];
+  return due === undefined ? null : Math.max(0, due - ctx.clock.now().getTime());
+}
+
+/**
+ * One pass of every sweep; loops while a sweep filled its batch. `wakeInMs`: when the next
+ * hold runs out — the loop (loop.ts) runs again then if that is before its next poll, so an
+ * expiry is released within milliseconds of its deadline rather than up to a poll later.
+ */
 export async function workerTick(
   ctx: Ctx,
   o: WorkerOptions = {},
-): Promise<{ expired: number; attempts: number; extended: number }> {
+): Promise<{ expired: number; attempts: number; extended: number; wakeInMs: number | null }> {
   let expired = 0;
   let attempts = 0;
   const extended = await extendPending(ctx, o.holdMaxMs ?? 1_800_000);
-  for (let n = await expireDue(ctx); ; n = await expireDue(ctx)) {
-    expired += n;
-    if (n < 200) break;
-  }
+  const expireAll = async () => {
+    for (let n = await expireDue(ctx); ; n = await expireDue(ctx)) {
+      expired += n;
+      if (n < 200) break;
+    }
+  };
+  await expireAll();
   for (let round = 0; round < 20; round++) {
     const n = await runAttemptWork(ctx, 50);
     attempts += n;
     await advanceCapturing(ctx);
     if (n === 0) break;
+    // holds that ran out meanwhile do not wait behind a backlog of provider calls
+    await expireAll();
   }
-  return { expired, attempts, extended };
+  return { expired, attempts, extended, wakeInMs: await nextExpiryInMs(ctx) };
 }

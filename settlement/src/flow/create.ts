@@ -1,27 +1,33 @@
 /**
  * POST /settlements: a finalised cart becomes a settlement, in two steps.
  *
- * 1. One transaction: claim the idempotency key, reprice every line from the catalog, split
- *    the total with model's calculator, hold every line at the store (all or nothing), and
- *    write the settlement, its payments and attempts, and an outbox event.
- * 2. Create each online payment at its provider (stable idempotency keys), then store the
- *    response under the idempotency key.
+ * 1. One read (the idempotency key, the store, the lines' products), then reprice every line
+ *    from the catalog and split the total with model's calculator; then ONE statement (one
+ *    round trip, atomic on its own; docs/decisions/0017): lock the lines' stock rows in sku
+ *    order, and only when every line can be held claim the idempotency key, hold every line,
+ *    and write the settlement, its lines, holds, ledger entries, payments and attempts, and
+ *    the outbox events. When no payment needs a provider call the answer is known already
+ *    and is stored with the key in that same statement.
+ * 2. Otherwise create each online payment at its provider (stable idempotency keys), then
+ *    store the response under the idempotency key.
  *
  * A crash between the two leaves attempts in `creating`; the worker (or a replay of the same
  * request) finishes them, and the hold's expiry compensates if nobody does.
  */
 import { computeSplit, hashJson, SplitError } from '@patungan/model';
 import type { Queryable } from '@patungan/db';
+import type { PaymentMethod, PaymentStatus } from '@patungan/model/contracts';
 import type { Ctx } from '../context.ts';
 import { addMs } from '../clock.ts';
 import { SettlementError, notFound } from '../errors.ts';
 import { orderRef, secretId, shortId } from '../ids.ts';
-import { enqueueSettlementEvent } from '../outbox.ts';
+import { roomState, type SettlementEvent } from '../outbox.ts';
 import type { Snapshot } from '../schemas.ts';
 import { holdStock } from '../saga/hold-stock.ts';
+import { shortage } from '../stock.ts';
 import { runAttemptWork } from './attempts.ts';
 import { advance } from './transitions.ts';
-import { creationResponse, settlementView } from './view.ts';
+import { creationResponse, settlementView, type PaymentView } from './view.ts';
 
 export interface CreateResult {
   status: number;
@@ -35,7 +41,10 @@ interface KeyRow {
   response: unknown;
 }
 
-/** Thrown inside the transaction when another request holds the same key: roll back, re-read. */
+/**
+ * Thrown when another request holds the same key (or units went back on sale while a shortage
+ * was being named): nothing was written, re-read and try again.
+ */
 const KEY_TAKEN = Symbol('key taken');
 
 interface Plan {
@@ -68,8 +77,35 @@ function checkMethods(ctx: Ctx, s: Snapshot): void {
   }
 }
 
+interface Product {
+  sku: string;
+  name: string;
+  price: number;
+  currency: string;
+}
+
+/** What creating a settlement reads first, in one statement. */
+interface PreRead {
+  key: KeyRow | null;
+  store: boolean;
+  products: Product[];
+}
+
+const PRE_READ = `SELECT
+  (SELECT row_to_json(k) FROM (SELECT request_hash, settlement_id, status_code, response
+     FROM idempotency_keys WHERE key = $1) k) AS key,
+  EXISTS (SELECT 1 FROM stores WHERE id = $2) AS store,
+  (SELECT coalesce(json_agg(json_build_object('sku', sku, 'name', name, 'price', price,
+     'currency', currency)), '[]'::json) FROM products WHERE sku = ANY($3::text[])) AS products`;
+
+async function preRead(ctx: Ctx, s: Snapshot, key: string): Promise<PreRead> {
+  const skus = [...new Set(s.lines.map((l) => l.sku))];
+  const [r] = await ctx.db.query<PreRead>(PRE_READ, [key, s.storeId, skus]);
+  return r ?? { key: null, store: false, products: [] };
+}
+
 /** Validates references, reprices from the catalog and splits. Throws 4xx; writes nothing. */
-async function plan(ctx: Ctx, s: Snapshot): Promise<Plan> {
+function plan(ctx: Ctx, s: Snapshot, read: PreRead): Plan {
   const ids = s.members.map((m) => m.id);
   if (new Set(ids).size !== ids.length) {
     throw new SettlementError(400, 'invalid_request', 'members: each member may appear once', {
@@ -102,16 +138,9 @@ async function plan(ctx: Ctx, s: Snapshot): Promise<Plan> {
     ...s.members.filter((m) => m.id === s.organiser),
     ...s.members.filter((m) => m.id !== s.organiser),
   ];
-  const [store] = await ctx.db.query('SELECT 1 FROM stores WHERE id = $1', [s.storeId]);
-  if (!store) throw notFound(`Store ${s.storeId}`, 'unknown_store');
+  if (!read.store) throw notFound(`Store ${s.storeId}`, 'unknown_store');
   const skus = [...new Set(s.lines.map((l) => l.sku))];
-  const products = await ctx.db.query<{
-    sku: string;
-    name: string;
-    price: number;
-    currency: string;
-  }>('SELECT sku, name, price, currency FROM products WHERE sku = ANY($1::text[])', [skus]);
-  const bySku = new Map(products.map((p) => [p.sku, p]));
+  const bySku = new Map(read.products.map((p) => [p.sku, p]));
   const unknown = skus.filter((k) => !bySku.has(k));
   if (unknown.length > 0) {
     throw new SettlementError(404, 'unknown_sku', `Unknown product ${unknown.join(', ')}`, {
@@ -155,17 +184,77 @@ async function plan(ctx: Ctx, s: Snapshot): Promise<Plan> {
   }
 }
 
+/** A clash of the drawn order reference with another settlement's (31^8 make it rare): draw again. */
+function orderRefClash(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
+  return e.code === '23505' && (e.constraint_name ?? e.constraint) === 'settlements_order_ref';
+}
+
+const HOLD = holdStock.action(
+  { store: '$6', want: '$7', settlement: '$3', expiresAt: '$5', now: '$4', nowIso: '$22' },
+  'claim',
+);
+
 /**
- * An order reference no other settlement has. 31^8 references make a clash rare; a clash
- * with a concurrent insert of the same reference fails the unique index, the transaction
- * rolls back and the caller's retry (same idempotency key) draws again.
+ * The whole creation in one statement (atomic on its own, one round trip). The key is claimed
+ * only when every line can be held (`avail` has a row per wanted sku, locked); everything else
+ * is written only when the key was claimed. Answers how many skus were wanted, how many could
+ * be held, and whether the key was claimed (0: another request holds it, or a shortage).
  */
-async function freeOrderRef(tx: Queryable): Promise<string> {
-  for (;;) {
-    const ref = orderRef();
-    const [taken] = await tx.query('SELECT 1 FROM settlements WHERE order_ref = $1', [ref]);
-    if (!taken) return ref;
-  }
+const CREATE = `WITH ${HOLD.lock}, claim AS (
+    INSERT INTO idempotency_keys (key, request_hash, settlement_id, status_code, response, created_at)
+    SELECT $1, $2, $3, CASE WHEN $21::text IS NOT NULL THEN 201 END, $21::text::jsonb, $4
+    WHERE (SELECT count(*) FROM avail) = (SELECT count(*) FROM want)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+  ), ${HOLD.hold}, new_settlement AS (
+    INSERT INTO settlements (id, room_id, cart_version, store_id, organiser, currency, total, split,
+      status, hold_expires_at, created_at, updated_at, order_ref, collector, members)
+    SELECT $3, $8, $9, $6, $10, $11, $12, $13::text::jsonb, 'awaiting_payment', $5, $4, $4, $14, $15,
+      $16::text::jsonb
+    FROM claim
+  ), new_lines AS (
+    INSERT INTO settlement_lines (settlement_id, line_id, sku, name, qty, unit_price, amount, added_by,
+      shared_with, note)
+    SELECT $3, x.id, x.sku, x.name, x.qty, x."unitPrice", x.amount, x."addedBy", x."sharedWith", x.note
+    FROM claim, jsonb_to_recordset($17::text::jsonb) AS x(id text, sku text, name text, qty integer,
+      "unitPrice" bigint, amount bigint, "addedBy" text, "sharedWith" jsonb, note text)
+  ), new_payments AS (
+    INSERT INTO payments (id, settlement_id, member_id, member_name, position, method, share, amount,
+      currency, status, attempt, pay_url, updated_at)
+    SELECT x.id, $3, x."memberId", x.name, x.position, x.method, x.share, x.share, $11, x.status,
+      x.attempt, x."payUrl", $4
+    FROM claim, jsonb_to_recordset($18::text::jsonb) AS x(id text, "memberId" text, name text,
+      position integer, method text, share bigint, status text, attempt integer, "payUrl" text)
+  ), new_attempts AS (
+    INSERT INTO payment_attempts (id, payment_id, settlement_id, attempt, provider, amount, currency,
+      status, provider_ref, created_at, updated_at)
+    SELECT x.id, x."paymentId", $3, 1, x.provider, x.amount, $11, x.status,
+      CASE WHEN x.provider = 'local' THEN x.id END, $4, $4
+    FROM claim, jsonb_to_recordset($19::text::jsonb) AS x(id text, "paymentId" text, provider text,
+      amount bigint, status text)
+  ), new_events AS (
+    INSERT INTO outbox (topic, store_id, room_id, payload, created_at, published_at, delivered_at)
+    SELECT e.topic, e.store_id, e.room_id, e.payload, $4, e.published_at, e.delivered_at
+    FROM (
+      ${HOLD.stockEvents}
+      UNION ALL
+      -- the settlement's first status, for the room and the bus, and for web (outbox.ts)
+      SELECT 1 + t.ord, '', t.topic, NULL, $8::text, $20::text::jsonb,
+        CASE WHEN t.topic = 'web' THEN $4::timestamptz END, NULL
+      FROM claim, (VALUES (1, 'settlement'), (2, 'web')) AS t(ord, topic)
+    ) e
+    ORDER BY e.ord, e.k
+  )
+  SELECT (SELECT count(*) FROM want)::int AS wanted, (SELECT count(*) FROM avail)::int AS available,
+    (SELECT count(*) FROM claim)::int AS claimed`;
+
+interface Created {
+  id: string;
+  /** Payments still to be created at a provider before the answer. */
+  online: number;
+  /** The answer, when it was stored with the key already. */
+  body: object | null;
 }
 
 async function insertAll(
@@ -174,106 +263,160 @@ async function insertAll(
   p: Plan,
   key: string,
   hash: string,
-): Promise<{ id: string; online: number }> {
-  return ctx.db.transaction(async (tx) => {
-    const now = ctx.clock.now();
-    const id = shortId('stl');
-    // First, so that a concurrent request with the same key waits here (on the key's index
-    // entry) until we commit or roll back, before it holds anything.
-    const claimed = await tx.query(
-      `INSERT INTO idempotency_keys (key, request_hash, settlement_id, created_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, hash, id, now],
-    );
-    if (claimed.length === 0) throw KEY_TAKEN;
-    const expiresAt = addMs(now, ctx.holdTtlMs);
-    await tx.query(
-      `INSERT INTO settlements (id, room_id, cart_version, store_id, organiser, currency, total, split,
-         status, hold_expires_at, created_at, updated_at, order_ref, collector, members)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, 'awaiting_payment', $9, $10, $10, $11, $12,
-         $13::text::jsonb)`,
-      [
-        id,
-        s.roomId,
-        s.cartVersion,
-        s.storeId,
-        s.organiser,
-        s.currency,
-        p.total,
-        JSON.stringify(s.split),
-        expiresAt,
-        now,
-        await freeOrderRef(tx),
-        s.collector ?? null,
-        JSON.stringify(p.members.map((m) => ({ id: m.id, name: m.name }))),
-      ],
-    );
-    await tx.query(
-      `INSERT INTO settlement_lines (settlement_id, line_id, sku, name, qty, unit_price, amount, added_by, shared_with, note)
-       SELECT $1, id, sku, name, qty, "unitPrice", amount, "addedBy", "sharedWith", note
-       FROM jsonb_to_recordset($2::text::jsonb) AS x(id text, sku text, name text, qty integer,
-         "unitPrice" bigint, amount bigint, "addedBy" text, "sharedWith" jsonb, note text)`,
-      [id, JSON.stringify(p.lines)],
-    );
-    await holdStock.action(tx, {
-      settlementId: id,
-      storeId: s.storeId,
-      lines: p.lines,
-      expiresAt,
-      now,
-    });
+): Promise<Created> {
+  const now = ctx.clock.now();
+  const id = shortId('stl');
+  const expiresAt = addMs(now, ctx.holdTtlMs);
+  const wanted = new Map<string, number>();
+  for (const l of p.lines) wanted.set(l.sku, (wanted.get(l.sku) ?? 0) + l.qty);
+  const want = [...wanted.keys()].sort().map((sku) => ({ sku, qty: wanted.get(sku)! }));
 
-    const payments: object[] = [];
-    const attempts: object[] = [];
-    p.members.forEach((m, position) => {
-      const share = p.shares.get(m.id) ?? 0;
-      // Members who owe nothing get no payment (a friend may still cover someone later).
-      if (share === 0) return;
-      const paymentId = secretId('pay');
-      const atStore = m.method === 'store';
-      payments.push({
-        id: paymentId,
-        memberId: m.id,
-        name: m.name,
-        position,
-        method: m.method,
-        share,
-        status: atStore ? 'due_at_store' : 'pending',
-        attempt: atStore ? 0 : 1,
-        payUrl: m.method === 'local' ? `${ctx.publicUrl}/pay/${paymentId}` : null,
-      });
-      if (!atStore) {
-        attempts.push({
-          id: shortId('att'),
-          paymentId,
-          provider: m.method,
-          amount: share,
-          status: m.method === 'local' ? 'pending' : 'creating',
-          ref: null,
-        });
-      }
+  const payments: (PaymentView & { position: number; share: number })[] = [];
+  const attempts: {
+    id: string;
+    paymentId: string;
+    provider: string;
+    amount: number;
+    status: string;
+  }[] = [];
+  p.members.forEach((m, position) => {
+    const share = p.shares.get(m.id) ?? 0;
+    // Members who owe nothing get no payment (a friend may still cover someone later).
+    if (share === 0) return;
+    const paymentId = secretId('pay');
+    const atStore = m.method === 'store';
+    payments.push({
+      memberId: m.id,
+      name: m.name,
+      paymentId,
+      position,
+      method: m.method,
+      share,
+      amount: share,
+      currency: s.currency,
+      status: atStore ? 'due_at_store' : 'pending',
+      attempt: atStore ? 0 : 1,
+      ...(m.method === 'local' ? { payUrl: `${ctx.publicUrl}/pay/${paymentId}` } : {}),
     });
-    await tx.query(
-      `INSERT INTO payments (id, settlement_id, member_id, member_name, position, method, share, amount,
-         currency, status, attempt, pay_url, updated_at)
-       SELECT id, $1, "memberId", name, position, method, share, share, $2, status, attempt, "payUrl", $3
-       FROM jsonb_to_recordset($4::text::jsonb) AS x(id text, "memberId" text, name text, position integer,
-         method text, share bigint, status text, attempt integer, "payUrl" text)`,
-      [id, s.currency, now, JSON.stringify(payments)],
-    );
-    await tx.query(
-      `INSERT INTO payment_attempts (id, payment_id, settlement_id, attempt, provider, amount, currency,
-         status, provider_ref, created_at, updated_at)
-       SELECT x.id, x."paymentId", $1, 1, x.provider, x.amount, $2, x.status,
-         CASE WHEN x.provider = 'local' THEN x.id END, $3, $3
-       FROM jsonb_to_recordset($4::text::jsonb) AS x(id text, "paymentId" text, provider text,
-         amount bigint, status text)`,
-      [id, s.currency, now, JSON.stringify(attempts)],
-    );
-    await enqueueSettlementEvent(tx, id, now);
-    // Nothing to pay online (everyone pays at the store, or the cart is free): paid at once.
-    if (payments.every((x) => (x as { status: string }).status === 'due_at_store')) {
-      await advance(ctx, tx, id, now);
+    if (!atStore) {
+      attempts.push({
+        id: shortId('att'),
+        paymentId,
+        provider: m.method,
+        amount: share,
+        status: m.method === 'local' ? 'pending' : 'creating',
+      });
+    }
+  });
+  const online = attempts.filter((a) => a.status === 'creating').length;
+  // Nothing to pay online (everyone pays at the store, or the cart is free): paid at once.
+  const paidAtOnce = payments.every((x) => x.status === 'due_at_store');
+  const members = JSON.stringify(p.members.map((m) => ({ id: m.id, name: m.name })));
+
+  for (let draw = 0; ; draw++) {
+    const ref = orderRef();
+    const event: SettlementEvent = {
+      type: 'settlement',
+      roomId: s.roomId,
+      settlement: roomState(
+        {
+          id,
+          room_id: s.roomId,
+          status: 'awaiting_payment',
+          hold_expires_at: expiresAt,
+          total: p.total,
+          currency: s.currency,
+          store_id: s.storeId,
+          pickup_code: null,
+          order_ref: ref,
+          reason: null,
+          unpaid: null,
+          hold_extended_at: null,
+        },
+        payments.map((x) => ({
+          settlement_id: id,
+          member_id: x.memberId,
+          amount: x.amount,
+          currency: x.currency,
+          status: x.status as PaymentStatus,
+          method: x.method as PaymentMethod,
+          pay_url: x.payUrl ?? null,
+          covered_by: null,
+        })),
+      ),
+    };
+    // The answer is known now unless a provider call comes first or the settlement is paid
+    // at once: then finish() stores it.
+    const body =
+      online === 0 && !paidAtOnce
+        ? creationResponse({
+            id,
+            status: 'awaiting_payment',
+            holdExpiresAt: expiresAt.toISOString(),
+            total: p.total,
+            currency: s.currency,
+            payments,
+          })
+        : null;
+    const params = [
+      key,
+      hash,
+      id,
+      now,
+      expiresAt,
+      s.storeId,
+      JSON.stringify(want),
+      s.roomId,
+      s.cartVersion,
+      s.organiser,
+      s.currency,
+      p.total,
+      JSON.stringify(s.split),
+      ref,
+      s.collector ?? null,
+      members,
+      JSON.stringify(p.lines),
+      JSON.stringify(
+        payments.map((x) => ({
+          id: x.paymentId,
+          memberId: x.memberId,
+          name: x.name,
+          position: x.position,
+          method: x.method,
+          share: x.share,
+          status: x.status,
+          attempt: x.attempt,
+          payUrl: x.payUrl ?? null,
+        })),
+      ),
+      JSON.stringify(attempts),
+      JSON.stringify(event),
+      body === null ? null : JSON.stringify(body),
+      now.toISOString(),
+    ];
+    const run = async (q: Queryable) => {
+      const [r] = await q.query<{ wanted: number; available: number; claimed: number }>(
+        CREATE,
+        params,
+      );
+      if (r?.claimed) {
+        if (paidAtOnce) await advance(ctx, q, id, now);
+        return true;
+      }
+      if (r && r.available < r.wanted) {
+        // Short — unless a request with the same key held these units meanwhile: its answer
+        // is the one to give (the caller re-reads the key).
+        const [k] = await q.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key]);
+        if (k) throw KEY_TAKEN;
+        throw (await shortage(q, s.storeId, want)) ?? KEY_TAKEN;
+      }
+      throw KEY_TAKEN;
+    };
+    try {
+      await (paidAtOnce ? ctx.db.transaction(run) : run(ctx.db));
+    } catch (err) {
+      if (draw < 5 && orderRefClash(err)) continue;
+      throw err;
     }
     ctx.log.info(
       {
@@ -285,11 +428,8 @@ async function insertAll(
       },
       'settlement created, stock held',
     );
-    return {
-      id,
-      online: attempts.filter((a) => (a as { status: string }).status === 'creating').length,
-    };
-  });
+    return { id, online, body };
+  }
 }
 
 /** Creates what is left at the providers and records the first response under the key. */
@@ -353,9 +493,8 @@ async function refuseEnded(ctx: Ctx, settlementId: string, key: string): Promise
 export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Promise<CreateResult> {
   const hash = hashJson(s);
   for (let round = 0; round < 5; round++) {
-    const [existing] = await ctx.db.query<KeyRow>('SELECT * FROM idempotency_keys WHERE key = $1', [
-      key,
-    ]);
+    const read = await preRead(ctx, s, key);
+    const existing = read.key;
     if (existing) {
       if (existing.request_hash !== hash) {
         throw new SettlementError(
@@ -375,8 +514,8 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
       // creating payments): finish its work rather than holding a second time.
       if (existing.settlement_id) return finish(ctx, key, existing.settlement_id);
     }
-    const p = await plan(ctx, s);
-    let id: { id: string; online: number } | null = null;
+    const p = plan(ctx, s, read);
+    let id: Created | null = null;
     try {
       id = await insertAll(ctx, s, p, key, hash);
     } catch (err) {
@@ -394,6 +533,10 @@ export async function createSettlement(ctx: Ctx, s: Snapshot, key: string): Prom
     }
     ctx.metrics.settlements.inc({ outcome: 'created' });
     await ctx.fault('after_hold');
+    if (id.body) {
+      ctx.kick();
+      return { status: 201, body: id.body };
+    }
     return finish(ctx, key, id.id, id.online > 0);
   }
   throw new SettlementError(

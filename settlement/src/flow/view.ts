@@ -109,7 +109,11 @@ export function staffSettlementView(v: SettlementView) {
 }
 
 /** The `201` body of POST /settlements (docs/contracts.md "Settlement API"), a subset of the full view. */
-export function creationResponse(v: SettlementView) {
+export function creationResponse(
+  v: Pick<SettlementView, 'id' | 'status' | 'holdExpiresAt' | 'total' | 'currency'> & {
+    payments: readonly PaymentView[];
+  },
+) {
   return {
     id: v.id,
     status: v.status,

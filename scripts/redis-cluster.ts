@@ -43,6 +43,10 @@ export interface RedisClusterHandle {
   pid(port: number): number | undefined;
   /** The port of the primary serving this key's slot now. */
   primaryOf(key: string): Promise<number>;
+  /** The ports of the replicas of the primary serving this key's slot now. */
+  replicasOf(key: string): Promise<number[]>;
+  /** Sends a signal to one node (SIGSTOP / SIGCONT: pause and resume it). */
+  signal(port: number, signal: NodeJS.Signals): void;
   /** Ports of the current primaries. */
   primaryPorts(): Promise<number[]>;
   /** Sends a signal to one node and resolves once it has exited. */
@@ -135,6 +139,42 @@ export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<Re
       return c && c.exitCode === null && c.signalCode === null;
     });
 
+  /** [primary, ...replicas] ports of the shard that serves this key's slot now. */
+  const shardOf = async (key: string): Promise<number[]> => {
+    for (const port of live()) {
+      const r = new Redis({
+        host,
+        port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      r.on('error', () => {});
+      try {
+        await r.connect();
+        const slot = Number(await r.cluster('KEYSLOT', key));
+        const slots = await r.cluster('SLOTS');
+        const owner = slots.find(([from, to]) => slot >= from && slot <= to);
+        if (!owner) continue;
+        // Replicas from CLUSTER NODES (CLUSTER SLOTS leaves out a replica whose offset is 0).
+        const primary = owner[2] as unknown as [string, number, string];
+        const replicas = String(await r.cluster('NODES'))
+          .split('\n')
+          .map((line) => line.split(' '))
+          .filter(
+            (f) => f[3] === primary[2] && /slave/.test(f[2] ?? '') && !/fail/.test(f[2] ?? ''),
+          )
+          .map((f) => Number(/:(\d+)@/.exec(f[1] ?? '')?.[1]));
+        return [Number(primary[1]), ...replicas];
+      } catch {
+        // try the next node
+      } finally {
+        r.disconnect();
+      }
+    }
+    throw new Error(`no live node knows who serves ${key}`);
+  };
+
   const handle: RedisClusterHandle = {
     nodes: ports.map((p) => `${host}:${p}`).join(','),
     host,
@@ -142,30 +182,15 @@ export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<Re
     dir,
     pid: (port) => procs.get(port)?.pid,
     async primaryOf(key) {
-      for (const port of live()) {
-        try {
-          const r = new Redis({
-            host,
-            port,
-            lazyConnect: true,
-            maxRetriesPerRequest: 0,
-            retryStrategy: () => null,
-          });
-          r.on('error', () => {});
-          try {
-            await r.connect();
-            const slot = Number(await r.cluster('KEYSLOT', key));
-            const slots = await r.cluster('SLOTS');
-            const owner = slots.find(([from, to]) => slot >= from && slot <= to);
-            if (owner) return Number(owner[2]?.[1]);
-          } finally {
-            r.disconnect();
-          }
-        } catch {
-          // try the next node
-        }
-      }
-      throw new Error(`no live node knows who serves ${key}`);
+      const [primary] = await shardOf(key);
+      return primary!;
+    },
+    async replicasOf(key) {
+      return (await shardOf(key)).slice(1);
+    },
+    signal(port, signal) {
+      const p = procs.get(port);
+      if (p && p.exitCode === null && p.signalCode === null) p.kill(signal);
     },
     async primaryPorts() {
       const { slots } = await info(host, live()[0]!, 'cluster');

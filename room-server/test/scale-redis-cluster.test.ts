@@ -21,6 +21,8 @@ import {
   signToken,
 } from '@patungan/model';
 import { startCluster, type Cluster as Processes } from '../../scripts/cluster.ts';
+import { scaleClients } from '../src/scale/client.ts';
+import { RedisRoomStore, scaleKeys } from '../src/scale/index.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-cluster.ts';
 import {
   memberToken,
@@ -112,6 +114,48 @@ const same = (clients: StockClient[]) =>
   clients.every((c) => roomJson(c.doc) === roomJson(clients[0]!.doc));
 
 describe('scaled mode on a Redis Cluster', () => {
+  it("an append is acknowledged only once the shard's replica has it", async () => {
+    const nodes = rc!.nodes
+      .split(',')
+      .map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) }));
+    const { redis, subscriber } = scaleClients({ clusterNodes: nodes });
+    cleanups.push(() => {
+      redis.disconnect();
+      subscriber.disconnect();
+    });
+    await waitFor(() => redis.status === 'ready', 10_000, 'cluster client ready');
+    const unreplicated: string[] = [];
+    const keys = scaleKeys(uniquePrefix('wait'));
+    const store = new RedisRoomStore({
+      redis,
+      keys,
+      instanceId: 'wait-test',
+      replicas: { timeoutMs: 5000, onUnreplicated: (p) => unreplicated.push(p) },
+    });
+    const room = 'waitroom';
+    const [replica] = await rc!.replicasOf(`{${room}}`);
+    await store.append(room, new Uint8Array([0, 0])); // connection and script in place
+    // The replica stops (as if it lagged): the primary has the write, the append must wait.
+    rc!.signal(replica!, 'SIGSTOP');
+    cleanups.push(() => rc!.signal(replica!, 'SIGCONT'));
+    let acknowledged = false;
+    const append = store.append(room, new Uint8Array([0, 0])).then((r) => {
+      acknowledged = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(acknowledged).toBe(false);
+    rc!.signal(replica!, 'SIGCONT');
+    const { seq } = await append;
+    expect(seq).toBe(2);
+    expect(unreplicated).toEqual([]);
+    // The replica has it: read the counter there.
+    const onReplica = new Redis({ host: '127.0.0.1', port: replica! });
+    cleanups.push(() => onReplica.disconnect());
+    await onReplica.readonly();
+    expect(await onReplica.get(keys.seq(room))).toBe('2');
+  }, 30_000);
+
   it('two instances converge on rooms whose keys live on different shards', async () => {
     const c = await processes(2);
     const [a, b] = c.roomServers.map((r) => r.url);

@@ -288,7 +288,12 @@ export class RedisScale implements RoomBus {
     if (this.#up) {
       // Drop the lease now: other instances remove this instance's presence at their next check.
       await this.#redis.del(this.keys.lease(this.instanceId)).catch(() => {});
-      await this.#sub.sunsubscribe().catch(() => {});
+      // One channel per SUNSUBSCRIBE on a cluster (channels of one call must share a slot).
+      if (isCluster(this.#sub)) {
+        const sub = this.#sub;
+        const channels = [this.#inbox, ...[...this.#rooms.values()].map((r) => r.channel)];
+        await Promise.all(channels.map((c) => sub.sunsubscribe(c).catch(() => {})));
+      } else await this.#sub.sunsubscribe().catch(() => {});
     }
     for (const room of [...this.#rooms.values()]) this.#forget(room);
     this.#sub.off('smessageBuffer', this.#onMessage);

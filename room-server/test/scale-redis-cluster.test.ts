@@ -21,8 +21,7 @@ import {
   signToken,
 } from '@patungan/model';
 import { startCluster, type Cluster as Processes } from '../../scripts/cluster.ts';
-import { scaleClients } from '../src/scale/client.ts';
-import { RedisRoomStore, scaleKeys } from '../src/scale/index.ts';
+import { RedisRoomStore, keySlot, scaleClients, scaleKeys } from '../src/scale/index.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-cluster.ts';
 import {
   memberToken,
@@ -133,6 +132,10 @@ describe('scaled mode on a Redis Cluster', () => {
       replicas: { timeoutMs: 5000, onUnreplicated: (p) => unreplicated.push(p) },
     });
     const room = 'waitroom';
+    // Appends go to the primary of the slot keys.ts computes: the one Redis computes.
+    for (const key of [keys.seq(room), keys.lease('i-1'), 'foo{}{bar}', 'foo{{bar}}zap', 'ärger']) {
+      expect(keySlot(key), key).toBe(Number(await redis.cluster('KEYSLOT', key)));
+    }
     const [replica] = await rc!.replicasOf(`{${room}}`);
     await store.append(room, new Uint8Array([0, 0])); // connection and script in place
     // The replica stops (as if it lagged): the primary has the write, the append must wait.

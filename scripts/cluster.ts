@@ -2,6 +2,7 @@
  * `npm run cluster`: the scaled topology of docker-compose.yml as local processes.
  *
  *   npm run cluster -- --instances 3 --base-port 1234 [--lb-port 1230] [--web] [--no-settlement]
+ *                      [--redis-cluster]   (a local 3 + 3 Redis Cluster, scripts/redis-cluster.ts)
  *
  * Starts N room-servers on consecutive ports (scaled mode: REDIS_URL), a small TCP round-robin
  * load balancer in front of them (`--lb-port`, as haproxy does in compose), the settlement

@@ -100,7 +100,7 @@ export function roomTokenSecret(env: NodeJS.ProcessEnv = process.env): string {
     const why = weakSecretReason(env.ROOM_TOKEN_SECRET);
     if (why) {
       throw new RoomTokenSecretError(
-        `${why}. In scaled mode (REDIS_URL or DATABASE_URL set) every part needs the same ` +
+        `${why}. In scaled mode (REDIS_URL, REDIS_CLUSTER_NODES or DATABASE_URL set) every part needs the same ` +
           `strong ROOM_TOKEN_SECRET, at least ${MIN_SECRET_BYTES} bytes, for example the output ` +
           `of: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
       );

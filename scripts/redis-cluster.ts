@@ -122,12 +122,17 @@ export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<Re
     for (const p of procs.values())
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   };
-  process.once('exit', killAll);
+  // This process exiting without stop(): the nodes go with it, and the directory made for them.
+  const onExit = () => {
+    killAll();
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    process.off('exit', killAll);
+    process.off('exit', onExit);
     killAll();
     await Promise.all(exited.values());
     if (ownDir) rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * `npm run cluster`: the scaled topology of docker-compose.yml as local processes.
  *
  *   npm run cluster -- --instances 3 --base-port 1234 [--lb-port 1230] [--web] [--no-settlement]
+ *                      [--redis-cluster]   (a local 3 + 3 Redis Cluster, scripts/redis-cluster.ts)
  *
  * Starts N room-servers on consecutive ports (scaled mode: REDIS_URL), a small TCP round-robin
  * load balancer in front of them (`--lb-port`, as haproxy does in compose), the settlement
@@ -42,6 +43,8 @@ export interface ClusterOptions {
   /** TCP round-robin balancer over the room-servers on this port (null: none; 0: free port). */
   lbPort?: number | null;
   redisUrl?: string;
+  /** `host:port,…` of a Redis Cluster (REDIS_CLUSTER_NODES, wins over `redisUrl`). */
+  redisClusterNodes?: string;
   /** Key / channel prefix in Redis (default `patungan:`). */
   redisPrefix?: string;
   databaseUrl?: string;
@@ -307,6 +310,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     HOST: host,
     ROOM_TOKEN_SECRET: secret,
     REDIS_URL: redisUrl,
+    ...(o.redisClusterNodes ? { REDIS_CLUSTER_NODES: o.redisClusterNodes } : {}),
     REDIS_PREFIX: prefix,
     SETTLEMENT_URL: settlementUrl ?? 'http://127.0.0.1:4000',
     ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
@@ -454,6 +458,7 @@ async function main(): Promise<void> {
       'settlement-port': { type: 'string', default: '4000' },
       'no-settlement': { type: 'boolean', default: false },
       web: { type: 'boolean', default: false },
+      'redis-cluster': { type: 'boolean', default: false },
       'web-port': { type: 'string', default: '3000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -468,6 +473,8 @@ async function main(): Promise<void> {
         '  --settlement-port P     settlement API port (default 4000)',
         '  --no-settlement         room-servers only',
         '  --web [--web-port P]    also start web (builds it if needed)',
+        '  --redis-cluster         a local Redis Cluster (3 primaries + 3 replicas, free ports)',
+        '                          instead of REDIS_URL (scripts/redis-cluster.ts)',
         'Environment: REDIS_URL (redis://127.0.0.1:6379), REDIS_PREFIX, DATABASE_URL (unset:',
         'PGlite under DATA_DIR), DATA_DIR, ROOM_TOKEN_SECRET, LOG_LEVEL, SCALE_LEASE_MS.',
       ].join('\n'),
@@ -479,7 +486,11 @@ async function main(): Promise<void> {
     if (!Number.isInteger(x) || x < 0) throw new Error(`--${name} must be a port number`);
     return x;
   };
+  const redisCluster = values['redis-cluster']
+    ? await (await import('./redis-cluster.ts')).startRedisCluster()
+    : null;
   const cluster = await startCluster({
+    ...(redisCluster ? { redisClusterNodes: redisCluster.nodes } : {}),
     instances: num('instances', values.instances),
     basePort: num('base-port', values['base-port']),
     lbPort: values['lb-port'] === undefined ? null : num('lb-port', values['lb-port']),
@@ -495,7 +506,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
-    void cluster.stop().then(() => process.exit(0));
+    void cluster
+      .stop()
+      .then(() => redisCluster?.stop())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -505,6 +519,7 @@ async function main(): Promise<void> {
       'Patungan — scaled mode (local processes)',
       ...cluster.roomServers.map((r) => `  ${r.name.padEnd(12)} ${r.url}   (${r.httpUrl}/healthz)`),
       ...(cluster.lbUrl ? [`  balancer     ${cluster.lbUrl}`] : []),
+      ...(redisCluster ? [`  redis cluster ${redisCluster.nodes}`] : []),
       ...(cluster.settlementUrl ? [`  settlement   ${cluster.settlementUrl}`] : []),
       ...(cluster.webUrl ? [`  web          ${cluster.webUrl}`] : []),
       '',

@@ -27,7 +27,7 @@ env.DATA_DIR = dataDir(env);
 try {
   env.ROOM_TOKEN_SECRET = roomTokenSecret(env);
 } catch (err) {
-  // REDIS_URL or DATABASE_URL in the environment with a missing or weak secret (scaled mode).
+  // REDIS_URL, REDIS_CLUSTER_NODES or DATABASE_URL in the environment with a missing or weak secret (scaled mode).
   console.error(`npm start cannot start: ${(err as Error).message}`);
   process.exit(1);
 }

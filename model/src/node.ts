@@ -11,11 +11,31 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Scaled mode (docs/scaling.md): a part runs in scaled mode when REDIS_URL or DATABASE_URL is
- * set, that is when it shares state with other machines and its tokens cross the network.
+ * Scaled mode (docs/scaling.md): a part runs in scaled mode when REDIS_URL,
+ * REDIS_CLUSTER_NODES or DATABASE_URL is set, that is when it shares state with other machines
+ * and its tokens cross the network.
  */
 export function scaledMode(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !!(env.REDIS_URL || env.DATABASE_URL);
+  return !!(env.REDIS_URL || env.REDIS_CLUSTER_NODES || env.DATABASE_URL);
+}
+
+/**
+ * `REDIS_CLUSTER_NODES` (`host:port,host:port,…`, any of the cluster's nodes; the client finds
+ * the rest) → the nodes, or null when unset. A malformed entry throws with the variable's name.
+ */
+export function redisClusterNodes(
+  env: NodeJS.ProcessEnv = process.env,
+): { host: string; port: number }[] | null {
+  const raw = env.REDIS_CLUSTER_NODES?.trim();
+  if (!raw) return null;
+  return raw.split(',').map((entry) => {
+    const e = entry.trim();
+    const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(e);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535)
+      throw new Error(`REDIS_CLUSTER_NODES: expected host:port[,host:port…], got "${e}"`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 /** A token secret has at least this many bytes in scaled mode. */
@@ -80,7 +100,7 @@ export function roomTokenSecret(env: NodeJS.ProcessEnv = process.env): string {
     const why = weakSecretReason(env.ROOM_TOKEN_SECRET);
     if (why) {
       throw new RoomTokenSecretError(
-        `${why}. In scaled mode (REDIS_URL or DATABASE_URL set) every part needs the same ` +
+        `${why}. In scaled mode (REDIS_URL, REDIS_CLUSTER_NODES or DATABASE_URL set) every part needs the same ` +
           `strong ROOM_TOKEN_SECRET, at least ${MIN_SECRET_BYTES} bytes, for example the output ` +
           `of: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
       );

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   MIN_SECRET_BYTES,
   RoomTokenSecretError,
+  redisClusterNodes,
   roomTokenSecret,
   scaledMode,
   weakSecretReason,
@@ -23,10 +24,26 @@ afterAll(() => {
 const STRONG = 'Qm9vdHN0cmFwLXRoaXMtaXMtMzItYnl0ZXMtbG9uZw';
 
 describe('roomTokenSecret', () => {
-  it('scaled mode is REDIS_URL or DATABASE_URL', () => {
+  it('scaled mode is REDIS_URL, REDIS_CLUSTER_NODES or DATABASE_URL', () => {
     expect(scaledMode({})).toBe(false);
     expect(scaledMode({ REDIS_URL: 'redis://r:6379' })).toBe(true);
+    expect(scaledMode({ REDIS_CLUSTER_NODES: 'r1:6379,r2:6379' })).toBe(true);
     expect(scaledMode({ DATABASE_URL: 'postgres://p/db' })).toBe(true);
+  });
+
+  it('REDIS_CLUSTER_NODES: host:port pairs, a clear error for anything else', () => {
+    expect(redisClusterNodes({})).toBeNull();
+    expect(
+      redisClusterNodes({ REDIS_CLUSTER_NODES: ' redis-1:6379, 10.0.0.2:7001,[::1]:7002 ' }),
+    ).toEqual([
+      { host: 'redis-1', port: 6379 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    for (const bad of ['redis-1', 'redis-1:', 'redis-1:0', 'redis-1:70000', 'a:1,,b:2'])
+      expect(() => redisClusterNodes({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(
+        /REDIS_CLUSTER_NODES/,
+      );
   });
 
   it.each([

@@ -7,6 +7,7 @@
  *   npx tsx room-server/bench/scale-bench.ts [--rooms 1000] [--members 5] [--rates 1,2,4]
  *                                           [--duration 30s] [--presence 0] [--json-dir DIR]
  *                                           [--runner start|tsx] [--generator tool|light]
+ *                                           [--redis-cluster]
  *
  * `--generator tool` (default) is the load tool of load-tests/ (a real Y.Doc per member that
  * applies everything it receives, ~0.6 of a core at 1,000 edits/s). `--generator light` is
@@ -17,7 +18,10 @@
  *
  * `--rates` are edits per second per room (1,000 rooms × 1 = 1,000 edits/s). Redis is a
  * private redis-server on a free port (the machine's shared Redis is never touched), so its
- * command counts belong to this run alone.
+ * command counts belong to this run alone. `--redis-cluster`: a private Redis Cluster of 3
+ * primaries + 3 replicas instead (scripts/redis-cluster.ts; the instances get
+ * REDIS_CLUSTER_NODES): commands are counted on the primaries, CPU on every node (a replica's
+ * CPU is part of what an edit costs).
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -27,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startCluster, type Cluster } from '../../scripts/cluster.ts';
+import { startRedisCluster, type RedisClusterHandle } from '../../scripts/redis-cluster.ts';
 import { PrivateRedis } from '../test/scale-helpers.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     'json-dir': { type: 'string' },
     runner: { type: 'string', default: 'start' },
     generator: { type: 'string', default: 'tool' },
+    'redis-cluster': { type: 'boolean', default: false },
   },
 });
 
@@ -68,14 +74,28 @@ interface Lat {
   max: number | null;
 }
 
-async function commandStats(r: Redis): Promise<{ calls: Map<string, number>; cpu: number }> {
-  const text = await r.info('commandstats');
+/** A Redis node whose stats count: its commands only if it is a primary; its CPU always. */
+interface StatsNode {
+  r: Redis;
+  primary: boolean;
+}
+
+async function commandStats(
+  nodes: StatsNode[],
+): Promise<{ calls: Map<string, number>; cpu: number }> {
   const calls = new Map<string, number>();
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
-  const cpuText = await r.info('cpu');
-  const cpu =
-    Number(/used_cpu_user:([\d.]+)/.exec(cpuText)?.[1] ?? 0) +
-    Number(/used_cpu_sys:([\d.]+)/.exec(cpuText)?.[1] ?? 0);
+  let cpu = 0;
+  for (const { r, primary } of nodes) {
+    if (primary) {
+      const text = await r.info('commandstats');
+      for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+        calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + Number(m[2]));
+    }
+    const cpuText = await r.info('cpu');
+    cpu +=
+      Number(/used_cpu_user:([\d.]+)/.exec(cpuText)?.[1] ?? 0) +
+      Number(/used_cpu_sys:([\d.]+)/.exec(cpuText)?.[1] ?? 0);
+  }
   return { calls, cpu };
 }
 
@@ -92,17 +112,31 @@ function runLoad(args: string[]): Promise<number> {
 
 const fmt = (n: number | null | undefined, d = 1) => (n == null ? '–' : n.toFixed(d));
 
-/** A private Redis, a Redis client for its stats, and 2 room-server instances on it. */
+/**
+ * A private Redis (or Redis Cluster), clients for its stats, and 2 room-server instances on it.
+ */
 async function startTopology() {
   const dir = resolve(values['json-dir'] ?? join(tmpdir(), `scale-bench-${Date.now()}`));
   mkdirSync(dir, { recursive: true });
-  const redis = await PrivateRedis.start();
-  const r = new Redis(redis.url);
+  let redis: PrivateRedis | RedisClusterHandle;
+  let r: StatsNode[];
+  if (values['redis-cluster']) {
+    const rc = await startRedisCluster();
+    const primaries = new Set(await rc.primaryPorts());
+    redis = rc;
+    r = rc.ports.map((port) => ({
+      r: new Redis({ host: rc.host, port }),
+      primary: primaries.has(port),
+    }));
+  } else {
+    redis = await PrivateRedis.start();
+    r = [{ r: new Redis(redis.url), primary: true }];
+  }
   const cluster = await startCluster({
     instances: 2,
     basePort: 0,
     settlement: false,
-    redisUrl: redis.url,
+    ...('nodes' in redis ? { redisClusterNodes: redis.nodes } : { redisUrl: redis.url }),
     secret: SECRET,
     dataDir: join(dir, 'data'),
     output: 'ignore',
@@ -316,16 +350,22 @@ async function light(): Promise<void> {
   );
 }
 
-async function stopTopology(redis: PrivateRedis, r: Redis, cluster: Cluster): Promise<void> {
+async function stopTopology(
+  redis: PrivateRedis | RedisClusterHandle,
+  r: StatsNode[],
+  cluster: Cluster,
+): Promise<void> {
   await cluster.stop();
-  r.disconnect();
+  for (const n of r) n.r.disconnect();
   await redis.stop();
 }
 
 /** The machine's load average, then a markdown table of the rows. */
 function printTable(header: string, rows: string[]): void {
   const load = loadavg().map((x) => x.toFixed(2));
-  console.log(`\nload average at the end: ${load.join(' ')}`);
+  console.log(
+    `\n${values['redis-cluster'] ? 'Redis Cluster (3 primaries + 3 replicas)' : 'single Redis'}; load average at the end: ${load.join(' ')}`,
+  );
   console.log(`\n| ${header} |`);
   console.log(`|${' --- |'.repeat(header.split('|').length)}`);
   for (const row of rows) console.log(row);

@@ -11,14 +11,15 @@ try {
   console.error(`room-server cannot start: ${(err as Error).message}`);
   process.exit(1);
 }
-// REDIS_URL set → scaled mode (docs/scaling.md): rooms are stored in Redis (`scale.storage`)
+// REDIS_URL or REDIS_CLUSTER_NODES set → scaled mode (docs/scaling.md): rooms are stored in Redis (`scale.storage`)
 // and fanned out to the other instances through it (`scale`, the bus); unset → one instance,
 // nobody else to tell, rooms stored in PostgreSQL when ROOM_STORAGE_URL is set, else in files
 // under DATA_DIR. Imported only when needed: loading ioredis and the scale modules costs
 // ~8 MB of heap that an embedded server never uses (and postgres.js likewise).
-const scale = process.env.REDIS_URL
-  ? await (await import('./scale/index.ts')).scaleFromEnv(process.env)
-  : null;
+const scale =
+  process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES
+    ? await (await import('./scale/index.ts')).scaleFromEnv(process.env)
+    : null;
 let storage: RoomStorage | null = null;
 if (!scale && process.env.ROOM_STORAGE_URL) {
   try {

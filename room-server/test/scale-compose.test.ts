@@ -16,6 +16,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 
 interface Service {
   image?: string;
+  hostname?: string;
+  restart?: string;
   build?: { context: string; dockerfile: string };
   command?: string[];
   environment?: Record<string, string | number>;
@@ -32,6 +34,10 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), {
 }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
 const APP_SERVICES = ['room-server', 'settlement', 'settlement-worker', 'web'];
+const REDIS_NODES = ['redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
+const CLUSTER_NODES = REDIS_NODES.map((n) => `${n}:6379`).join(',');
+/** One-shot services (run to completion; the others wait for `service_completed_successfully`). */
+const ONE_SHOT = ['redis-cluster-create'];
 
 /**
  * Compose's variable interpolation (`${V}`, `${V:-default}`, `${V-default}`, `${V:?message}`,
@@ -54,19 +60,65 @@ function interpolate(value: string, env: Record<string, string | undefined>): st
 describe('docker-compose.yml', () => {
   it('has the whole scaled topology', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['lb', 'postgres', 'redis', 'room-server', 'settlement', 'settlement-worker', 'web'].sort(),
+      [
+        'lb',
+        'postgres',
+        ...REDIS_NODES,
+        'redis-cluster-create',
+        'room-server',
+        'settlement',
+        'settlement-worker',
+        'web',
+      ].sort(),
     );
+  });
+
+  it('runs a Redis Cluster of 3 primaries with a replica each, formed once, and the rooms and settlement on it', () => {
+    for (const name of REDIS_NODES) {
+      const node = services[name]!;
+      expect(node.image, name).toMatch(/^redis:7/); // sharded pub/sub, host name endpoints
+      expect(node.hostname, name).toBe(name);
+      const cmd = node.command!.join(' ');
+      expect(cmd).toMatch(/--cluster-enabled yes/);
+      expect(cmd).toMatch(/--cluster-config-file \/data\/nodes\.conf/);
+      expect(cmd).toMatch(/--appendonly yes/);
+      expect(cmd).toMatch(/--cluster-preferred-endpoint-type hostname/);
+      expect(
+        node.volumes?.some((v) => v.endsWith(':/data')),
+        name,
+      ).toBe(true);
+    }
+    const create = services['redis-cluster-create']!;
+    expect(create.restart).toBe('no');
+    const script = create.command!.join(' ');
+    expect(script).toMatch(/redis-cli --cluster create/);
+    expect(script).toMatch(/--cluster-replicas 1/);
+    for (const name of REDIS_NODES) {
+      expect(create.depends_on?.[name]?.condition).toBe('service_healthy');
+      expect(script).toContain(name);
+    }
+    for (const name of ['room-server', 'settlement']) {
+      expect(services[name]!.depends_on?.['redis-cluster-create']?.condition, name).toBe(
+        'service_completed_successfully',
+      );
+    }
+    for (const name of APP_SERVICES) {
+      expect(services[name]!.environment?.REDIS_CLUSTER_NODES, name).toBe(CLUSTER_NODES);
+      expect(services[name]!.environment?.REDIS_URL, name).toBeUndefined();
+    }
   });
 
   it('gives every service a health check, and waits only on conditions that can be met', () => {
     for (const [name, s] of Object.entries(services)) {
-      expect(s.healthcheck?.test.length, `${name} healthcheck`).toBeGreaterThan(0);
+      if (!ONE_SHOT.includes(name))
+        expect(s.healthcheck?.test.length, `${name} healthcheck`).toBeGreaterThan(0);
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         expect(services[dep], `${name} depends on unknown ${dep}`).toBeDefined();
         expect(['service_healthy', 'service_started', 'service_completed_successfully']).toContain(
           condition,
         );
         if (condition === 'service_healthy') expect(services[dep]?.healthcheck).toBeDefined();
+        if (condition === 'service_completed_successfully') expect(ONE_SHOT).toContain(dep);
       }
     }
     // No cycles: a topological order exists.
@@ -85,7 +137,7 @@ describe('docker-compose.yml', () => {
     // A fixed name or published port would make `--scale room-server=N` fail.
     expect(rs.container_name).toBeUndefined();
     expect(rs.ports).toBeUndefined();
-    expect(rs.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(rs.environment?.REDIS_CLUSTER_NODES).toBe(CLUSTER_NODES);
     expect(rs.environment?.HOST).toBe('0.0.0.0');
     // exactly as `npm start -w room-server` runs it
     const start = roomServerStartCommand();
@@ -93,7 +145,9 @@ describe('docker-compose.yml', () => {
     for (const [k, v] of Object.entries(start.env)) {
       expect(String(rs.environment?.[k]), k).toBe(v);
     }
-    expect(rs.depends_on?.redis?.condition).toBe('service_healthy');
+    expect(rs.depends_on?.['redis-cluster-create']?.condition).toBe(
+      'service_completed_successfully',
+    );
   });
 
   it('puts a WebSocket-capable balancer in front of them, and points everyone at it', () => {
@@ -133,7 +187,8 @@ describe('docker-compose.yml', () => {
       // web/build is produced by the image build; the other entries must exist.
       if (!entry.startsWith('web/build')) expect(existsSync(join(ROOT, entry)), entry).toBe(true);
     }
-    expect(services.redis!.image).toMatch(/^redis:7/);
+    for (const name of [...REDIS_NODES, 'redis-cluster-create'])
+      expect(services[name]!.image, name).toMatch(/^redis:7/);
   });
 
   it('ships no token secret: compose refuses to start without a strong ROOM_TOKEN_SECRET', () => {
@@ -147,7 +202,7 @@ describe('docker-compose.yml', () => {
       expect(interpolate(raw, { ROOM_TOKEN_SECRET: strong }), name).toBe(strong);
       expect(weakSecretReason(interpolate(raw, { ROOM_TOKEN_SECRET: strong }))).toBeNull();
       // Each app service runs in scaled mode, where the parts themselves refuse weak secrets.
-      expect(services[name]!.environment?.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(services[name]!.environment?.REDIS_CLUSTER_NODES, name).toBe(CLUSTER_NODES);
     }
   });
 
@@ -162,6 +217,6 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(published).toEqual(['web 3000:3000']);
-    for (const db of ['redis', 'postgres']) expect(services[db]!.ports, db).toBeUndefined();
+    for (const db of [...REDIS_NODES, 'postgres']) expect(services[db]!.ports, db).toBeUndefined();
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Where published events go: an in-process EventEmitter in embedded mode, Redis pub/sub when
- * REDIS_URL is set (so every API instance can feed its SSE clients). Redis clients are
- * injected, never created here. With Redis, an instance hears its own publications back
+ * REDIS_URL is set (so every API instance can feed its SSE clients), sharded pub/sub
+ * (SPUBLISH / SSUBSCRIBE) on a Redis Cluster when REDIS_CLUSTER_NODES is set: each channel
+ * lives on the shard its name hashes to, instead of every message crossing the whole cluster
+ * bus. Redis clients are injected, never created here. With Redis, an instance hears its own publications back
  * through Redis and does not also deliver them locally, so nobody gets an event twice.
  */
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export type Listener = (message: unknown) => void;
 
@@ -33,13 +35,26 @@ export function localBus(): EventBus {
   };
 }
 
-/** `pub` and `sub` must be separate connections (a subscribed connection cannot publish). */
+/**
+ * `pub` and `sub` must be separate connections (a subscribed connection cannot publish).
+ * `sharded`: SPUBLISH / SSUBSCRIBE (a Redis Cluster; `sub` a `Cluster` with
+ * `shardedSubscribers: true`); otherwise PUBLISH / SUBSCRIBE.
+ */
 export function redisBus(o: {
-  pub: Redis;
-  sub: Redis;
+  pub: Redis | Cluster;
+  sub: Redis | Cluster;
   prefix?: string;
+  sharded?: boolean;
   onError?: (err: unknown) => void;
 }): EventBus {
+  const sharded = o.sharded ?? false;
+  const event = sharded ? 'smessage' : 'message';
+  const sub = (channel: string) => (sharded ? o.sub.ssubscribe(channel) : o.sub.subscribe(channel));
+  // One channel per call when sharded: channels of one SUNSUBSCRIBE must share a slot.
+  const unsub = async (channels: string[]) => {
+    if (sharded) await Promise.all(channels.map((c) => o.sub.sunsubscribe(c)));
+    else await o.sub.unsubscribe(...channels);
+  };
   const prefix = o.prefix ?? 'patungan:settlement:';
   const local = new EventEmitter();
   local.setMaxListeners(0);
@@ -52,31 +67,31 @@ export function redisBus(o: {
       o.onError?.(err);
     }
   };
-  o.sub.on('message', onMessage);
+  o.sub.on(event, onMessage);
   return {
     async publish(channel, message) {
-      await o.pub.publish(prefix + channel, JSON.stringify(message));
+      if (sharded) await o.pub.spublish(prefix + channel, JSON.stringify(message));
+      else await o.pub.publish(prefix + channel, JSON.stringify(message));
     },
     subscribe(channel, fn) {
       local.on(channel, fn);
       const n = (counts.get(channel) ?? 0) + 1;
       counts.set(channel, n);
-      if (n === 1) o.sub.subscribe(prefix + channel).catch((err: unknown) => o.onError?.(err));
+      if (n === 1) sub(prefix + channel).catch((err: unknown) => o.onError?.(err));
       return () => {
         local.off(channel, fn);
         const left = (counts.get(channel) ?? 1) - 1;
         if (left > 0) counts.set(channel, left);
         else {
           counts.delete(channel);
-          o.sub.unsubscribe(prefix + channel).catch((err: unknown) => o.onError?.(err));
+          unsub([prefix + channel]).catch((err: unknown) => o.onError?.(err));
         }
       };
     },
     async close() {
-      o.sub.off('message', onMessage);
+      o.sub.off(event, onMessage);
       local.removeAllListeners();
-      if (counts.size > 0)
-        await o.sub.unsubscribe(...[...counts.keys()].map((c) => prefix + c)).catch(() => {});
+      if (counts.size > 0) await unsub([...counts.keys()].map((c) => prefix + c)).catch(() => {});
       counts.clear();
     },
   };

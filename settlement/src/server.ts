@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { redisClusterNodes } from '@patungan/model/node';
 import { dataDir as defaultDataDir, roomTokenSecret } from '@patungan/model/node';
 import { systemClock, type Clock } from './clock.ts';
 import type { Ctx, FaultPoint } from './context.ts';
@@ -268,16 +269,24 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       o.paymentMethods ?? (env.PAYMENT_METHODS ? list(env.PAYMENT_METHODS) : undefined),
     );
 
+    // REDIS_CLUSTER_NODES (a Redis Cluster: sharded pub/sub) wins over REDIS_URL.
+    const clusterNodes = o.redisUrl ? null : redisClusterNodes(env);
     const redisUrl = o.redisUrl ?? env.REDIS_URL;
     let bus: EventBus;
-    if (redisUrl) {
-      const pub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-      const sub = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    if (clusterNodes || redisUrl) {
+      const nodeOptions = { maxRetriesPerRequest: 3 };
+      const [pub, sub] = clusterNodes
+        ? [
+            new Cluster(clusterNodes, { redisOptions: nodeOptions }),
+            new Cluster(clusterNodes, { redisOptions: nodeOptions, shardedSubscribers: true }),
+          ]
+        : [new Redis(redisUrl!, nodeOptions), new Redis(redisUrl!, nodeOptions)];
       for (const r of [pub, sub])
-        r.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+        r.on('error', (err: Error) => log.warn({ err: err.message }, 'redis error'));
       bus = redisBus({
         pub,
         sub,
+        sharded: !!clusterNodes,
         prefix: o.redisPrefix ?? 'patungan:settlement:',
         onError: (err) => log.warn({ err }, 'redis bus error'),
       });
@@ -345,7 +354,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       log,
       metrics,
       // A worker-only process without Redis has nobody to publish to: the API process does it.
-      bus: api || redisUrl ? bus : null,
+      bus: api || redisUrl || clusterNodes ? bus : null,
       roomServerUrl: runWorker ? roomServerUrl : null,
       webUrl: runWorker ? (webInternalUrl ?? 'drop') : null,
       secret,
@@ -424,7 +433,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         url,
         db: db.kind,
         worker: runWorker,
-        redis: Boolean(redisUrl),
+        redis: clusterNodes ? 'cluster' : Boolean(redisUrl),
         providers: Object.keys(providers),
         holdTtlSeconds,
         holdMaxSeconds,

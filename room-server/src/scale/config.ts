@@ -1,9 +1,11 @@
 /**
- * Environment → the scaled mode. `REDIS_URL` unset → null (embedded mode, in-process fan-out).
+ * Environment → the scaled mode. `REDIS_URL` and `REDIS_CLUSTER_NODES` unset → null (embedded mode, in-process fan-out).
  *
  * | variable | default | meaning |
  * | --- | --- | --- |
  * | `REDIS_URL` | unset | enables scaled mode (`redis://host:port/db`) |
+ * | `REDIS_CLUSTER_NODES` | unset | enables scaled mode on a Redis Cluster instead (`host:port,…`, any nodes of it); wins over `REDIS_URL` |
+ * | `REDIS_CLUSTER_WAIT_MS` | 1000 | cluster: how long an append waits for a replica (`WAIT 1`) |
  * | `REDIS_PREFIX` | `patungan:` | prefix of every key and channel |
  * | `INSTANCE_ID` | host name | a name for this instance; a random suffix is added per start, so a
  *   restarted instance never inherits its dead self's presence lease |
@@ -13,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { redisClusterNodes } from '@patungan/model/node';
 import { createRedisScale, type RedisScale } from './redis-scale.ts';
 
 function int(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -28,12 +31,15 @@ export async function scaleFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   logger?: Logger,
 ): Promise<RedisScale | null> {
+  const clusterNodes = redisClusterNodes(env);
   const url = env.REDIS_URL;
-  if (!url) return null;
+  if (!clusterNodes && !url) return null;
   const leaseMs = int(env, 'SCALE_LEASE_MS');
   const compactAfter = int(env, 'SCALE_COMPACT_AFTER');
+  const replicaWaitMs = int(env, 'REDIS_CLUSTER_WAIT_MS');
   return createRedisScale({
-    url,
+    ...(clusterNodes ? { clusterNodes } : { url: url! }),
+    ...(replicaWaitMs ? { replicaWaitMs } : {}),
     prefix: env.REDIS_PREFIX || 'patungan:',
     instanceId: `${(env.INSTANCE_ID || hostname()).replace(/[{}\s]/g, '_')}-${randomBytes(3).toString('hex')}`,
     ...(leaseMs ? { leaseMs } : {}),

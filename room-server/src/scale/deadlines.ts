@@ -1,10 +1,12 @@
 /**
  * The deadline index of the scaled mode (deadlines.ts): one sorted set of every pending
  * deadline (member: room id, score: ms since the epoch), scanned by every instance, and one
- * lease key per deadline (`SET NX PX`) so that exactly one instance acts on it.
+ * lease key per deadline (`SET NX PX`) so that exactly one instance acts on it. On a Redis
+ * Cluster the sorted set is one key in one slot (every instance reads it; it is small: one
+ * member per room with a pending deadline) and each lease hashes with its room.
  */
-import type { Redis } from 'ioredis';
 import type { DeadlineIndex } from '../deadlines.ts';
+import type { ScaleRedis } from './client.ts';
 import type { ScaleKeys } from './keys.ts';
 
 /** Removes the member only while its score is still the given one. */
@@ -15,7 +17,7 @@ return 0`;
 
 export class RedisDeadlineIndex implements DeadlineIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ScaleRedis,
     private readonly keys: ScaleKeys,
   ) {}
 

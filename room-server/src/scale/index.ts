@@ -1,4 +1,4 @@
-/** The scaled mode of the room-server (REDIS_URL set): see docs/scaling.md. */
+/** The scaled mode of the room-server (REDIS_URL or REDIS_CLUSTER_NODES set): see docs/scaling.md. */
 export { RedisScale, createRedisScale } from './redis-scale.ts';
 export type { RedisScaleOptions, CreateRedisScaleOptions } from './redis-scale.ts';
 export { RedisRoomStore, nextStreamId } from './store.ts';
@@ -6,5 +6,7 @@ export { RedisRoomStorage } from './storage.ts';
 export type { RedisRoomStorageOptions } from './storage.ts';
 export { scaleFromEnv } from './config.ts';
 export type { LoadedRoom, CompactResult } from './store.ts';
-export { scaleKeys, parseRoomKey } from './keys.ts';
+export { scaleKeys, parseRoomKey, keySlot } from './keys.ts';
+export { scaleClients, isCluster } from './client.ts';
+export type { ScaleRedis, ScaleClients, RedisTarget } from './client.ts';
 export type { ScaleKeys } from './keys.ts';

@@ -37,6 +37,11 @@ export function createScaleMetrics(registry: Registry = new Registry()) {
       help: 'Updates that could not be appended (Redis down); pushed again by the next resync',
       registers,
     }),
+    unreplicated: new Counter({
+      name: 'patungan_scale_unreplicated_appends_total',
+      help: "Redis Cluster: times no replica acknowledged a primary's appends within REDIS_CLUSTER_WAIT_MS (no live replica); that primary then takes appends without WAIT for 5 s",
+      registers,
+    }),
     gaps: new Counter({
       name: 'patungan_scale_sequence_gaps_total',
       help: 'Missed room messages detected from sequence numbers',

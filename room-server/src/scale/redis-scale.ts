@@ -7,19 +7,21 @@
  * (room-sync.ts), presence leases (presence.ts).
  *
  * Redis clients are injected (`new RedisScale({ redis, subscriber })`) or created from a URL
- * (`createRedisScale({ url })`). While Redis is unreachable the instance keeps serving the
+ * or a cluster's nodes (`createRedisScale({ url })`, `createRedisScale({ clusterNodes })`,
+ * client.ts: one code path for a single Redis and a Redis Cluster, decision 0016). While Redis is unreachable the instance keeps serving the
  * rooms it has loaded, `/healthz` says `degraded`, and on return it resubscribes, then
  * resyncs every room (pull what others wrote, push what it accepted meanwhile).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import * as Y from 'yjs';
 import type { RoomBus } from '../bus.ts';
 import type { RoomHandle } from '../hooks.ts';
 import type { StoredRoom } from '../storage/types.ts';
+import { isCluster, scaleClients, type RedisTarget, type ScaleRedis } from './client.ts';
 import { RedisDeadlineIndex } from './deadlines.ts';
 import { scaleKeys, type ScaleKeys } from './keys.ts';
 import { decodeMessage, MSG_PRESENCE } from './messages.ts';
@@ -29,10 +31,13 @@ import { RedisRoomStorage } from './storage.ts';
 import { RedisRoomStore } from './store.ts';
 
 export interface RedisScaleOptions {
-  /** Connection for commands (append, load, leases). */
-  redis: Redis;
-  /** Connection in subscriber mode (SSUBSCRIBE); must not be used for anything else. */
-  subscriber: Redis;
+  /** Connection for commands (append, load, leases): a `Redis` or a `Cluster`. */
+  redis: ScaleRedis;
+  /**
+   * Connection in subscriber mode (SSUBSCRIBE); must not be used for anything else. A `Cluster`
+   * here needs `shardedSubscribers: true`.
+   */
+  subscriber: ScaleRedis;
   /** Prefix of every key and channel (default `patungan:`). */
   prefix?: string;
   /** This instance's id; must be unique among live instances (default host-pid-random). */
@@ -55,6 +60,11 @@ export interface RedisScaleOptions {
   loadTimeoutMs?: number;
   /** `close()` also disconnects the two clients (default false: whoever made them owns them). */
   ownsClients?: boolean;
+  /**
+   * How long an append waits for a replica on a Redis Cluster (`WAIT 1 <ms>`, default 1000;
+   * `REDIS_CLUSTER_WAIT_MS`). Ignored with a single Redis.
+   */
+  replicaWaitMs?: number;
 }
 
 export class RedisScale implements RoomBus {
@@ -68,8 +78,8 @@ export class RedisScale implements RoomBus {
   readonly deadlines: RedisDeadlineIndex;
   readonly metrics: ScaleMetrics;
   readonly log: Logger;
-  readonly #redis: Redis;
-  readonly #sub: Redis;
+  readonly #redis: ScaleRedis;
+  readonly #sub: ScaleRedis;
   readonly #rooms = new Map<string, RoomSync>();
   readonly #byChannel = new Map<string, RoomSync>();
   readonly #inbox: string;
@@ -93,15 +103,29 @@ export class RedisScale implements RoomBus {
     if (/[{}\s]/.test(this.instanceId))
       throw new Error('instance id must not contain { } or spaces');
     this.keys = scaleKeys(o.prefix ?? 'patungan:');
-    this.metrics = createScaleMetrics(o.registry);
     this.log = (o.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })).child({
       component: 'scale',
       instance: this.instanceId,
     });
+    this.metrics = createScaleMetrics(o.registry);
     this.store = new RedisRoomStore({
       redis: o.redis,
       keys: this.keys,
       instanceId: this.instanceId,
+      ...(isCluster(o.redis)
+        ? {
+            replicas: {
+              timeoutMs: o.replicaWaitMs ?? 1000,
+              onUnreplicated: (primary: string) => {
+                this.metrics.unreplicated.inc();
+                this.log.warn(
+                  { primary },
+                  'no replica acknowledged appends in time: this shard is not failover-safe now (appends skip WAIT for 5 s)',
+                );
+              },
+            },
+          }
+        : {}),
     });
     this.storage = new RedisRoomStorage(this.store, {
       compactAfter: o.compactAfter ?? 200,
@@ -117,6 +141,9 @@ export class RedisScale implements RoomBus {
     this.#ownsClients = o.ownsClients ?? false;
 
     this.#sub.on('smessageBuffer', this.#onMessage);
+    // Cluster: after a failover the client moves the sharded subscriptions to the promoted
+    // replica on its own; messages published in between are lost to us, so resync then.
+    if (isCluster(this.#sub)) this.#sub.on('subscribersReady', this.#onResubscribed);
     for (const c of [this.#redis, this.#sub]) {
       c.on('ready', this.#onStatus);
       c.on('close', this.#onStatus);
@@ -261,10 +288,16 @@ export class RedisScale implements RoomBus {
     if (this.#up) {
       // Drop the lease now: other instances remove this instance's presence at their next check.
       await this.#redis.del(this.keys.lease(this.instanceId)).catch(() => {});
-      await this.#sub.sunsubscribe().catch(() => {});
+      // One channel per SUNSUBSCRIBE on a cluster (channels of one call must share a slot).
+      if (isCluster(this.#sub)) {
+        const sub = this.#sub;
+        const channels = [this.#inbox, ...[...this.#rooms.values()].map((r) => r.channel)];
+        await Promise.all(channels.map((c) => sub.sunsubscribe(c).catch(() => {})));
+      } else await this.#sub.sunsubscribe().catch(() => {});
     }
     for (const room of [...this.#rooms.values()]) this.#forget(room);
     this.#sub.off('smessageBuffer', this.#onMessage);
+    this.#sub.off('subscribersReady', this.#onResubscribed);
     for (const c of [this.#redis, this.#sub]) {
       c.off('ready', this.#onStatus);
       c.off('close', this.#onStatus);
@@ -325,6 +358,12 @@ export class RedisScale implements RoomBus {
     void this.#recover();
   };
 
+  #onResubscribed = (): void => {
+    if (!this.#up || this.#closed || this.#rooms.size === 0) return;
+    this.log.info({ rooms: this.#rooms.size }, 'cluster subscriptions moved: resyncing');
+    void this.#recover();
+  };
+
   /** After (re)connecting: lease, inbox, every room's channel, THEN resync (subscribe before load). */
   async #recover(): Promise<void> {
     try {
@@ -364,11 +403,13 @@ export class RedisScale implements RoomBus {
     owners.delete(this.instanceId);
     if (owners.size === 0) return;
     const ids = [...owners];
-    const p = this.#redis.pipeline();
-    for (const id of ids) p.exists(this.keys.lease(id));
-    const res = (await p.exec()) ?? [];
+    // One EXISTS per lease, sent together (auto-pipelined per node; leases of different
+    // instances hash to different cluster slots, so never one pipeline or one multi-key call).
+    const res = await Promise.all(
+      ids.map((id) => this.#redis.exists(this.keys.lease(id)).catch(() => 1)),
+    );
     ids.forEach((id, i) => {
-      const alive = Number(res[i]?.[1] ?? 1) === 1;
+      const alive = Number(res[i] ?? 1) === 1;
       if (alive) {
         this.#missing.delete(id);
         return;
@@ -429,31 +470,20 @@ export class RedisScale implements RoomBus {
   }
 }
 
-export interface CreateRedisScaleOptions extends Omit<RedisScaleOptions, 'redis' | 'subscriber'> {
-  /** `redis://host:port/db` (REDIS_URL). */
-  url: string;
-  /** Extra ioredis options for both connections. */
-  redisOptions?: RedisOptions;
-}
+export type CreateRedisScaleOptions = Omit<RedisScaleOptions, 'redis' | 'subscriber'> &
+  RedisTarget & {
+    /** Extra ioredis options for both connections (every node's, on a cluster). */
+    redisOptions?: RedisOptions;
+  };
 
 /**
- * Creates the two connections from a URL and the `RedisScale` that owns them. Commands fail
- * fast while Redis is down (no offline queue): a failed append is pushed again by the next
- * resync, so nothing piles up in memory.
+ * Creates the two connections — to `url` (REDIS_URL) or to the cluster of `clusterNodes`
+ * (REDIS_CLUSTER_NODES), client.ts — and the `RedisScale` that owns them. Commands fail fast
+ * while Redis is down (no offline queue): a failed append is pushed again by the next resync,
+ * so nothing piles up in memory.
  */
 export async function createRedisScale(o: CreateRedisScaleOptions): Promise<RedisScale> {
-  const common: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(50 * times, 1000),
-    ...o.redisOptions,
-  };
-  // A generous command timeout: a starved event loop runs timers before it reads the socket,
-  // so a short one fails commands Redis has long answered (each failure costs a resync).
-  // Auto-pipelining: the appends of every edit handled in one event-loop turn go out as one
-  // write and come back as one read (a syscall each way per turn, not per edit).
-  const redis = new Redis(o.url, { ...common, commandTimeout: 30_000, enableAutoPipelining: true });
-  const subscriber = new Redis(o.url, common);
+  const { redis, subscriber } = scaleClients(o, o.redisOptions);
   const scale = new RedisScale({ ...o, redis, subscriber, ownsClients: true });
   if (!(await scale.ready(o.loadTimeoutMs ?? 5000))) {
     scale.log.warn('Redis not reachable at start: running degraded until it is');

@@ -12,9 +12,10 @@
  * the snapshot is still the one it read, then trims exactly what it folded in. Entries
  * appended meanwhile have larger ids and stay.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import * as Y from 'yjs';
-import type { ScaleKeys } from './keys.ts';
+import { isCluster, type ScaleRedis } from './client.ts';
+import { keySlot, type ScaleKeys } from './keys.ts';
 import { updateHeader } from './messages.ts';
 
 const APPEND = `
@@ -43,7 +44,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-type ScriptRedis = Redis & {
+type AppendArgs = [seq: string, log: string, ch: string, header: Buffer, update: Buffer];
+
+type ScriptRedis = ScaleRedis & {
   patunganAppend(
     seq: string,
     log: string,
@@ -65,7 +68,7 @@ type ScriptRedis = Redis & {
 };
 
 /** Adds the scripts to a client once (ioredis sends EVALSHA and falls back to EVAL). */
-function withScripts(redis: Redis): ScriptRedis {
+function withScripts(redis: ScaleRedis): ScriptRedis {
   const r = redis as ScriptRedis;
   if (typeof r.patunganAppend !== 'function') {
     redis.defineCommand('patunganAppend', { numberOfKeys: 3, lua: APPEND });
@@ -87,11 +90,24 @@ export interface LoadedRoom {
 export type CompactResult = 'compacted' | 'busy' | 'empty' | 'incomplete' | 'lost-lock';
 
 export interface RedisRoomStoreOptions {
-  redis: Redis;
+  redis: ScaleRedis;
   keys: ScaleKeys;
   instanceId: string;
   /** How long a compaction may hold the room's lock (default 10 s). */
   lockMs?: number;
+  /**
+   * Redis Cluster: an append resolves only once a replica has it (`WAIT 1 timeoutMs` on the same
+   * connection to the room's primary, right after the script; see `#appendReplicated`). A
+   * primary whose WAIT times out (no live replica, e.g. right after a failover) is reported by
+   * `onUnreplicated` (with its `host:port`), and appends to it skip the WAIT for `skipMs`
+   * (default 5 s): a primary without a replica cannot give the guarantee, and must not stall
+   * every edit by the timeout. Unset (single Redis): no WAIT.
+   */
+  replicas?: {
+    timeoutMs: number;
+    skipMs?: number;
+    onUnreplicated?: (primary: string) => void;
+  };
 }
 
 const toBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -109,6 +125,21 @@ export class RedisRoomStore {
   readonly #instanceId: string;
   readonly #header: Buffer;
   readonly #lockMs: number;
+  readonly #replicas: RedisRoomStoreOptions['replicas'];
+  /** Primaries (`host:port`) whose last WAIT timed out → until when they append without one. */
+  readonly #unreplicated = new Map<string, number>();
+  /** Per node connection: a WAIT in flight, and the next one the appends since then share. */
+  readonly #waits = new Map<
+    ScaleRedis,
+    {
+      inflight: boolean;
+      next: {
+        promise: Promise<number>;
+        resolve: (n: number) => void;
+        reject: (err: unknown) => void;
+      } | null;
+    }
+  >();
 
   constructor(o: RedisRoomStoreOptions) {
     this.#redis = withScripts(o.redis);
@@ -116,19 +147,128 @@ export class RedisRoomStore {
     this.#instanceId = o.instanceId;
     this.#header = toBuffer(updateHeader(o.instanceId));
     this.#lockMs = o.lockMs ?? 10_000;
+    this.#replicas = o.replicas;
   }
 
-  /** Appends and publishes one update; resolves once it is durable, with its sequence number. */
+  /**
+   * Appends and publishes one update; resolves once it is durable (on a cluster: once a replica
+   * has it too), with its sequence number.
+   */
   async append(roomId: string, update: Uint8Array): Promise<{ seq: number; logLength: number }> {
     const k = this.#keys;
-    const [seq, logLength] = await this.#redis.patunganAppend(
+    const args: AppendArgs = [
       k.seq(roomId),
       k.log(roomId),
       k.channel(roomId),
       this.#header,
       toBuffer(update),
-    );
-    return { seq: Number(seq), logLength: Number(logLength) };
+    ];
+    const r = this.#replicas;
+    if (!r || !isCluster(this.#redis)) {
+      const [seq, logLength] = await this.#redis.patunganAppend(...args);
+      return { seq: Number(seq), logLength: Number(logLength) };
+    }
+    return this.#appendReplicated(this.#redis, r, args);
+  }
+
+  /**
+   * Redis Cluster: the script on the connection to the room's primary, then `WAIT 1` on that
+   * same connection, one WAIT for every append sent to that primary in the same event-loop
+   * turn (group commit: WAIT blocks its connection until a replica has every write sent on it
+   * before, so one per turn, not one per append). The append resolves once both answered.
+   * A node that answers MOVED or is gone (a failover) fails the append (the bus takes it over:
+   * served locally, pushed by the room's next resync) and refreshes the slot map.
+   */
+  async #appendReplicated(
+    cluster: Cluster,
+    r: NonNullable<RedisRoomStoreOptions['replicas']>,
+    args: AppendArgs,
+  ): Promise<{ seq: number; logLength: number }> {
+    const slotOwner = cluster.slots[keySlot(args[0])]?.[0];
+    const node = slotOwner ? this.#node(cluster, slotOwner) : undefined;
+    if (!node) {
+      cluster.refreshSlotsCache();
+      throw new Error('no connection to the primary of this room yet (slot map refreshing)');
+    }
+    const script = withScripts(node).patunganAppend(...args);
+    const skipUntil = this.#unreplicated.get(slotOwner!);
+    const replicated =
+      skipUntil !== undefined && Date.now() < skipUntil
+        ? -1
+        : this.#replicated(node, slotOwner!, r);
+    try {
+      const [[seq, logLength]] = await Promise.all([script, replicated]);
+      return { seq: Number(seq), logLength: Number(logLength) };
+    } catch (err) {
+      cluster.refreshSlotsCache();
+      throw err;
+    }
+  }
+
+  /**
+   * The WAIT that covers a script just sent on `node`: the next one, shared by every append of
+   * this turn, and sent once no other WAIT is in flight on that connection (one at a time: a
+   * WAIT that times out must not queue a WAIT per append behind it). Resolves with the number
+   * of replicas that acknowledged, or -1 when the primary is in its skip period.
+   */
+  #replicated(
+    node: ScaleRedis,
+    primary: string,
+    r: NonNullable<RedisRoomStoreOptions['replicas']>,
+  ): Promise<number> {
+    let st = this.#waits.get(node);
+    if (!st) this.#waits.set(node, (st = { inflight: false, next: null }));
+    if (st.next) return st.next.promise;
+    let resolve!: (n: number) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    st.next = { promise, resolve, reject };
+    const state = st;
+    const skipMs = r.skipMs ?? 5000;
+    const send = async (): Promise<void> => {
+      const batch = state.next;
+      if (!batch || state.inflight) return;
+      state.next = null;
+      state.inflight = true;
+      try {
+        const until = this.#unreplicated.get(primary);
+        if (until !== undefined) {
+          // Skip period over: ask (ROLE, which does not block the connection as a WAIT that
+          // times out does) whether the primary has a replica again before waiting for one.
+          if (Date.now() < until || !(await hasReplica(node))) {
+            if (Date.now() >= until) this.#unreplicated.set(primary, Date.now() + skipMs);
+            batch.resolve(-1);
+            return;
+          }
+          this.#unreplicated.delete(primary);
+        }
+        const n = await node.wait(1, r.timeoutMs);
+        if (n < 1) {
+          this.#unreplicated.set(primary, Date.now() + skipMs);
+          r.onUnreplicated?.(primary);
+        }
+        batch.resolve(n);
+      } catch (err) {
+        batch.reject(err);
+      } finally {
+        state.inflight = false;
+        void send(); // the appends that came while it was in flight
+      }
+    };
+    // After every script of this turn (a microtask runs after the synchronous calls).
+    if (!st.inflight) queueMicrotask(() => void send());
+    return promise;
+  }
+
+  /** The cluster client's connection to one node (`host:port`), with the scripts defined. */
+  #node(cluster: Cluster, key: string): ScriptRedis | undefined {
+    for (const n of cluster.nodes('master')) {
+      if (`${n.options.host}:${n.options.port}` === key) return withScripts(n);
+    }
+    return undefined;
   }
 
   /** Reads sequence number, snapshot and stream in one MULTI, so they are mutually consistent. */
@@ -153,17 +293,15 @@ export class RedisRoomStore {
     return { seq, updates, logLength: entries.length };
   }
 
-  /** The sequence numbers of several rooms in one round trip (a pipeline, not MGET: cluster-safe). */
+  /**
+   * The sequence numbers of several rooms: one GET per room, sent together (auto-pipelined per
+   * node: one round trip to a single Redis, one per shard on a cluster; never MGET or a
+   * pipeline, whose keys would have to share a slot).
+   */
   async seqs(roomIds: readonly string[]): Promise<number[]> {
     if (roomIds.length === 0) return [];
-    const p = this.#redis.pipeline();
-    for (const id of roomIds) p.get(this.#keys.seq(id));
-    const res = (await p.exec()) ?? [];
-    return roomIds.map((_, i) => {
-      const r = res[i];
-      if (!r || r[0]) throw r?.[0] ?? new Error('pipeline answer missing');
-      return Number(r[1] ?? 0);
-    });
+    const res = await Promise.all(roomIds.map((id) => this.#redis.get(this.#keys.seq(id))));
+    return res.map((v) => Number(v ?? 0));
   }
 
   /**
@@ -232,6 +370,12 @@ export class RedisRoomStore {
     const k = this.#keys;
     await this.#redis.del(k.log(roomId), k.snap(roomId), k.seq(roomId), k.lock(roomId));
   }
+}
+
+/** Whether a primary has a connected replica now (`ROLE`: `['master', offset, replicas]`). */
+async function hasReplica(node: ScaleRedis): Promise<boolean> {
+  const role = (await node.role()) as unknown[];
+  return Array.isArray(role[2]) && role[2].length > 0;
 }
 
 function fieldValue(fields: Buffer[], name: string): Buffer | undefined {

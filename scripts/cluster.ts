@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRegionDatabases } from './cluster-regions.ts';
 import {
   MIN_SECRET_BYTES,
   RoomTokenSecretError,
@@ -455,6 +456,7 @@ async function main(): Promise<void> {
       'no-settlement': { type: 'boolean', default: false },
       web: { type: 'boolean', default: false },
       'web-port': { type: 'string', default: '3000' },
+      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -468,6 +470,7 @@ async function main(): Promise<void> {
         '  --settlement-port P     settlement API port (default 4000)',
         '  --no-settlement         room-servers only',
         '  --web [--web-port P]    also start web (builds it if needed)',
+        '  --regions N             central + N region PostgreSQL clusters for settlement',
         'Environment: REDIS_URL (redis://127.0.0.1:6379), REDIS_PREFIX, DATABASE_URL (unset:',
         'PGlite under DATA_DIR), DATA_DIR, ROOM_TOKEN_SECRET, LOG_LEVEL, SCALE_LEASE_MS.',
       ].join('\n'),
@@ -479,7 +482,9 @@ async function main(): Promise<void> {
     if (!Number.isInteger(x) || x < 0) throw new Error(`--${name} must be a port number`);
     return x;
   };
+  const regions = values.regions ? await startRegionDatabases(Number(values.regions)) : null;
   const cluster = await startCluster({
+    ...(regions ? { env: regions.env, databaseUrl: regions.env.DATABASE_URL } : {}),
     instances: num('instances', values.instances),
     basePort: num('base-port', values['base-port']),
     lbPort: values['lb-port'] === undefined ? null : num('lb-port', values['lb-port']),
@@ -489,13 +494,19 @@ async function main(): Promise<void> {
     webPort: num('web-port', values['web-port']),
     output: 'prefix',
     bundled: true, // as `npm start -w room-server` runs them
+  }).catch(async (err: unknown) => {
+    await regions?.stop();
+    throw err;
   });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
-    void cluster.stop().then(() => process.exit(0));
+    void cluster
+      .stop()
+      .then(() => regions?.stop())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -507,6 +518,7 @@ async function main(): Promise<void> {
       ...(cluster.lbUrl ? [`  balancer     ${cluster.lbUrl}`] : []),
       ...(cluster.settlementUrl ? [`  settlement   ${cluster.settlementUrl}`] : []),
       ...(cluster.webUrl ? [`  web          ${cluster.webUrl}`] : []),
+      ...(regions?.lines ?? []),
       '',
       `  load test:   npm run load -- ${cluster.roomServers.map((r) => `--url ${r.url}`).join(' ')}`,
       '  Press Ctrl-C to stop.',

@@ -506,7 +506,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
           done.migrated = true;
           unit.ready = true;
           startLoops(unit);
-          unit.ctx.log.info({ region: slug, code: unit.code }, 'region database ready');
+          unit.ctx.log.info({ code: unit.code }, 'region database ready');
         }
         if (!done.catalog) {
           await ensureSubscription(

@@ -532,7 +532,13 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
           );
           const [p] = await raw.query<{ n: number }>('SELECT count(*) AS n FROM products');
           const mine = stores.filter((st) => regionSlug(st.region) === slug).map((st) => st.id);
-          if ((p?.n ?? 0) > 0 && mine.length > 0) {
+          // central's copy holding their stock means the region had it (a restore): no seed
+          const [copied] = await db.query<{ n: number }>(
+            'SELECT count(*) AS n FROM stock WHERE store_id = ANY($1::text[])',
+            [mine],
+          );
+          if ((copied?.n ?? 0) > 0) done.stocked = true;
+          else if ((p?.n ?? 0) > 0 && mine.length > 0) {
             await seedDemoStock(raw, mine, { now: clock.now() });
             done.stocked = true;
           }

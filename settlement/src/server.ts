@@ -265,13 +265,6 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
 
   const databaseUrl = o.databaseUrl ?? env.DATABASE_URL;
   const ownDb = !o.db;
-  const pgliteDir =
-    o.dataDir === null ? undefined : (o.dataDir ?? join(defaultDataDir(env), 'settlement'));
-  const db =
-    o.db ??
-    (await openDb(
-      databaseUrl ? { databaseUrl } : { ...(pgliteDir ? { dataDir: pgliteDir } : {}) },
-    ));
   // Regions: parsed before anything opens, so a bad setting stops the start at once.
   const regionUrls = parseRegionUrls(
     'REGION_DATABASE_URLS',
@@ -284,9 +277,15 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
   const regional = regionUrls.size > 0;
   const codes = checkCodes(regionUrls.keys());
   if (regional && !databaseUrl) {
-    if (ownDb) await db.close();
     throw new Error('REGION_DATABASE_URLS needs DATABASE_URL: the central database');
   }
+  const pgliteDir =
+    o.dataDir === null ? undefined : (o.dataDir ?? join(defaultDataDir(env), 'settlement'));
+  const db =
+    o.db ??
+    (await openDb(
+      databaseUrl ? { databaseUrl } : { ...(pgliteDir ? { dataDir: pgliteDir } : {}) },
+    ));
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     await migrate(db);

@@ -2,12 +2,14 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { currentRegionCode } from './region-scope.ts';
 
 /**
- * Inside a region (region-scope.ts) an id names it: `stl_<code>.<random>` (base64url never
- * holds a `.`, so old ids — `stl_<random>` — never look regional).
+ * Inside a region (region-scope.ts) an id names it: `stl_<code>-<random>`. Only URL-safe
+ * characters (web checks ids against `[A-Za-z0-9_-]`), and never mistaken for an old id:
+ * those have exactly 12 (shortId) or 22 (secretId) characters after the `_`, a regional id
+ * 16 or 26 (regions.ts codeOfId).
  */
 function regional(prefix: string, random: string): string {
   const code = currentRegionCode();
-  return code ? `${prefix}_${code}.${random}` : `${prefix}_${random}`;
+  return code ? `${prefix}_${code}-${random}` : `${prefix}_${random}`;
 }
 
 /** Unguessable ids (128 random bits) with a readable prefix: `pay_…`, `stl_…`. */

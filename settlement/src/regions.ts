@@ -31,10 +31,14 @@ export function regionCode(slug: string): string {
 }
 
 const CODE = `[${PICKUP_ALPHABET}]{3}`;
-const ID_CODE = new RegExp(`^[a-z]+_(${CODE})\\.`);
+/** The random part of ids.ts's shortId (12) and secretId (22). */
+const RANDOM = '(?:[A-Za-z0-9_-]{22}|[A-Za-z0-9_-]{12})(?![A-Za-z0-9_-])';
+const ID_CODE = new RegExp(`^[a-z]+_(${CODE})-${RANDOM}$`);
 const REF_CODE = new RegExp(`^(${CODE})-`, 'i');
+/** A regional id anywhere in a text (a provider's webhook body). */
+export const REGIONAL_ID_IN_TEXT = new RegExp(`\\b(?:att|pay|stl|ord)_(${CODE})-${RANDOM}`, 'g');
 
-/** The region code in an id (`stl_K7Q.…`), or null for an id from before regions / central. */
+/** The region code in an id (`stl_K7Q-…`), or null for an id from before regions / central. */
 export function codeOfId(id: string): string | null {
   return ID_CODE.exec(id)?.[1] ?? null;
 }

@@ -51,6 +51,9 @@ describe('regions configuration', () => {
       ref: orderRef(),
     }));
     expect(codeOfId(made.stl)).toBe(code);
+    // web accepts only URL-safe ids ([A-Za-z0-9_-])
+    expect(made.stl).toMatch(/^stl_[A-Za-z0-9_-]+$/);
+    expect(made.pay).toMatch(/^pay_[A-Za-z0-9_-]+$/);
     expect(codeOfId(made.pay)).toBe(code);
     expect(codeOfRef(made.ref)).toBe(code);
     expect(codeOfRef(made.ref.toLowerCase())).toBe(code);
@@ -60,6 +63,9 @@ describe('regions configuration', () => {
     expect(codeOfId(stl)).toBeNull();
     expect(orderRef()).toMatch(/^[2-9A-HJKMNP-Z]{8}$/);
     expect(codeOfRef(orderRef())).toBeNull();
+    // an old id whose random part happens to look like a code is still central's
+    expect(codeOfId(`stl_${code}-abcdefgh`)).toBeNull();
+    expect(codeOfId(`pay_${code}-abcdefghijklmnopqr`)).toBeNull();
   });
 
   it('refuses to start on a bad REGION_DATABASE_URLS or without a central database', async () => {

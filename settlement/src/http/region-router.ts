@@ -3,7 +3,7 @@
  * over that region's Ctx — and this front picks the app for each request:
  *
  * - a settlement, order or payment id, or an order reference, names its region's code
- *   (`stl_K7Q.…`, `K7Q-ABCD2345`): no lookup; an id without a code is central's;
+ *   (`stl_K7Q-…`, `K7Q-ABCD2345`): no lookup; an id without a code is central's;
  * - `/stores/<id>/…` (stock, orders, reports, stock tools) and `POST /settlements` (its
  *   body's `storeId`): the store's region, from the store directory (kept in memory);
  * - `/webhooks/<provider>`: the region whose code appears in an id the notice carries;
@@ -15,7 +15,13 @@
  * A region that is not set up yet (its database has never been reached) answers
  * `503 region_unavailable`; one whose database goes away does the same from its Db guard.
  */
-import { codeOfId, codeOfRef, regionUnavailable, type StoreDirectory } from '../regions.ts';
+import {
+  codeOfId,
+  codeOfRef,
+  REGIONAL_ID_IN_TEXT,
+  regionUnavailable,
+  type StoreDirectory,
+} from '../regions.ts';
 
 export interface RegionUnit {
   /** null: central (and every store whose region has no database of its own). */
@@ -97,7 +103,7 @@ export function regionFront(o: RegionFrontOptions): (req: Request) => Promise<Re
     }
     if (req.method === 'POST' && head === 'webhooks') {
       const text = await readLimited(req.clone(), o.maxBodyBytes);
-      for (const m of (text ?? '').matchAll(/\b(?:att|pay|stl|ord)_([2-9A-Z]{3})\./g)) {
+      for (const m of (text ?? '').matchAll(REGIONAL_ID_IN_TEXT)) {
         if (byCode.has(m[1]!)) return ofCode(m[1]!);
       }
       return o.central;

@@ -129,17 +129,25 @@ export function regionUnavailable(region: string): SettlementError {
 /**
  * `db` whose connection failures become `503 region_unavailable` (every flow running on a
  * region's Ctx gets it without knowing about regions). Query errors pass unchanged.
+ *
+ * An operation still unanswered after `timeoutMs` is answered `503` as well: a server that
+ * dies under load can leave a query of postgres.js waiting on a connection that is gone, and
+ * a caller must not wait for ever. The operation is not cancelled: if it does commit later,
+ * the client's retry with the same idempotency key finds it (a 503 acknowledges nothing).
  */
-export function guardRegionDb(db: Db, region: string, onDown?: () => void): Db {
+export function guardRegionDb(db: Db, region: string, timeoutMs = 10_000): Db {
   const guard = async <T>(p: () => Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(regionUnavailable(region)), timeoutMs);
+    });
     try {
-      return await p();
+      return await Promise.race([p(), late]);
     } catch (err) {
-      if (isConnectionError(err)) {
-        onDown?.();
-        throw regionUnavailable(region);
-      }
+      if (isConnectionError(err)) throw regionUnavailable(region);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   };
   return {

@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startRegionDatabases } from './cluster-regions.ts';
 import {
   MIN_SECRET_BYTES,
   RoomTokenSecretError,
@@ -460,6 +461,7 @@ async function main(): Promise<void> {
       web: { type: 'boolean', default: false },
       'redis-cluster': { type: 'boolean', default: false },
       'web-port': { type: 'string', default: '3000' },
+      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -475,6 +477,7 @@ async function main(): Promise<void> {
         '  --web [--web-port P]    also start web (builds it if needed)',
         '  --redis-cluster         a local Redis Cluster (3 primaries + 3 replicas, free ports)',
         '                          instead of REDIS_URL (scripts/redis-cluster.ts)',
+        '  --regions N             central + N region PostgreSQL clusters for settlement',
         'Environment: REDIS_URL (redis://127.0.0.1:6379), REDIS_PREFIX, DATABASE_URL (unset:',
         'PGlite under DATA_DIR), DATA_DIR, ROOM_TOKEN_SECRET, LOG_LEVEL, SCALE_LEASE_MS.',
       ].join('\n'),
@@ -489,8 +492,10 @@ async function main(): Promise<void> {
   const redisCluster = values['redis-cluster']
     ? await (await import('./redis-cluster.ts')).startRedisCluster()
     : null;
+  const regions = values.regions ? await startRegionDatabases(Number(values.regions)) : null;
   const cluster = await startCluster({
     ...(redisCluster ? { redisClusterNodes: redisCluster.nodes } : {}),
+    ...(regions ? { env: regions.env, databaseUrl: regions.env.DATABASE_URL } : {}),
     instances: num('instances', values.instances),
     basePort: num('base-port', values['base-port']),
     lbPort: values['lb-port'] === undefined ? null : num('lb-port', values['lb-port']),
@@ -500,6 +505,9 @@ async function main(): Promise<void> {
     webPort: num('web-port', values['web-port']),
     output: 'prefix',
     bundled: true, // as `npm start -w room-server` runs them
+  }).catch(async (err: unknown) => {
+    await regions?.stop();
+    throw err;
   });
   let stopping = false;
   const stop = () => {
@@ -509,6 +517,7 @@ async function main(): Promise<void> {
     void cluster
       .stop()
       .then(() => redisCluster?.stop())
+      .then(() => regions?.stop())
       .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
@@ -522,6 +531,7 @@ async function main(): Promise<void> {
       ...(redisCluster ? [`  redis cluster ${redisCluster.nodes}`] : []),
       ...(cluster.settlementUrl ? [`  settlement   ${cluster.settlementUrl}`] : []),
       ...(cluster.webUrl ? [`  web          ${cluster.webUrl}`] : []),
+      ...(regions?.lines ?? []),
       '',
       `  load test:   npm run load -- ${cluster.roomServers.map((r) => `--url ${r.url}`).join(' ')}`,
       '  Press Ctrl-C to stop.',

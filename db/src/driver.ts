@@ -40,6 +40,12 @@ export interface DbOptions {
   /** postgres.js pool size (default 10). */
   poolSize?: number;
   /**
+   * PostgreSQL: seconds to wait for a connection before the query fails (postgres.js's
+   * default is 30). A region's database uses a short one, so that a region that is down
+   * answers at once rather than after half a minute.
+   */
+  connectTimeoutSeconds?: number;
+  /**
    * Unqualified names resolve in this schema only (it is created when missing): tests give
    * each case its own schema of one database. Unset: the server's default (`public`).
    */
@@ -62,7 +68,11 @@ export async function openDb(opts: DbOptions): Promise<Db> {
   // Each driver is loaded only when used: an embedded process never loads postgres.js.
   if (opts.databaseUrl) {
     const { openPostgres } = await import('./postgres.ts');
-    return openPostgres(opts.databaseUrl, { max: opts.poolSize ?? 10, schema: opts.schema });
+    return openPostgres(opts.databaseUrl, {
+      max: opts.poolSize ?? 10,
+      schema: opts.schema,
+      connectTimeout: opts.connectTimeoutSeconds,
+    });
   }
   const { openPglite } = await import('./pglite.ts');
   return openPglite(opts.dataDir, { schema: opts.schema });

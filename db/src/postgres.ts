@@ -7,6 +7,8 @@ export interface PostgresOptions {
   max: number;
   /** See DbOptions.schema (already checked to be an identifier). */
   schema?: string | undefined;
+  /** Seconds to wait for a connection (postgres.js default: 30). */
+  connectTimeout?: number | undefined;
 }
 
 export async function openPostgres(url: string, o: PostgresOptions): Promise<Db> {
@@ -20,6 +22,7 @@ export async function openPostgres(url: string, o: PostgresOptions): Promise<Db>
   }
   const sql = postgres(url, {
     max: o.max,
+    ...(o.connectTimeout !== undefined ? { connect_timeout: o.connectTimeout } : {}),
     onnotice: () => {},
     // every connection of the pool starts with the schema first (and only) on its path
     ...(o.schema ? { connection: { search_path: o.schema } } : {}),

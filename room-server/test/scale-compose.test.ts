@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { weakSecretReason } from '@patungan/model/node';
 import { roomServerStartCommand } from '../../scripts/cluster.ts';
+import { parseRegionUrls, regionSlug } from '../../settlement/src/regions.ts';
+import { STORES } from '../../settlement/src/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -63,6 +65,8 @@ describe('docker-compose.yml', () => {
       [
         'lb',
         'postgres',
+        'postgres-dki-jakarta',
+        'postgres-jawa-barat',
         ...REDIS_NODES,
         'redis-cluster-create',
         'room-server',
@@ -176,6 +180,31 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(ROOT, init!.split(':')[0]!), 'utf8')).toMatch(/CREATE DATABASE web/);
   });
 
+  it('runs settlement on a central and two region databases that replicate logically', () => {
+    const api = services.settlement!;
+    const worker = services['settlement-worker']!;
+    const env = { POSTGRES_PASSWORD: 'pw' };
+    const regions = parseRegionUrls(
+      'REGION_DATABASE_URLS',
+      interpolate(String(api.environment?.REGION_DATABASE_URLS), env),
+    );
+    expect([...regions.keys()]).toEqual(['dki-jakarta', 'jawa-barat']);
+    expect(worker.environment?.REGION_DATABASE_URLS).toBe(api.environment?.REGION_DATABASE_URLS);
+    for (const [slug, url] of regions) {
+      const host = new URL(url).hostname;
+      expect(host).toBe(`postgres-${slug}`);
+      expect(services[host]?.command).toEqual(['postgres', '-c', 'wal_level=logical']);
+      expect(api.depends_on?.[host]?.condition).toBe('service_healthy');
+      // the demo catalog has stores in every region named here
+      expect(
+        STORES.some((s) => regionSlug(s.region) === slug),
+        slug,
+      ).toBe(true);
+    }
+    expect(services.postgres!.command).toEqual(['postgres', '-c', 'wal_level=logical']);
+    expect(STORES.some((s) => !regions.has(regionSlug(s.region)))).toBe(true);
+  });
+
   it('builds every app service from one Dockerfile that exists', () => {
     for (const name of ['room-server', 'settlement', 'settlement-worker', 'web']) {
       const b = services[name]!.build;
@@ -217,6 +246,7 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(published).toEqual(['web 3000:3000']);
-    for (const db of [...REDIS_NODES, 'postgres']) expect(services[db]!.ports, db).toBeUndefined();
+    for (const db of [...REDIS_NODES, 'postgres', 'postgres-dki-jakarta', 'postgres-jawa-barat'])
+      expect(services[db]!.ports, db).toBeUndefined();
   });
 });

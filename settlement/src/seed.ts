@@ -243,6 +243,12 @@ export async function insertStock(
 export interface SeedOptions {
   products?: number;
   now?: Date;
+  /**
+   * Which stores get their demo stock in this database (default all). With regions, central
+   * stocks only the stores no region database holds; each region stocks its own
+   * (seedDemoStock) once the catalog has reached it.
+   */
+  stockFor?: (storeId: string) => boolean;
 }
 
 /** Loads the demo catalog, stores and stock unless products already exist. Returns whether it did. */
@@ -254,11 +260,46 @@ export async function seedDemo(db: Db, opts: SeedOptions = {}): Promise<boolean>
     const products = demoProducts(opts.products ?? 200);
     await insertStores(tx, STORES);
     await insertProducts(tx, products);
-    await insertStock(tx, demoStock(STORES, products), opts.now ?? new Date());
+    const stock = demoStock(STORES, products);
+    const keep = opts.stockFor;
+    await insertStock(
+      tx,
+      keep ? stock.filter((r) => keep(r.storeId)) : stock,
+      opts.now ?? new Date(),
+    );
     return true;
   });
   // Fresh statistics, or the planner keeps estimating the tables as empty (PGlite has no
   // autovacuum to do this for us).
+  if (loaded) await db.query('ANALYZE');
+  return loaded;
+}
+
+/**
+ * A region's demo stock: the same rows seedDemo gives `storeIds` in one database, loaded once
+ * (when none of those stores has stock yet) and only after the catalog and the stores have
+ * arrived (the region subscribes to them). Returns whether it loaded.
+ */
+export async function seedDemoStock(
+  db: Db,
+  storeIds: readonly string[],
+  opts: SeedOptions = {},
+): Promise<boolean> {
+  if (storeIds.length === 0) return false;
+  const loaded = await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(6190879)');
+    const [row] = await tx.query<{ n: number }>(
+      'SELECT count(*) AS n FROM stock WHERE store_id = ANY($1::text[])',
+      [storeIds],
+    );
+    if ((row?.n ?? 0) > 0) return false;
+    const ids = new Set(storeIds);
+    const stock = demoStock(STORES, demoProducts(opts.products ?? 200)).filter((r) =>
+      ids.has(r.storeId),
+    );
+    await insertStock(tx, stock, opts.now ?? new Date());
+    return true;
+  });
   if (loaded) await db.query('ANALYZE');
   return loaded;
 }

@@ -25,6 +25,7 @@ import {
 } from './dispatcher.ts';
 import { localBus, redisBus, type EventBus } from './events.ts';
 import { createApp } from './http/app.ts';
+import { regionFront, type RegionUnit } from './http/region-router.ts';
 import type { PayPageDeps } from './http/pay-routes.ts';
 import { enabledMethods, paymentMethodRoutes } from './http/payment-methods-routes.ts';
 import type { AppDeps } from './http/support.ts';
@@ -40,7 +41,27 @@ import {
 } from './providers/midtrans.ts';
 import type { PaymentProvider, ProviderName } from './providers/provider.ts';
 import { stripeProvider, type StripeConfig } from './providers/stripe.ts';
-import { seedDemo } from './seed.ts';
+import { inRegion } from './region-scope.ts';
+import {
+  checkCodes,
+  guardRegionDb,
+  lazyDb,
+  parseRegionUrls,
+  regionSlug,
+  StoreDirectory,
+} from './regions.ts';
+import {
+  CATALOG_PUBLICATION,
+  CATALOG_TABLES,
+  SALES_PUBLICATION,
+  SALES_TABLES,
+  catalogSubscription,
+  ensurePublication,
+  ensureSubscription,
+  offsetSequences,
+  salesSubscription,
+} from './replication.ts';
+import { seedDemo, seedDemoStock, STORES } from './seed.ts';
 import { workerTick } from './worker.ts';
 
 export interface SettlementOptions {
@@ -58,6 +79,19 @@ export interface SettlementOptions {
   databaseUrl?: string;
   /** PGlite directory. Default DATA_DIR/settlement; `null` → in memory. */
   dataDir?: string | null;
+  /**
+   * Default REGION_DATABASE_URLS (`<region slug>=<postgres url>,…`): a database per region
+   * (docs/contracts.md "Regions"); the central database is `databaseUrl`. Unset or empty:
+   * one database holds everything.
+   */
+  regionDatabaseUrls?: string;
+  /**
+   * Default REGION_REPLICATION_URLS (`central=<url>,<slug>=<url>,…`): how the database
+   * servers reach each other for replication, where that differs from the URLs above.
+   */
+  regionReplicationUrls?: string;
+  /** Retry interval of a region's setup (migrations, subscriptions) while it fails, ms (default 2000). */
+  regionSetupRetryMs?: number;
   /** Default REDIS_URL; unset → in-process events. */
   redisUrl?: string;
   /** Prefix of Redis channels (tests isolate with their own). */
@@ -122,11 +156,25 @@ export interface SettlementOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A region with a database of its own, as the service runs it. */
+export interface RegionService {
+  slug: string;
+  /** The 3-character code its ids and order references carry. */
+  code: string;
+  ctx: Ctx;
+  /** Migrated and serving (false until its database was first reached). */
+  ready: boolean;
+}
+
 export interface SettlementService {
   url: string;
   port: number;
+  /** The central database (the only one without regions). */
   db: Db;
+  /** Central's Ctx (every store whose region has no database of its own). */
   ctx: Ctx;
+  /** The regions named in REGION_DATABASE_URLS (empty without). */
+  regions: RegionService[];
   bus: EventBus;
   /** Runs one pass of the worker sweeps and the outbox now (tests, benchmarks). */
   tick(): Promise<void>;
@@ -218,6 +266,20 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
 
   const databaseUrl = o.databaseUrl ?? env.DATABASE_URL;
   const ownDb = !o.db;
+  // Regions: parsed before anything opens, so a bad setting stops the start at once.
+  const regionUrls = parseRegionUrls(
+    'REGION_DATABASE_URLS',
+    o.regionDatabaseUrls ?? env.REGION_DATABASE_URLS,
+  );
+  const replicationUrls = parseRegionUrls(
+    'REGION_REPLICATION_URLS',
+    o.regionReplicationUrls ?? env.REGION_REPLICATION_URLS,
+  );
+  const regional = regionUrls.size > 0;
+  const codes = checkCodes(regionUrls.keys());
+  if (regional && !databaseUrl) {
+    throw new Error('REGION_DATABASE_URLS needs DATABASE_URL: the central database');
+  }
   const pgliteDir =
     o.dataDir === null ? undefined : (o.dataDir ?? join(defaultDataDir(env), 'settlement'));
   const db =
@@ -228,7 +290,14 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     await migrate(db);
-    if (o.seed ?? true) await seedDemo(db, { now: clock.now() });
+    if (regional) await ensurePublication(db, CATALOG_PUBLICATION, CATALOG_TABLES);
+    // with regions, central stocks only the stores no region database holds
+    const centralStore = (storeId: string) => {
+      const st = STORES.find((x) => x.id === storeId);
+      return !st || !regionUrls.has(regionSlug(st.region));
+    };
+    if (o.seed ?? true)
+      await seedDemo(db, { now: clock.now(), ...(regional ? { stockFor: centralStore } : {}) });
     // PGlite has no autovacuum: start with fresh planner statistics (the dispatcher's prune
     // step refreshes them every 10 minutes).
     if (db.kind === 'pglite') await db.query('ANALYZE');
@@ -331,66 +400,209 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       ) || null;
 
     let server: Server | null = null;
-    let loops: Loop[] = [];
-    const ctx: Ctx = {
-      db,
-      clock,
-      log,
-      metrics,
-      providers,
-      publicUrl: '',
-      holdTtlMs: holdTtlSeconds * 1000,
-      captureGraceMs: (o.captureGraceSeconds ?? 60) * 1000,
-      leaseMs: (o.leaseSeconds ?? 30) * 1000,
-      instanceId,
-      fault: async (point) => {
-        await o.faults?.[point]?.();
-      },
-      kick: () => loops.forEach((l) => l.kick()),
+    const pollMs = o.workerPollMs ?? num(env.SETTLEMENT_WORKER_POLL_MS) ?? 1000;
+
+    /**
+     * What runs per database: central's and, with regions, each region's own Ctx (same shape,
+     * its own `db`), outbox dispatcher and worker loop, each independent of the others.
+     */
+    interface Unit {
+      slug: string | null;
+      code: string | null;
+      ctx: Ctx;
+      loops: Loop[];
+      drain: () => Promise<void>;
+      ready: boolean;
+      fetch: (req: Request) => Promise<Response>;
+    }
+    const makeUnit = (unitDb: Db, slug: string | null, code: string | null): Unit => {
+      const unit: Unit = {
+        slug,
+        code,
+        ctx: undefined as unknown as Ctx,
+        loops: [],
+        drain: async () => {},
+        ready: false,
+        fetch: () => Promise.reject(new Error('no API in this process')),
+      };
+      unit.ctx = {
+        db: unitDb,
+        clock,
+        log: slug ? log.child({ region: slug }) : log,
+        metrics,
+        providers,
+        publicUrl: '',
+        holdTtlMs: holdTtlSeconds * 1000,
+        captureGraceMs: (o.captureGraceSeconds ?? 60) * 1000,
+        leaseMs: (o.leaseSeconds ?? 30) * 1000,
+        instanceId,
+        fault: async (point) => {
+          await o.faults?.[point]?.();
+        },
+        kick: () => unit.loops.forEach((l) => l.kick()),
+      };
+      const dispatch: DispatcherOptions = {
+        db: unitDb,
+        clock,
+        log: unit.ctx.log,
+        metrics,
+        // A worker-only process without Redis has nobody to publish to: the API process does it.
+        bus: api || redisUrl || clusterNodes ? bus : null,
+        roomServerUrl: runWorker ? roomServerUrl : null,
+        webUrl: runWorker ? (webInternalUrl ?? 'drop') : null,
+        secret,
+        instanceId,
+      };
+      let lastPrune = 0;
+      unit.drain = () =>
+        inRegion(code, async () => {
+          while ((await publishPending(dispatch)) === 500);
+          while ((await deliverPending(dispatch)) === 500);
+          while ((await deliverToWeb(dispatch)) === 100);
+          if (runWorker && Date.now() - lastPrune > 600_000) {
+            lastPrune = Date.now();
+            await pruneOutbox(dispatch);
+          }
+        });
+      return unit;
     };
-    const dispatch: DispatcherOptions = {
-      db,
-      clock,
-      log,
-      metrics,
-      // A worker-only process without Redis has nobody to publish to: the API process does it.
-      bus: api || redisUrl || clusterNodes ? bus : null,
-      roomServerUrl: runWorker ? roomServerUrl : null,
-      webUrl: runWorker ? (webInternalUrl ?? 'drop') : null,
-      secret,
-      instanceId,
-    };
-    let lastPrune = 0;
-    const drainOutbox = async () => {
-      while ((await publishPending(dispatch)) === 500);
-      while ((await deliverPending(dispatch)) === 500);
-      while ((await deliverToWeb(dispatch)) === 100);
-      if (runWorker && Date.now() - lastPrune > 600_000) {
-        lastPrune = Date.now();
-        await pruneOutbox(dispatch);
+    const startLoops = (u: Unit) => {
+      const suffix = u.slug ? `:${u.slug}` : '';
+      u.loops = [new Loop(`outbox${suffix}`, u.drain, o.dispatcherPollMs ?? 250, u.ctx.log)];
+      if (runWorker) {
+        u.loops.push(
+          new Loop(
+            `worker${suffix}`,
+            () => inRegion(u.code, () => workerTick(u.ctx, worker)),
+            pollMs,
+            u.ctx.log,
+          ),
+        );
       }
+      u.loops.forEach((l) => l.start());
     };
+
+    // Central: with regions its own stores answer 503 region_unavailable while it is down.
+    const central = makeUnit(regional ? guardRegionDb(db, 'central') : db, null, null);
+    const ctx = central.ctx;
+    const regionDbs: Db[] = [];
+    const regions = [...regionUrls].map(([slug, regionUrl]) => {
+      const raw = lazyDb(() =>
+        openDb({ databaseUrl: regionUrl, connectTimeoutSeconds: 5, poolSize: 10 }),
+      );
+      regionDbs.push(raw);
+      return { unit: makeUnit(guardRegionDb(raw, slug), slug, codes.get(slug)!), raw, regionUrl };
+    });
+    cleanups.push(() => Promise.all(regionDbs.map((d) => d.close().catch(() => {}))));
+    const replicationUrl = (key: string) =>
+      replicationUrls.get(key) ?? (key === 'central' ? databaseUrl! : (regionUrls.get(key) ?? ''));
+
+    /**
+     * A region's setup, each step idempotent and retried until it succeeds (its database or
+     * central may be down at start): migrations, its publication and id ranges, then its
+     * subscription to central's catalog, central's subscription to it, and its demo stock
+     * once the stores have arrived. It serves as soon as it is migrated.
+     */
+    const setups = regions.map(({ unit, raw }) => {
+      const slug = unit.slug!;
+      const done = { migrated: false, catalog: false, sales: false, stocked: !(o.seed ?? true) };
+      const step = async () => {
+        if (!done.migrated) {
+          await migrate(raw);
+          await ensurePublication(raw, SALES_PUBLICATION, SALES_TABLES);
+          await offsetSequences(raw, unit.code!);
+          done.migrated = true;
+          unit.ready = true;
+          startLoops(unit);
+          unit.ctx.log.info({ code: unit.code }, 'region database ready');
+        }
+        if (!done.catalog) {
+          await ensureSubscription(
+            raw,
+            catalogSubscription(slug),
+            replicationUrl('central'),
+            CATALOG_PUBLICATION,
+          );
+          done.catalog = true;
+        }
+        if (!done.sales) {
+          await ensureSubscription(
+            db,
+            salesSubscription(slug),
+            replicationUrl(slug),
+            SALES_PUBLICATION,
+          );
+          done.sales = true;
+        }
+        if (!done.stocked) {
+          const stores = await raw.query<{ id: string; region: string }>(
+            'SELECT id, region FROM stores',
+          );
+          const [p] = await raw.query<{ n: number }>('SELECT count(*) AS n FROM products');
+          const mine = stores.filter((st) => regionSlug(st.region) === slug).map((st) => st.id);
+          // central's copy holding their stock means the region had it (a restore): no seed
+          const [copied] = await db.query<{ n: number }>(
+            'SELECT count(*) AS n FROM stock WHERE store_id = ANY($1::text[])',
+            [mine],
+          );
+          if ((copied?.n ?? 0) > 0) done.stocked = true;
+          else if ((p?.n ?? 0) > 0 && mine.length > 0) {
+            await seedDemoStock(raw, mine, { now: clock.now() });
+            done.stocked = true;
+          }
+        }
+        // stopping from inside its own run: not awaited (stop waits for this run)
+        if (Object.values(done).every(Boolean)) void setupLoop.stop();
+      };
+      const setupLoop = new Loop(
+        `region-setup:${slug}`,
+        () =>
+          step().catch((err: unknown) => {
+            unit.ctx.log.warn(
+              { region: slug, err: err instanceof Error ? err.message : String(err) },
+              'region setup step failed; retrying',
+            );
+          }),
+        o.regionSetupRetryMs ?? 2000,
+        unit.ctx.log,
+      );
+      return setupLoop;
+    });
+    const directory = new StoreDirectory([db, ...regions.map((r) => r.raw)], log);
 
     const closing = new AbortController();
     // every open live-stock stream listens for the close (and stops listening when it ends)
     setMaxListeners(0, closing.signal);
     let url = '';
     if (api) {
-      const deps: AppDeps & PayPageDeps = {
-        ctx,
-        bus,
-        secret,
-        closing: closing.signal,
-        limits,
-        reviewWritesPerMinute: o.reviewWritesPerMinute ?? num(env.REVIEW_WRITES_PER_MINUTE),
-        webPublicUrl: (o.webPublicUrl ?? env.WEB_PUBLIC_URL ?? '').replace(/\/$/, ''),
-      };
-      const app = createApp(deps);
-      paymentMethodRoutes(app, {
-        methods: paymentMethods,
-        midtransChannels: midtransCfg?.enabledPayments ?? MIDTRANS_DEFAULT_PAYMENTS,
-      });
-      const srv = createServer(guardedListener(app.fetch, log));
+      const units = [central, ...regions.map((r) => r.unit)];
+      for (const u of units) {
+        const deps: AppDeps & PayPageDeps = {
+          ctx: u.ctx,
+          bus,
+          secret,
+          closing: closing.signal,
+          limits,
+          reviewWritesPerMinute: o.reviewWritesPerMinute ?? num(env.REVIEW_WRITES_PER_MINUTE),
+          webPublicUrl: (o.webPublicUrl ?? env.WEB_PUBLIC_URL ?? '').replace(/\/$/, ''),
+        };
+        const app = createApp(deps);
+        paymentMethodRoutes(app, {
+          methods: paymentMethods,
+          midtransChannels: midtransCfg?.enabledPayments ?? MIDTRANS_DEFAULT_PAYMENTS,
+        });
+        u.fetch = async (req) => inRegion(u.code, async () => app.fetch(req));
+      }
+      central.ready = true;
+      const fetch = regional
+        ? regionFront({
+            central,
+            regions: regions.map((r) => r.unit as RegionUnit),
+            directory,
+            maxBodyBytes: limits.largeBody,
+          })
+        : central.fetch;
+      const srv = createServer(guardedListener(fetch, log));
       server = srv;
       // A request Node cannot parse (request line, header, chunk, size, timeout) gets a 4xx
       // and its connection closed; nothing reaches the app.
@@ -419,15 +631,17 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       const addr = srv.address() as AddressInfo;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
     }
-    ctx.publicUrl = (o.publicUrl ?? env.SETTLEMENT_PUBLIC_URL ?? env.SETTLEMENT_URL ?? url).replace(
-      /\/$/,
-      '',
-    );
+    const publicUrl = (
+      o.publicUrl ??
+      env.SETTLEMENT_PUBLIC_URL ??
+      env.SETTLEMENT_URL ??
+      url
+    ).replace(/\/$/, '');
+    for (const u of [central, ...regions.map((r) => r.unit)]) u.ctx.publicUrl = publicUrl;
 
-    const pollMs = o.workerPollMs ?? num(env.SETTLEMENT_WORKER_POLL_MS) ?? 1000;
-    loops = [new Loop('outbox', drainOutbox, o.dispatcherPollMs ?? 250, log)];
-    if (runWorker) loops.push(new Loop('worker', () => workerTick(ctx, worker), pollMs, log));
-    loops.forEach((l) => l.start());
+    central.ready = true;
+    startLoops(central);
+    setups.forEach((l) => l.start());
     log.info(
       {
         url,
@@ -438,6 +652,7 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         holdTtlSeconds,
         holdMaxSeconds,
         paymentMethods,
+        ...(regional ? { regions: Object.fromEntries(codes) } : {}),
       },
       api ? 'settlement listening' : 'settlement worker running',
     );
@@ -448,15 +663,28 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
       port: server ? (server.address() as AddressInfo).port : 0,
       db,
       ctx,
+      get regions() {
+        return regions.map(({ unit }) => ({
+          slug: unit.slug!,
+          code: unit.code!,
+          ctx: unit.ctx,
+          ready: unit.ready,
+        }));
+      },
       bus,
       async tick() {
-        await workerTick(ctx, worker);
-        await drainOutbox();
+        for (const u of [central, ...regions.map((r) => r.unit)]) {
+          if (!u.ready) continue;
+          await inRegion(u.code, () => workerTick(u.ctx, worker));
+          await u.drain();
+        }
       },
       close() {
         closed ??= (async () => {
           closing.abort();
-          await Promise.all(loops.map((l) => l.stop()));
+          await Promise.all(setups.map((l) => l.stop()));
+          const units = [central, ...regions.map((r) => r.unit)];
+          await Promise.all(units.flatMap((u) => u.loops.map((l) => l.stop())));
           if (server) {
             const s = server;
             await new Promise<void>((resolve) => {

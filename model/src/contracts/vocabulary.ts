@@ -128,6 +128,7 @@ export const SETTLEMENT_ERROR_CODES = [
   'pickup_code_locked',
   'payload_too_large',
   'rate_limited',
+  'region_unavailable',
   'internal',
 ] as const;
 export type SettlementErrorCode = (typeof SETTLEMENT_ERROR_CODES)[number];

@@ -903,4 +903,3 @@ interface Outgoing {
   sends: (() => void)[];
   ready: boolean;
 }
-

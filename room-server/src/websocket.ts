@@ -53,6 +53,9 @@ export interface WebSocketLayer {
 /** The sockets are pinged in this many slices, one slice per 1/PING_SLICES of the period. */
 const PING_SLICES = 10;
 
+/** An unmasked ping frame without payload (RFC 6455 §5.5.2). */
+const PING_FRAME = Buffer.from([0x89, 0x00]);
+
 /** Retry-After (seconds) of a 429 at the upgrade. */
 const CAP_RETRY_AFTER_S = 10;
 
@@ -388,7 +391,8 @@ export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketL
         continue;
       }
       ws.alive = false;
-      ws.ping();
+      // an empty ping frame, written like a broadcast (one `write` of a shared buffer)
+      if (ws.readyState === WebSocket.OPEN) ws.raw!.write(PING_FRAME);
     }
   }, deps.pingIntervalMs / PING_SLICES);
   pingTimer.unref();

@@ -1,5 +1,5 @@
 /**
- * The room core: one Y.Doc and one Awareness per room, driven by protocol bytes from
+ * The room core: one Y.Doc and one presence store (presence.ts) per room, driven by protocol bytes from
  * connections and by in-process service writes. It knows nothing of sockets: a connection is
  * a `Transport` with `send(bytes)`.
  *
@@ -17,13 +17,7 @@
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import {
-  Awareness,
-  applyAwarenessUpdate,
-  encodeAwarenessUpdate,
-  outdatedTimeout,
-  removeAwarenessStates,
-} from 'y-protocols/awareness';
+import type { Awareness } from 'y-protocols/awareness';
 import type { Logger } from 'pino';
 import { ROOM_LIMITS, ROOT } from '@patungan/model';
 import { clientOwner, recordClientOwners } from './client-owners.ts';
@@ -50,6 +44,8 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
 } from './protocol.ts';
+import { Presence } from './presence.ts';
+import type { PresenceChanges } from './presence.ts';
 import { RoomSize } from './room-size.ts';
 import type { RoomStorage } from './storage/types.ts';
 import { checkWrites, removeInserted } from './write-rules.ts';
@@ -92,6 +88,8 @@ export interface RoomContext {
 }
 
 const REVERT_ORIGIN = serviceOrigin('write-rules');
+/** y-protocols' `outdatedTimeout`: presence not renewed for this long is removed. */
+const PRESENCE_TIMEOUT_MS = 30_000;
 /** How long the awareness ids of an ended connection stay reserved for the same member. */
 const DEPARTED_MS = 60_000;
 
@@ -111,7 +109,8 @@ const isConnection = (o: unknown): o is Connection => o instanceof Connection;
 
 export class Room implements RoomHandle {
   readonly doc = new Y.Doc({ gc: true });
-  readonly awareness: Awareness;
+  /** The room's presence (presence.ts), lighter than y-protocols' `Awareness`. */
+  readonly presence: Presence;
   readonly conns = new Set<Connection>();
   /** Yjs client id → the live connection writing with it. */
   private owners: Map<number, Connection> | null = null; // created by the first write
@@ -147,21 +146,28 @@ export class Room implements RoomHandle {
     readonly id: string,
     private readonly ctx: RoomContext,
   ) {
-    this.awareness = new Awareness(this.doc);
-    // Awareness starts a 3 s interval per instance to expire silent clients; 20,000 rooms
-    // would run 6,600 timer callbacks a second. The registry expires presence for every room
-    // in one sweep instead (Rooms, `expirePresence`).
-    clearInterval(this.awareness._checkInterval as NodeJS.Timeout);
-    this.awareness._checkInterval = null; // and let the Timeout object go (destroy() copes)
-    this.awareness.setLocalState(null);
+    // A Y.Doc listens to its own 'load' and 'sync' events (for a provider's whenLoaded /
+    // whenSynced): four listener closures and two sets, ~0.85 KB per room. Nothing emits them
+    // on the server (no provider, no subdocuments), so they go.
+    this.doc._observers.delete('load');
+    this.doc._observers.delete('sync');
+    // No timer per room: the registry expires presence for every room in one sweep (Rooms,
+    // `expirePresence`).
+    this.presence = new Presence(this.doc.clientID);
     this.doc.on('update', (update: Uint8Array) => this.capture?.push(update));
     this.doc.on('afterTransaction', (tr: Y.Transaction) => {
       this.afterTransaction(tr);
       this.revoke(tr);
     });
-    this.awareness.on('update', (changes: AwarenessChanges, origin: unknown) =>
-      this.onAwarenessUpdate(changes, origin),
-    );
+    this.presence.onUpdate = (changes, origin) => this.onAwarenessUpdate(changes, origin);
+  }
+
+  /**
+   * The presence store in the shape y-protocols' awareness functions take (for hooks and the
+   * scaled mode's sync: presence.ts says which members they use).
+   */
+  get awareness(): Awareness {
+    return this.presence as unknown as Awareness;
   }
 
   // ---------------------------------------------------------------- connections
@@ -176,10 +182,8 @@ export class Room implements RoomHandle {
     }
     this.conns.add(conn);
     conn.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
-    const states = this.awareness.getStates();
-    if (states.size > 0) {
-      conn.send(encodeAwareness(encodeAwarenessUpdate(this.awareness, [...states.keys()])));
-    }
+    const present = this.presence.clients();
+    if (present.length > 0) conn.send(encodeAwareness(this.presence.encode(present)));
     for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
   }
 
@@ -192,7 +196,7 @@ export class Room implements RoomHandle {
     const ids = conn.awarenessIds;
     if (ids && ids.length > 0) {
       const list = ids.slice();
-      removeAwarenessStates(this.awareness, list, conn);
+      this.presence.remove(list, conn);
       this.depart(conn, list);
     }
     for (const ext of this.ctx.extensions) ext.onConnections?.(this.id, this.conns.size);
@@ -327,8 +331,7 @@ export class Room implements RoomHandle {
         this.receiveAwareness(conn, decoding.readVarUint8Array(decoder));
         return;
       case MESSAGE_QUERY_AWARENESS: {
-        const states = this.awareness.getStates();
-        conn.send(encodeAwareness(encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+        conn.send(encodeAwareness(this.presence.encode(this.presence.clients())));
         return;
       }
       case MESSAGE_AUTH:
@@ -741,13 +744,13 @@ export class Room implements RoomHandle {
 
   /** Applies awareness from another instance (broadcast locally like any awareness change). */
   applyRemoteAwareness(update: Uint8Array, origin: DurableOrigin = REMOTE_ORIGIN): void {
-    applyAwarenessUpdate(this.awareness, update, origin);
+    this.presence.apply(update, origin);
   }
 
   /** Removes awareness states of clients elsewhere (e.g. a dead instance's clients). */
   removeRemoteAwareness(clientIds: number[], origin: DurableOrigin = REMOTE_ORIGIN): void {
-    removeAwarenessStates(this.awareness, clientIds, origin);
-    for (const c of clientIds) this.awareness.meta.delete(c);
+    this.presence.remove(clientIds, origin);
+    for (const c of clientIds) this.presence.forget(c);
   }
 
   /** Keeps the room loaded while a service operation runs. */
@@ -803,7 +806,7 @@ export class Room implements RoomHandle {
             continue;
           }
           this.departed!.delete(client);
-          this.awareness.meta.delete(client);
+          this.presence.forget(client);
         }
       }
       kept.push({ client, clock, state });
@@ -820,7 +823,7 @@ export class Room implements RoomHandle {
       }
       u = encoding.toUint8Array(e);
     }
-    applyAwarenessUpdate(this.awareness, u, conn);
+    this.presence.apply(u, conn);
   }
 
   /**
@@ -838,7 +841,7 @@ export class Room implements RoomHandle {
     }
   }
 
-  private onAwarenessUpdate({ added, updated, removed }: AwarenessChanges, origin: unknown): void {
+  private onAwarenessUpdate({ added, updated, removed }: PresenceChanges, origin: unknown): void {
     const conn = isConnection(origin) ? origin : null;
     if (conn) {
       // a plain array: almost every connection controls exactly one awareness client
@@ -857,7 +860,7 @@ export class Room implements RoomHandle {
       conn.awarenessIds = ids;
     }
     const changed = added.concat(updated, removed);
-    const message = encodeAwareness(encodeAwarenessUpdate(this.awareness, changed));
+    const message = encodeAwareness(this.presence.encode(changed));
     let sent = 0;
     for (const c of this.conns) {
       if (c !== conn) {
@@ -874,22 +877,23 @@ export class Room implements RoomHandle {
   }
 
   /**
-   * Removes the presence of clients that have not renewed it for `outdatedTimeout` (30 s;
-   * the stock client renews every 15 s), as y-protocols' own per-room interval would.
+   * Removes the presence of clients that have not renewed it for y-protocols'
+   * `outdatedTimeout` (30 s; the stock client renews every 15 s), as y-protocols' own per-room
+   * interval would.
    */
   expirePresence(now: number): void {
     let stale: number[] | null = null;
-    for (const [client, meta] of this.awareness.meta) {
-      if (now - meta.lastUpdated >= outdatedTimeout && this.awareness.states.has(client)) {
+    for (const [client, e] of this.presence.entries) {
+      if (e.state !== null && now - e.lastUpdated >= PRESENCE_TIMEOUT_MS) {
         (stale ??= []).push(client);
       }
     }
-    if (stale) removeAwarenessStates(this.awareness, stale, 'timeout');
+    if (stale) this.presence.remove(stale, 'timeout');
   }
 
   destroy(): void {
     this.cancelUnload();
-    this.awareness.destroy();
+    this.presence.destroy();
     this.doc.destroy();
   }
 }
@@ -898,10 +902,4 @@ interface Outgoing {
   gate: Promise<unknown> | null;
   sends: (() => void)[];
   ready: boolean;
-}
-
-interface AwarenessChanges {
-  added: number[];
-  updated: number[];
-  removed: number[];
 }

@@ -104,6 +104,10 @@ describe('liveness and backpressure', () => {
     (dead.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await waitFor(async () => (await health(server)).connections === 1, 'dead peer dropped');
     await waitFor(() => !watcher.provider.awareness.getStates().has(4242), 'presence removed');
+    // the live client answers every ping: still connected after many more rounds
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await health(server)).connections).toBe(1);
+    expect(watcher.closes).toEqual([]);
   });
 
   test('a slow consumer is closed with 1013 and the others are unaffected', async () => {

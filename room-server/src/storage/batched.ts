@@ -38,8 +38,10 @@ interface Room<T, S> {
   gen: number;
   /** Bytes stored since the last compaction, including what is not written yet. */
   pending: number;
-  /** Every write of this room runs on this chain, in order. */
+  /** Every write of this room runs on this chain, in order (set through `setChain`). */
   chain: Promise<void>;
+  /** Whether `chain` has settled: nothing of this room is being written or waits to be. */
+  settled: boolean;
   /** The last write error, reported by the next flush. */
   error: unknown;
   /** The storage's own per-room state. */
@@ -92,13 +94,42 @@ export class BatchedWriter<T, S> {
         queued: false,
         gen: 0,
         pending: 0,
-        chain: this.opts.chainStart?.() ?? Promise.resolve(),
+        chain: Promise.resolve(),
+        settled: false,
         error: null,
         state: this.opts.newState(),
       };
+      this.setChain(r, this.opts.chainStart?.() ?? Promise.resolve());
       this.rooms.set(roomId, r);
     }
     return r;
+  }
+
+  /** Makes `p` the room's chain, and notes when it has settled (if nothing came after it). */
+  private setChain(r: Room<T, S>, p: Promise<void>): Promise<void> {
+    r.chain = p;
+    r.settled = false;
+    const settled = () => {
+      if (r.chain === p) r.settled = true;
+    };
+    p.then(settled, settled);
+    return p;
+  }
+
+  /**
+   * Writes `bytes` of the room now, with `write` (which returns false when it cannot, having
+   * written nothing), when nothing else of the room is waiting or being written and appends
+   * are not collected for a window: then there is nothing to group it with and nothing it
+   * could overtake, and the caller needs no promise (decision 0018). False: not written, use
+   * `append`.
+   */
+  appendNow(roomId: string, bytes: number, write: (state: S) => boolean): boolean {
+    if (this.commitWindowMs > 0) return false;
+    const r = this.rooms.get(roomId);
+    if (!r || !r.settled || r.batch !== null || r.queued) return false;
+    if (!write(r.state)) return false;
+    r.pending += bytes;
+    return true;
   }
 
   /** The room's storage state (the room is created if unknown). */
@@ -146,13 +177,16 @@ export class BatchedWriter<T, S> {
     if (r.queued || !r.batch) return;
     r.queued = true;
     const gen = r.gen;
-    r.chain = r.chain.then(() => {
-      if (r.gen !== gen) return; // a compaction took the batch meanwhile
-      r.queued = false;
-      const b = r.batch;
-      r.batch = null;
-      return b ? this.write(roomId, r, b) : undefined;
-    });
+    this.setChain(
+      r,
+      r.chain.then(() => {
+        if (r.gen !== gen) return; // a compaction took the batch meanwhile
+        r.queued = false;
+        const b = r.batch;
+        r.batch = null;
+        return b ? this.write(roomId, r, b) : undefined;
+      }),
+    );
   }
 
   /** Writes one batch (on the room's chain). Never rejects: the batch's promise does. */
@@ -205,9 +239,13 @@ export class BatchedWriter<T, S> {
     r.gen++;
     r.queued = false;
     r.pending = 0;
-    if (b) r.chain = r.chain.then(() => this.write(roomId, r, b));
+    if (b)
+      this.setChain(
+        r,
+        r.chain.then(() => this.write(roomId, r, b)),
+      );
     const done = r.chain.then(() => step(r.state));
-    r.chain = done.catch(ignore);
+    this.setChain(r, done.catch(ignore));
     return done;
   }
 
@@ -215,7 +253,10 @@ export class BatchedWriter<T, S> {
   enqueue(roomId: string, step: (state: S) => Promise<void>): Promise<void> {
     const r = this.rooms.get(roomId);
     if (!r) return Promise.resolve();
-    return (r.chain = r.chain.then(() => step(r.state)));
+    return this.setChain(
+      r,
+      r.chain.then(() => step(r.state)),
+    );
   }
 
   /** Runs `step` on every room's chain. */
@@ -250,7 +291,10 @@ export class BatchedWriter<T, S> {
     const r = this.rooms.get(roomId);
     if (!r) return;
     await this.flushRoom(roomId, r);
-    await (r.chain = r.chain.then(() => step(r.state)));
+    await this.setChain(
+      r,
+      r.chain.then(() => step(r.state)),
+    );
     if (r.batch === null && !r.queued && idle(r.state) && this.rooms.get(roomId) === r)
       this.rooms.delete(roomId);
   }

@@ -108,11 +108,12 @@ describe('the first view on a phone (item 12)', () => {
     expect(seen.messages.length).toBeGreaterThan(0);
     expect(seen.messages.every((p) => /^\/i18n\/en\.[\w-]+\.json$/.test(p))).toBe(true);
 
-    // A page the browser renders itself (client-side navigation) is in English too.
-    await A.page.locator('header nav a[href="/"]').first().click();
-    await A.page.waitForURL((u) => u.pathname === '/');
+    // A page the browser renders itself (client-side navigation) is in English too. (Not the
+    // home page: it has no client and is always rendered by the server.)
+    await A.page.locator('header nav a[href="/friends"]').first().click();
+    await A.page.waitForURL((u) => u.pathname === '/friends');
     await A.page
-      .getByRole('button', { name: catalogues.en['home.createSubmit'] })
+      .getByRole('heading', { level: 1, name: catalogues.en['friends.title'] })
       .waitFor({ timeout: STEP });
   });
 

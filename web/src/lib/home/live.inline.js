@@ -15,7 +15,27 @@
     if (hint && shown) hint.textContent = (hint.textContent ?? '').replace(shown, currency.value);
     shown = currency.value;
   });
+  // A date the server wrote in its own time zone (`data-date-text`), in the reader's, as the
+  // i18n's dateTime() formats it (format.ts).
+  const dates = () => {
+    const f = new Intl.DateTimeFormat(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+    });
+    for (const el of document.querySelectorAll('[data-date][data-date-text]')) {
+      const { date, dateText } = /** @type {HTMLElement} */ (el).dataset;
+      if (date && dateText)
+        el.textContent = (el.textContent ?? '').replace(dateText, f.format(new Date(date)));
+      el.removeAttribute('data-date-text');
+    }
+  };
   let seen = me?.dataset.live;
+  // Each live part as the server wrote it: a part that comes back the same is left alone (and
+  // the focus in it).
+  const served = new Map();
+  for (const part of document.querySelectorAll('[data-live-part]'))
+    served.set(/** @type {HTMLElement} */ (part).dataset.livePart, part.innerHTML);
+  dates();
   if (seen === undefined) return;
   const swap = async () => {
     const res = await fetch(location.pathname, { headers: { accept: 'text/html' } });
@@ -24,8 +44,12 @@
     for (const part of document.querySelectorAll('[data-live-part]')) {
       const name = /** @type {HTMLElement} */ (part).dataset.livePart;
       const fresh = doc.querySelector(`[data-live-part="${name}"]`);
-      if (fresh && fresh.innerHTML !== part.innerHTML) part.innerHTML = fresh.innerHTML;
+      if (fresh && fresh.innerHTML !== served.get(name)) {
+        served.set(name, fresh.innerHTML);
+        part.innerHTML = fresh.innerHTML;
+      }
     }
+    dates();
     return true;
   };
   const poll = async () => {

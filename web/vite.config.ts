@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -28,6 +29,15 @@ function bundleReport(): Plugin {
 
 export default defineConfig({
   plugins: [sveltekit(), bundleReport()],
+  resolve: {
+    // Yjs's logging without lib0's DOM console (and lib0/dom, lib0/schema): src/lib/room/lib0-logging.ts.
+    alias: [
+      {
+        find: /^lib0\/logging$/,
+        replacement: fileURLToPath(new URL('./src/lib/room/lib0-logging.ts', import.meta.url)),
+      },
+    ],
+  },
   // Native and WASM packages stay outside the server bundle; Node loads them from node_modules.
   ssr: {
     external: ['@node-rs/argon2', '@electric-sql/pglite', 'postgres', 'pino', 'qrcode', 'ws'],

@@ -12,7 +12,10 @@ declare global {
       message: string;
       code?: string;
     }
-    // interface PageData {}
+    interface PageData {
+      /** The page is rendered without SvelteKit's client (`csr = false`): the home page. */
+      noClient?: boolean;
+    }
     // interface PageState {}
     // interface Platform {}
   }

@@ -108,12 +108,58 @@ describe('the first view on a phone (item 12)', () => {
     expect(seen.messages.length).toBeGreaterThan(0);
     expect(seen.messages.every((p) => /^\/i18n\/en\.[\w-]+\.json$/.test(p))).toBe(true);
 
-    // A page the browser renders itself (client-side navigation) is in English too.
-    await A.page.locator('header nav a[href="/"]').first().click();
-    await A.page.waitForURL((u) => u.pathname === '/');
+    // A page the browser renders itself (client-side navigation) is in English too. (Not the
+    // home page: it has no client and is always rendered by the server.)
+    await A.page.locator('header nav a[href="/friends"]').first().click();
+    await A.page.waitForURL((u) => u.pathname === '/friends');
     await A.page
-      .getByRole('button', { name: catalogues.en['home.createSubmit'] })
+      .getByRole('heading', { level: 1, name: catalogues.en['friends.title'] })
       .waitFor({ timeout: STEP });
+  });
+
+  it('the home page downloads no script, signed out or in; its forms and live parts still work', async () => {
+    const A = await t.phone();
+    const seen = record(A.page);
+    const errors: string[] = [];
+    A.page.on('pageerror', (e) => errors.push(String(e)));
+    // Signed out: not a script, inline or not, and no messages file.
+    await A.page.goto('/');
+    await A.page.locator('#code').waitFor({ timeout: STEP });
+    await A.page.waitForLoadState('load');
+    expect(await scriptPaths(A.page)).toEqual([]);
+    expect(await A.page.locator('script').count()).toBe(0);
+    expect(seen.messages).toEqual([]);
+    // Its join form works as plain HTML: the code is normalised by the server.
+    await A.page.fill('#code', 'zz9zz9');
+    await Promise.all([
+      A.page.waitForURL((u) => u.pathname === '/join/ZZ9ZZ9', { timeout: STEP }),
+      A.page.locator('form[action="/join"] button').click(),
+    ]);
+
+    // Signed in: only the page's own inline script (no file), which fills in the time zone
+    // and keeps the budget hint's currency with the picker.
+    await register(A.page, 'Dewi');
+    seen.messages.length = 0;
+    await A.page.goto('/');
+    await A.page.locator('#room-name').waitFor({ timeout: STEP });
+    await A.page.waitForLoadState('load');
+    expect(await scriptPaths(A.page)).toEqual([]);
+    expect(await A.page.locator('script[src]').count()).toBe(0);
+    expect(await A.page.locator('script:not([src])').count()).toBe(1);
+    expect(seen.messages).toEqual([]);
+    const tz = await A.page.evaluate(() => String(-new Date().getTimezoneOffset()));
+    expect(await A.page.inputValue('form[action="?/create"] input[name=tz]')).toBe(tz);
+    await A.page.selectOption('#currency', 'USD');
+    await until('the budget hint names USD', async () =>
+      ((await A.page.locator('#budget-hint').textContent()) ?? '').includes('USD'),
+    );
+    // A failed create (a budget that is no number) renders the page again with the error, as
+    // a form without scripts does.
+    await A.page.fill('#budget', 'abc');
+    await A.page.fill('#room-name', 'Kos Anggrek');
+    await A.page.getByRole('button', { name: 'Buat ruang' }).click();
+    await A.page.locator('[aria-invalid=true]').first().waitFor({ timeout: STEP });
+    expect(errors).toEqual([]);
   });
 
   it('the IndexedDB copy loads after the room has synced, and then keeps the room', async () => {

@@ -6,14 +6,38 @@ import { log } from '$lib/server/log.ts';
 import { ROOM_CURRENCIES, createRoom, myRooms } from '$lib/server/rooms.ts';
 import type { Actions, PageServerLoad } from './$types';
 
+/**
+ * The home page works without scripts (links and plain POST forms), so it ships none: no
+ * SvelteKit client, no Svelte runtime, no messages file (issue 11 item 12: ~48 KB of scripts
+ * at 50 KB/s on a slow phone). What is live on it (the signed-in lists) is a small inline
+ * script (`$lib/home/live.ts`). docs/decisions/0019-server-first-views.md.
+ */
+export const csr = false;
+
 export const load: PageServerLoad = async ({ locals }) => {
+  // `noClient`: the root layout leaves out the messages file the client would fetch.
   if (!locals.user)
-    return { rooms: [], inbox: { requests: [], invites: [] }, currencies: ROOM_CURRENCIES };
+    return {
+      noClient: true,
+      rooms: [],
+      inbox: { requests: [], invites: [] },
+      currencies: ROOM_CURRENCIES,
+      live: '',
+    };
   const db = await getDb();
+  const rooms = await myRooms(db, locals.user.id);
+  const box = locals.user.guest ? { requests: [], invites: [] } : await inbox(db, locals.user.id);
   return {
-    rooms: await myRooms(db, locals.user.id),
-    inbox: locals.user.guest ? { requests: [], invites: [] } : await inbox(db, locals.user.id),
+    noClient: true,
+    rooms,
+    inbox: box,
     currencies: ROOM_CURRENCIES,
+    // What /api/me/live answers now, in its shape: the page's script swaps in fresh lists only
+    // once a poll differs from it.
+    live: JSON.stringify({
+      rooms: rooms.map((r) => ({ id: r.id, status: r.status, memberCount: r.memberCount })),
+      inbox: box,
+    }),
   };
 };
 

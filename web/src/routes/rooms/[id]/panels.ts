@@ -45,6 +45,8 @@ export function loadLaterPanels(): Promise<LaterPanels> {
     BudgetPanel: budget.default,
     CoversPanel: covers.default,
   }));
+  // A product's page (CatalogPanel imports it when one is opened) comes along, ready for then.
+  void import('$lib/room/ui/ProductDetail.svelte').catch(() => undefined);
   // A failed load (offline) may be tried again on the next call.
   loading.catch(() => (loading = null));
   return loading;

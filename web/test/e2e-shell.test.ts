@@ -255,6 +255,52 @@ describe('app shell in a browser', () => {
     expect(res?.status()).toBe(403);
   });
 
+  it('a count typed before the staff page’s scripts arrive is the one saved', async () => {
+    explainFailures();
+    const login = t.stack.staff[0]!;
+    const staff = await staffPage(login, { width: 390, height: 844 });
+    // The page's scripts wait until the count is typed: a phone on a slow line shows the
+    // server's page seconds before it hydrates, and people type meanwhile.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await staff.route('**/_app/immutable/**/*.js', async (route) => {
+      await released;
+      await route.continue();
+    });
+    await staff.goto(`/staff/${login.storeId}`, { waitUntil: 'commit' });
+    const row = staff.locator('tbody tr').nth(1);
+    await row.waitFor(WAIT);
+    const sku = (await row.getAttribute('data-sku'))!;
+    const onHand = async () =>
+      (
+        (await (await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock`)).json()) as {
+          items: { sku: string; onHand: number }[];
+        }
+      ).items.find((i) => i.sku === sku)!.onHand;
+    const was = await onHand();
+    const input = row.locator('input[name=onHand]');
+    await input.fill(String(was + 3));
+    release();
+    // Hydrated: the page's live stream is open.
+    await staff.locator('[data-testid=stream][data-state=open]').waitFor(WAIT);
+    expect(await input.inputValue()).toBe(String(was + 3));
+    await row.locator('button[type=submit]').click();
+    await staff.locator('.notice.ok').waitFor(WAIT);
+    expect(await onHand()).toBe(was + 3);
+    // …and the row is live again: a change made at another till shows.
+    const till = await signToken(
+      { sub: 'till', name: 'Till', role: 'staff', store: login.storeId },
+      t.stack.secret,
+    );
+    const put = await fetch(`${t.stack.settlementUrl}/stores/${login.storeId}/stock/${sku}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${till}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ onHand: was + 5 }),
+    });
+    expect(put.status).toBe(200);
+    await expect.poll(() => input.inputValue(), { timeout: 15_000 }).toBe(String(was + 5));
+  });
+
   it('store staff move a paid pickup order along: packed, ready, completed with the shoppers’ pickup code', async () => {
     explainFailures();
     const login = t.stack.staff[0]!;

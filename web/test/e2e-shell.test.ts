@@ -145,6 +145,9 @@ describe('app shell in a browser', () => {
     const accept = ana.locator('form[action="?/acceptFriend"] button');
     await accept.waitFor(WAIT);
     await accept.click();
+    // A plain POST (the home page has no client): back on `/`, the request answered.
+    await ana.waitForURL((u) => u.pathname === '/' && u.search === '', WAIT);
+    expect(await ana.locator('form[action="?/acceptFriend"]').count()).toBe(0);
     await ana.goto('/friends');
     await ana.locator('[data-testid=friends] li', { hasText: 'Budi' }).waitFor(WAIT);
 

@@ -1,4 +1,4 @@
-import { redirect } from '@sveltejs/kit';
+import { isActionFailure, redirect } from '@sveltejs/kit';
 import { getDb } from '$lib/server/app.ts';
 import { acceptFriend, declineFriend, dismissInvite, inbox } from '$lib/server/friends.ts';
 import { aboutUser, actor, failWith, fields, str } from '$lib/server/forms.ts';
@@ -66,8 +66,21 @@ export const actions: Actions = {
     const user = actor(locals);
     const form = await request.formData();
     await dismissInvite(await getDb(), user.id, str(form.get('roomId')));
-    return { dismissed: true };
+    redirect(303, '/');
   },
-  acceptFriend: aboutUser(acceptFriend, { accepted: true }),
-  declineFriend: aboutUser(declineFriend, { declined: true }),
+  acceptFriend: thenHome(aboutUser(acceptFriend, { accepted: true })),
+  declineFriend: thenHome(aboutUser(declineFriend, { declined: true })),
 };
+
+/**
+ * The page has no client, so a plain POST answers: one that worked sends the browser back to
+ * `/` (303), which shows the lists as they are now and keeps the address clean (no `?/action`
+ * in it, and a reload does not post again); one that failed shows the page with its error.
+ */
+function thenHome<E>(action: (event: E) => Promise<unknown>) {
+  return async (event: E) => {
+    const result = await action(event);
+    if (isActionFailure(result)) return result;
+    redirect(303, '/');
+  };
+}

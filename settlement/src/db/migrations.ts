@@ -307,6 +307,16 @@ CREATE TABLE pickup_lookup_failures (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'payments found by their settlement',
+    sql: /* sql */ `
+-- every read of a settlement's payments (its view, the expiry sweep's room states, voids,
+-- webhooks) named settlement_id and scanned the whole table: 2.6 s of a 10.9 s mass expiry of
+-- 10,000 settlements on PostgreSQL (docs/benchmarks.md "Settlement")
+CREATE INDEX payments_settlement ON payments (settlement_id);
+`,
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -12,14 +12,18 @@ import { parseArgs } from 'node:util';
 export const MEASURED = {
   /** Room-server: idle connections one instance holds in ~150 MB ("Room-server, one instance"). */
   connectionsPerInstance: 19_500,
-  /** Room-server in scaled mode: CPU ms per edit per instance at 1,000 edits/s ("Scaled mode"). */
-  instanceCpuMsPerEdit: 0.3,
-  /** Redis: CPU ms per edit (append script + sharded pub/sub) at 1,000 edits/s ("Scaled mode"). */
-  redisCpuMsPerEdit: 0.04,
+  /** Room-server on a Redis Cluster: CPU ms per edit per instance at 1,000 edits/s ("Scaled mode"). */
+  instanceCpuMsPerEdit: 0.47,
+  /**
+   * Redis Cluster: CPU ms per edit on the room's primary ("Scaled mode": 0.261 ms over 3
+   * primaries + 3 replicas with WAIT; the primary runs the script, the publish and the WAIT,
+   * its replica applies the stream: about half each).
+   */
+  redisCpuMsPerEdit: 0.13,
   /** Redis: bytes a compacted room keeps (snapshot of a 20-line cart with votes and chat). */
   redisBytesPerRoom: 16_384,
-  /** One regional PostgreSQL: settlements/s with holds, 3 members, 2 lines ("Settlement"). */
-  settlementsPerSecondPerDb: 100,
+  /** One region on this machine: settlements/s with holds, 3 members, 2 lines ("Regions"). */
+  settlementsPerSecondPerDb: 216,
 };
 
 /** How hard a unit is planned to run: half a core, so a burst or a lost peer has room. */

@@ -372,8 +372,11 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   };
 
   try {
-    await Promise.all(roomServers.map((r) => r.start()));
+    // The balancer binds its port first: a port picked free is taken the moment it is bound,
+    // not seconds later when the room-servers are up (an outgoing connection of another
+    // process took it meanwhile once: EADDRINUSE). Until they are, it skips refused backends.
     if (lbPort) balancer = await startBalancer(host, lbPort, roomServers);
+    await Promise.all(roomServers.map((r) => r.start()));
     const settleEnv = {
       ...common,
       DATA_DIR: join(dir, 'settlement'),

@@ -15,7 +15,7 @@ interface Seen {
   body: Record<string, unknown>;
 }
 
-type Mode = 'ok' | 'short' | 'short-unnamed' | 'flaky' | 'down' | 'ended';
+type Mode = 'ok' | 'short' | 'short-unnamed' | 'flaky' | 'down' | 'region-down' | 'ended';
 
 async function standIn(mode: Mode) {
   const seen: Seen[] = [];
@@ -41,6 +41,16 @@ async function standIn(mode: Mode) {
         auth: req.headers.authorization,
         body: JSON.parse(raw) as Record<string, unknown>,
       });
+      // the store's region database is down (settlement with REGION_DATABASE_URLS)
+      if (mode === 'region-down') {
+        return send(503, {
+          error: {
+            code: 'region_unavailable',
+            message: 'The database of region jawa-barat cannot be reached; please retry',
+            details: { region: 'jawa-barat' },
+          },
+        });
+      }
       if (mode === 'down' || (mode === 'flaky' && calls <= 2))
         return send(503, { error: { code: 'unavailable', message: 'try later' } });
       // the first key's settlement ended before the room heard of it
@@ -268,6 +278,26 @@ describe('finalise', () => {
     await waitFor(() => typeof bob.doc.getMap('settlement').get('lastError') === 'string');
     expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
       code: 'settlement_unavailable',
+    });
+    expect(bob.doc.getMap('meta').get('status')).toBe('open');
+  });
+
+  test("the store's region down: 503 region_unavailable naming the store and region, the room open again", async () => {
+    const { settlement, server, bob } = await setup('region-down');
+    const res = await post(
+      server,
+      '/rooms/shop/finalise',
+      await token('shop', 'alice', 'organiser'),
+    );
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ error: { code: 'region_unavailable' } });
+    // retried as any 5xx first, with the same key
+    expect(settlement.seen.length).toBeGreaterThan(1);
+    await waitFor(() => typeof bob.doc.getMap('settlement').get('lastError') === 'string');
+    expect(bob.doc.getMap('settlement').get('lastErrorDetails')).toEqual({
+      code: 'region_unavailable',
+      storeId: 'toko-bdg',
+      region: 'jawa-barat',
     });
     expect(bob.doc.getMap('meta').get('status')).toBe('open');
   });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   nearestComplete,
+  nearestInAnotherRegion,
   readRefusal,
   refusalStillShort,
   wantedBySku,
@@ -34,13 +35,17 @@ describe('a stock refusal in the room', () => {
   const wanted = wantedBySku([{ id: 'l1', sku: 'CAM-0001', qty: 3, addedBy: 'ani' }]);
 
   it('is read field by field; anything else is no refusal', () => {
-    expect(readRefusal(refusal)).toEqual(refusal);
+    expect(readRefusal(refusal)).toEqual({ ...refusal, region: null });
     expect(readRefusal({ code: 'settlement_unavailable' })).toEqual({
       code: 'settlement_unavailable',
       storeId: null,
       storeName: null,
       short: [],
+      region: null,
     });
+    expect(
+      readRefusal({ code: 'region_unavailable', storeId: 'a', region: 'dki-jakarta' }),
+    ).toMatchObject({ code: 'region_unavailable', storeId: 'a', region: 'dki-jakarta' });
     expect(readRefusal('2 × Teh Botol short')).toBeNull();
     expect(readRefusal({ short: [] })).toBeNull();
     // an item without a name is named by its sku rather than dropped
@@ -82,6 +87,25 @@ describe('a stock refusal in the room', () => {
     expect(nearestComplete(list, wanted, new Set(['c']))?.id).toBe('d');
     expect(nearestComplete(list.slice(0, 2), wanted, new Set())).toBeNull();
     expect(nearestComplete(list, new Map(), new Set())).toBeNull();
+  });
+
+  it("with the chosen store's region down, suggests the nearest full store outside that region", () => {
+    const at = (id: string, region: string, available: number): Store => ({
+      ...store(id, [{ sku: 'CAM-0001', available }]),
+      region,
+    });
+    const list = [
+      at('jkt-1', 'DKI Jakarta', 9),
+      at('jkt-2', 'DKI Jakarta', 9),
+      at('bdg-1', 'Jawa Barat', 1),
+      at('bdg-2', 'Jawa Barat', 9),
+      at('sby-1', 'Jawa Timur', 9),
+    ];
+    expect(nearestInAnotherRegion(list, wanted, 'jkt-1', 'dki-jakarta')?.id).toBe('bdg-2');
+    // the region known only from the list, or only from settlement's slug
+    expect(nearestInAnotherRegion(list, wanted, 'jkt-1', null)?.id).toBe('bdg-2');
+    expect(nearestInAnotherRegion(list.slice(1), wanted, 'gone', 'jawa-barat')?.id).toBe('jkt-2');
+    expect(nearestInAnotherRegion(list.slice(0, 2), wanted, 'jkt-1', 'dki-jakarta')).toBeNull();
   });
 });
 

@@ -6,7 +6,11 @@
  *   one tap away;
  * - a refusal the picker could not foresee (stock sold between) is said once, in Indonesian,
  *   with product names and quantities, to everyone, with the next store suggested; it goes away
- *   once another store is chosen, and finalising there works.
+ *   once another store is chosen, and finalising there works;
+ * - the chosen store's region is down (settlement's `503 region_unavailable`, which the
+ *   room-server records on the room): the checkout names the store and says the cart is safe,
+ *   instead of "the payment service is unreachable", and suggests the nearest store in
+ *   another region; the notice goes once that store is chosen.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -130,5 +134,71 @@ describe('a store that cannot fulfil the cart', () => {
     await A.page
       .locator('[data-testid=settlement-status][data-status=awaiting_payment]')
       .waitFor({ timeout: 30_000 });
+  });
+
+  it('names the store whose region is down and suggests one in another region', async () => {
+    const A = await t.phone();
+    const B = await t.phone();
+    await register(A.page, 'Rani');
+    const url = await createRoom(A.page, 'Arisan RT');
+    const roomId = new URL(url).pathname.split('/').pop()!;
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+    await joinAsGuest(B.page, invite, 'Dodi');
+    // not Teh Botol: the test above left the Jakarta stores without it
+    const sku = await search(A.page, 'Kopi Susu');
+    await setAvailable('jkt-menteng', sku, 40);
+    await setAvailable('bdg-dago', sku, 40);
+    await add(A.page, sku);
+    await tab(A.page, 'pay');
+    const menteng = A.page.locator('[data-testid=store][data-store="jkt-menteng"]');
+    await menteng.getByRole('button').click();
+    await A.page.locator('[data-testid=store].is-chosen[data-store="jkt-menteng"]').waitFor();
+
+    // What the room-server writes when settlement answers 503 region_unavailable for the store
+    // (room-server/test/settlement.test.ts proves that half against settlement's contract).
+    const room = t.stack.roomServer.rooms.get(roomId);
+    expect(room).toBeDefined();
+    await room!.transact((doc) => {
+      const m = doc.getMap('settlement');
+      m.set('lastError', "the store's region (dki-jakarta) is not reachable right now");
+      m.set('lastErrorDetails', {
+        code: 'region_unavailable',
+        storeId: 'jkt-menteng',
+        region: 'dki-jakarta',
+      });
+    });
+    for (const p of [A.page, B.page]) {
+      await tab(p, 'pay');
+      const notice = p.locator('[data-testid=last-error][data-code=region_unavailable]');
+      await notice.waitFor({ timeout: STEP });
+      // never the store's id: its name once the store list is there
+      expect(await notice.innerText()).not.toContain('jkt-menteng');
+      await until('the store named', async () =>
+        (await notice.innerText()).includes('Toko Patungan Menteng sedang tidak bisa'),
+      );
+      const text = (await notice.innerText()).replace(/\s+/g, ' ');
+      expect(text).toContain('tidak ada tagihan');
+      expect(text).not.toMatch(/Layanan pembayaran|region|dki-jakarta/);
+    }
+    // Every Jakarta store shares the region: the suggestion is the nearest outside it.
+    const suggest = A.page.locator('[data-testid=checkout] [data-testid=suggest-store]');
+    await until('a store in another region suggested', async () =>
+      (await suggest.innerText()).includes('Toko Patungan Dago'),
+    );
+    expect(
+      await B.page.locator('[data-testid=checkout] [data-testid=suggest-store]').innerText(),
+    ).toContain('penyelenggara bisa memilihnya');
+    await A.page.locator('[data-testid=last-error]').scrollIntoViewIfNeeded();
+    await shot(A.page, 'checkout-region-down');
+    await suggest.click();
+    for (const p of [A.page, B.page]) {
+      await p
+        .locator('[data-testid=store].is-chosen[data-store="bdg-dago"]')
+        .waitFor({ timeout: STEP });
+      await until(
+        'the notice gone',
+        async () => (await p.locator('[data-testid=last-error]').count()) === 0,
+      );
+    }
   });
 });

@@ -218,4 +218,6 @@ export interface RefusalDetails {
   storeId?: string;
   storeName?: string;
   short?: ShortItem[];
+  /** `region_unavailable`: the slug of the store's region whose database is down. */
+  region?: string;
 }

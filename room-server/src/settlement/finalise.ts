@@ -215,6 +215,22 @@ async function runFinalise(
     log.error({ err }, 'finalise failed');
     res = null;
   }
+  if (res instanceof SettlementApiError && res.code === 'region_unavailable') {
+    // The store's region (its own database) is down while the others sell on: say so, so the
+    // group can wait or choose a store in another region (docs/contracts.md "Regions").
+    const region = typeof res.details?.region === 'string' ? res.details.region : undefined;
+    log.error({ status: res.status, region, storeId: snap.storeId }, 'store region unavailable');
+    await reopen(`the store's region${region ? ` (${region})` : ''} is not reachable right now`, {
+      code: 'region_unavailable',
+      storeId: snap.storeId,
+      ...(region ? { region } : {}),
+    });
+    throw new HttpError(
+      503,
+      'region_unavailable',
+      "the store's region is not reachable right now; try again or choose a store in another region",
+    );
+  }
   if (res === null || (res instanceof SettlementApiError && res.transient)) {
     if (res) log.error({ err: res.message, status: res.status }, 'finalise failed');
     await reopen('the settlement service is not reachable right now, try again', {

@@ -215,6 +215,9 @@ export const messages: Record<RoomKey, string> = {
   'room.checkout.needFullStore': 'Choose a store that has everything.',
   'room.checkout.refusal.unavailable':
     'The payment service cannot be reached right now. Try again in a moment.',
+  'room.checkout.chosenStore': 'The chosen store',
+  'room.checkout.refusal.region':
+    "{store} can't take orders right now: its region's system is down. Your cart is safe: nothing was held and nobody was charged. Try again in a moment, or choose a store in another region.",
   'room.checkout.refusal.ended': 'The previous order has ended. Finalise again.',
   'room.checkout.refusal.other':
     'The order could not be placed. Check the cart and the store, then try again.',

@@ -213,6 +213,9 @@ export const messages = {
   'room.checkout.needFullStore': 'Pilih toko yang punya semua barang.',
   'room.checkout.refusal.unavailable':
     'Layanan pembayaran sedang tidak bisa dihubungi. Coba lagi sebentar lagi.',
+  'room.checkout.chosenStore': 'Toko pilihan',
+  'room.checkout.refusal.region':
+    '{store} sedang tidak bisa menerima pesanan karena gangguan sistem di wilayahnya. Keranjang aman: tidak ada stok yang ditahan dan tidak ada tagihan. Coba lagi sebentar lagi, atau pilih toko di wilayah lain.',
   'room.checkout.refusal.ended': 'Pesanan sebelumnya sudah berakhir. Finalisasi lagi.',
   'room.checkout.refusal.other':
     'Pesanan belum bisa dibuat. Periksa keranjang dan toko, lalu coba lagi.',

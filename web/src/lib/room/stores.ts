@@ -11,7 +11,7 @@ export type StoreAvailability = Pick<NearbyStore['availability'][number], 'sku' 
 
 /** A store of settlement's `GET /stores` (the contract's `NearbyStore`) as the picker keeps it. */
 export type Store = Pick<NearbyStore, 'id' | 'name' | 'address' | 'city' | 'lat' | 'lng'> &
-  Partial<Pick<NearbyStore, 'distanceKm' | 'canFulfil'>> & {
+  Partial<Pick<NearbyStore, 'distanceKm' | 'canFulfil' | 'region'>> & {
     availability: StoreAvailability[];
   };
 
@@ -134,11 +134,19 @@ export interface Refusal {
   storeId: string | null;
   storeName: string | null;
   short: RefusedItem[];
+  /** `region_unavailable`: the slug of the store's region whose system is down. */
+  region: string | null;
 }
 
 /** The room's `settlement.lastErrorDetails`, checked field by field (null when absent or bad). */
 export function readRefusal(v: unknown): Refusal | null {
-  const d = v as { code?: unknown; storeId?: unknown; storeName?: unknown; short?: unknown };
+  const d = v as {
+    code?: unknown;
+    storeId?: unknown;
+    storeName?: unknown;
+    short?: unknown;
+    region?: unknown;
+  };
   if (!d || typeof d !== 'object' || typeof d.code !== 'string') return null;
   const short: RefusedItem[] = [];
   if (Array.isArray(d.short)) {
@@ -159,6 +167,7 @@ export function readRefusal(v: unknown): Refusal | null {
     storeId: typeof d.storeId === 'string' ? d.storeId : null,
     storeName: typeof d.storeName === 'string' ? d.storeName : null,
     short,
+    region: typeof d.region === 'string' ? d.region : null,
   };
 }
 
@@ -199,4 +208,31 @@ export function nearestComplete(
 ): Store | null {
   if (wanted.size === 0) return null;
   return stores.find((s) => !exclude.has(s.id) && shortages(s, wanted).length === 0) ?? null;
+}
+
+/** `DKI Jakarta` → `dki-jakarta`, as settlement names a region in `region_unavailable`. */
+export function regionSlug(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/**
+ * The nearest listed store that has everything and is outside the region that is down (the
+ * store's own region, by the list, or the slug settlement named); null when none is.
+ */
+export function nearestInAnotherRegion(
+  stores: readonly Store[],
+  wanted: Map<string, number>,
+  downStoreId: string,
+  downRegion: string | null,
+): Store | null {
+  const own = stores.find((s) => s.id === downStoreId)?.region;
+  const down = new Set([own, downRegion].filter((r): r is string => !!r).map(regionSlug));
+  return nearestComplete(
+    stores.filter((s) => !s.region || !down.has(regionSlug(s.region))),
+    wanted,
+    new Set([downStoreId]),
+  );
 }

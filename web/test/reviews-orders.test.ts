@@ -180,4 +180,65 @@ describe('order history and reviews (phone)', () => {
     a11y.push(...(await seriousA11yViolations(A.page, 'orders-en')));
     expect(a11y).toEqual([]);
   });
+
+  it('a rating and review typed before the page’s scripts arrive are the ones saved', async () => {
+    t.dumpOnFailure('reviews-orders-early', 4000);
+    const store = t.stack.staff[0]!.storeId;
+    const product = (
+      (await (await fetch(`${t.stack.settlementUrl}/products?q=kopi&size=1`)).json()) as {
+        items: { sku: string; name: string }[];
+      }
+    ).items[0]!;
+    const C = await t.phone();
+    await register(C.page, 'Citra Cepat');
+    const roomUrl = await createRoom(C.page, 'Kopi Kantor');
+    const roomId = new URL(roomUrl).pathname.split('/').pop()!;
+    const citra = await userIdIn(C.page, roomId);
+    const order = await completeOrder(
+      { url: t.stack.settlementUrl, secret: t.stack.secret },
+      {
+        roomId,
+        storeId: store,
+        cartVersion: 'v1',
+        currency: 'IDR',
+        organiser: citra,
+        split: { mode: 'equal' },
+        members: [{ id: citra, name: 'Citra Cepat', method: 'local' }],
+        lines: [{ id: 'l1', sku: product.sku, qty: 1, addedBy: citra }],
+      },
+    );
+    // A phone on a slow line shows the server's page seconds before it hydrates, and people
+    // tap and type meanwhile: the scripts wait until the review is written.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await C.page.route('**/_app/immutable/**/*.js', async (route) => {
+      await released;
+      await route.continue();
+    });
+    await C.page.goto('/orders', { waitUntil: 'commit' });
+    const line = C.page.locator(
+      `[data-testid=order][data-order="${order.orderId}"] [data-testid=order-line][data-sku="${product.sku}"]`,
+    );
+    await line.waitFor({ timeout: STEP });
+    await line.locator('[data-testid=rate]').click();
+    await line.locator('label[title="5 bintang"]').click();
+    const text = line.getByLabel('Ulasan (opsional)');
+    await text.fill('Wangi, datang cepat.');
+    release();
+    await C.page.waitForLoadState('networkidle');
+    // the scripts ran (hydrated) and left the typing alone
+    expect(await text.inputValue()).toBe('Wangi, datang cepat.');
+    expect(await line.locator('input[name=rating]:checked').getAttribute('value')).toBe('5');
+    await line.getByRole('button', { name: 'Simpan ulasan' }).click();
+    await line.getByRole('status').waitFor({ timeout: STEP });
+    // saved by the hydrated page (enhanced form: no page load to /orders?/review)
+    expect(new URL(C.page.url()).search).toBe('');
+    const saved = (await (
+      await fetch(`${t.stack.settlementUrl}/products/${product.sku}/reviews`)
+    ).json()) as { items: { name: string; rating: number; text?: string }[] };
+    expect(saved.items.find((r) => r.name === 'Citra Cepat')).toMatchObject({
+      rating: 5,
+      text: 'Wangi, datang cepat.',
+    });
+  });
 });

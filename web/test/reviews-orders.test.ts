@@ -38,6 +38,36 @@ async function userIdIn(page: Page, roomId: string): Promise<string> {
     .sub;
 }
 
+/**
+ * A newly registered shopper whose group's order (one member: them; one line) was picked up at
+ * the first demo store: their phone, the room and the order.
+ */
+async function shopperWithOrder(
+  name: string,
+  roomName: string,
+  line: { sku: string; qty: number },
+) {
+  const who = await t.phone();
+  await register(who.page, name);
+  const roomUrl = await createRoom(who.page, roomName);
+  const roomId = new URL(roomUrl).pathname.split('/').pop()!;
+  const userId = await userIdIn(who.page, roomId);
+  const order = await completeOrder(
+    { url: t.stack.settlementUrl, secret: t.stack.secret },
+    {
+      roomId,
+      storeId: t.stack.staff[0]!.storeId,
+      cartVersion: 'v1',
+      currency: 'IDR',
+      organiser: userId,
+      split: { mode: 'equal' },
+      members: [{ id: userId, name, method: 'local' }],
+      lines: [{ id: 'l1', addedBy: userId, ...line }],
+    },
+  );
+  return { ...who, roomUrl, roomId, order };
+}
+
 describe('order history and reviews (phone)', () => {
   it('a buyer rates from their order history; the room and the staff see it', async () => {
     t.dumpOnFailure('reviews-orders', 4000);
@@ -52,24 +82,11 @@ describe('order history and reviews (phone)', () => {
     ).items[0]!;
 
     // --- Ana shops in a room whose order was picked up -------------------------------------------
-    const A = await t.phone();
-    await register(A.page, 'Ana Pembeli');
-    const roomUrl = await createRoom(A.page, 'Belanja Bulanan');
-    const roomId = new URL(roomUrl).pathname.split('/').pop()!;
-    const ana = await userIdIn(A.page, roomId);
-    const order = await completeOrder(
-      { url: t.stack.settlementUrl, secret: t.stack.secret },
-      {
-        roomId,
-        storeId: store,
-        cartVersion: 'v1',
-        currency: 'IDR',
-        organiser: ana,
-        split: { mode: 'equal' },
-        members: [{ id: ana, name: 'Ana Pembeli', method: 'local' }],
-        lines: [{ id: 'l1', sku: product.sku, qty: 2, addedBy: ana }],
-      },
-    );
+    const A = await shopperWithOrder('Ana Pembeli', 'Belanja Bulanan', {
+      sku: product.sku,
+      qty: 2,
+    });
+    const { roomUrl, roomId, order } = A;
 
     // --- her order history, from the profile ---------------------------------------------------
     await A.page.goto('/profile');
@@ -183,30 +200,13 @@ describe('order history and reviews (phone)', () => {
 
   it('a rating and review typed before the page’s scripts arrive are the ones saved', async () => {
     t.dumpOnFailure('reviews-orders-early', 4000);
-    const store = t.stack.staff[0]!.storeId;
     const product = (
       (await (await fetch(`${t.stack.settlementUrl}/products?q=kopi&size=1`)).json()) as {
         items: { sku: string; name: string }[];
       }
     ).items[0]!;
-    const C = await t.phone();
-    await register(C.page, 'Citra Cepat');
-    const roomUrl = await createRoom(C.page, 'Kopi Kantor');
-    const roomId = new URL(roomUrl).pathname.split('/').pop()!;
-    const citra = await userIdIn(C.page, roomId);
-    const order = await completeOrder(
-      { url: t.stack.settlementUrl, secret: t.stack.secret },
-      {
-        roomId,
-        storeId: store,
-        cartVersion: 'v1',
-        currency: 'IDR',
-        organiser: citra,
-        split: { mode: 'equal' },
-        members: [{ id: citra, name: 'Citra Cepat', method: 'local' }],
-        lines: [{ id: 'l1', sku: product.sku, qty: 1, addedBy: citra }],
-      },
-    );
+    const C = await shopperWithOrder('Citra Cepat', 'Kopi Kantor', { sku: product.sku, qty: 1 });
+    const { order } = C;
     // A phone on a slow line shows the server's page seconds before it hydrates, and people
     // tap and type meanwhile: the scripts wait until the review is written.
     let release!: () => void;

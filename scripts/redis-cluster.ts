@@ -84,7 +84,8 @@ async function freeClusterPort(host: string, taken: Set<number>): Promise<number
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function info(host: string, port: number, section: 'cluster' | 'replication') {
+/** `fn` on a one-shot connection to one node (no retries: a node that is down throws). */
+async function withNode<T>(host: string, port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({
     host,
     port,
@@ -95,13 +96,18 @@ async function info(host: string, port: number, section: 'cluster' | 'replicatio
   r.on('error', () => {});
   try {
     await r.connect();
-    const text = section === 'cluster' ? await r.cluster('INFO') : await r.info('replication');
-    const slots = section === 'cluster' ? await r.cluster('SLOTS') : [];
-    return { text: String(text), slots };
+    return await fn(r);
   } finally {
     r.disconnect();
   }
 }
+
+const info = (host: string, port: number, section: 'cluster' | 'replication') =>
+  withNode(host, port, async (r) => {
+    const text = section === 'cluster' ? await r.cluster('INFO') : await r.info('replication');
+    const slots = section === 'cluster' ? await r.cluster('SLOTS') : [];
+    return { text: String(text), slots };
+  });
 
 export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const host = o.host ?? '127.0.0.1';
@@ -147,20 +153,11 @@ export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<Re
   /** [primary, ...replicas] ports of the shard that serves this key's slot now. */
   const shardOf = async (key: string): Promise<number[]> => {
     for (const port of live()) {
-      const r = new Redis({
-        host,
-        port,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      r.on('error', () => {});
-      try {
-        await r.connect();
+      const shard = await withNode(host, port, async (r) => {
         const slot = Number(await r.cluster('KEYSLOT', key));
         const slots = await r.cluster('SLOTS');
         const owner = slots.find(([from, to]) => slot >= from && slot <= to);
-        if (!owner) continue;
+        if (!owner) return null;
         // Replicas from CLUSTER NODES (CLUSTER SLOTS leaves out a replica whose offset is 0).
         const primary = owner[2] as unknown as [string, number, string];
         const replicas = String(await r.cluster('NODES'))
@@ -171,11 +168,8 @@ export async function startRedisCluster(o: RedisClusterOptions = {}): Promise<Re
           )
           .map((f) => Number(/:(\d+)@/.exec(f[1] ?? '')?.[1]));
         return [Number(primary[1]), ...replicas];
-      } catch {
-        // try the next node
-      } finally {
-        r.disconnect();
-      }
+      }).catch(() => null); // try the next node
+      if (shard) return shard;
     }
     throw new Error(`no live node knows who serves ${key}`);
   };

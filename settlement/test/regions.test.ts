@@ -242,6 +242,11 @@ describe('regions', () => {
       key: 'down-1',
     });
     expect(stl.body.error.code).toBe('region_unavailable');
+    // the operator's view: which region cannot sell
+    expect(await call('GET', '/healthz')).toMatchObject({
+      status: 200,
+      body: { status: 'degraded', regions: { central: 'ok', [A]: 'ok', [B]: 'unavailable' } },
+    });
 
     // A sells on; then with central down as well
     const skuA = await skuAt('jkt-kelapa-gading');
@@ -264,6 +269,10 @@ describe('regions', () => {
       'region b back',
     );
     expect((await checkout('bdg-dago')).status).toBe(201);
+    expect(await call('GET', '/healthz')).toMatchObject({
+      status: 200,
+      body: { status: 'ok', regions: { central: 'ok', [A]: 'ok', [B]: 'ok' } },
+    });
     // every hold ends: each region's worker loop expires what nobody paid (TTL 4 s)
     for (const k of ['a', 'b', 'central'] as const) {
       await until(

@@ -23,6 +23,8 @@ import {
   type StoreDirectory,
 } from '../regions.ts';
 
+const HEALTH_TIMEOUT_MS = 2000;
+
 export interface RegionUnit {
   /** null: central (and every store whose region has no database of its own). */
   slug: string | null;
@@ -114,8 +116,44 @@ export function regionFront(o: RegionFrontOptions): (req: Request) => Promise<Re
   const unavailable = (u: RegionUnit) =>
     Response.json(regionUnavailable(u.slug ?? 'central').toJSON(), { status: 503 });
 
+  /** One unit's own `/healthz` (its database answers `SELECT 1`), given at most 2 s. */
+  const healthOf = async (u: RegionUnit, url: URL): Promise<Response | null> => {
+    if (!u.ready) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), HEALTH_TIMEOUT_MS)));
+    try {
+      const res = await Promise.race([
+        u.fetch(new Request(new URL('/healthz', url))).catch(() => null),
+        late,
+      ]);
+      return res?.status === 200 ? res : null;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   return async (req) => {
     const url = new URL(req.url);
+    // Every database's health: the instance is up (200) while any serves; `degraded` names
+    // the regions that do not, so an operator sees which stores cannot sell.
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      const units = [o.central, ...o.regions];
+      const answers = await Promise.all(units.map((u) => healthOf(u, url)));
+      const regions = Object.fromEntries(
+        units.map((u, i) => [u.slug ?? 'central', answers[i] ? 'ok' : 'unavailable']),
+      );
+      const up = answers.filter(Boolean).length;
+      const instance = (
+        (await answers
+          .find(Boolean)
+          ?.json()
+          .catch(() => null)) as { instance?: string } | null
+      )?.instance;
+      return Response.json(
+        { status: up === units.length ? 'ok' : 'degraded', db: 'postgres', instance, regions },
+        { status: up > 0 ? 200 : 503 },
+      );
+    }
     const path = url.pathname
       .split('/')
       .filter(Boolean)

@@ -31,18 +31,25 @@ export class Taps {
   skus = $state<string[]>([]);
 
   constructor(readonly roomId: string) {
-    if (typeof window === 'undefined') return;
     // Set while hydrating, before any handler of ours can run: from now on a tap is ours.
-    window.__patunganTapsOwned = true;
+    if (typeof window !== 'undefined') window.__patunganTapsOwned = true;
+  }
+
+  /**
+   * Takes in the taps kept so far (the inline script's, or an earlier page's in this tab).
+   * Called once the page is hydrated: hydrating with them would not match the server's HTML.
+   */
+  load(): void {
     let kept = window.__patunganTaps;
     if (!kept) {
       try {
-        kept = JSON.parse(sessionStorage.getItem(keyOf(roomId)) ?? '[]') as string[];
+        kept = JSON.parse(sessionStorage.getItem(keyOf(this.roomId)) ?? '[]') as string[];
       } catch {
         kept = [];
       }
     }
-    this.skus = kept.filter((s) => typeof s === 'string');
+    this.skus = [...kept.filter((s) => typeof s === 'string'), ...this.skus];
+    this.save();
   }
 
   count(sku: string): number {

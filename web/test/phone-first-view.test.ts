@@ -309,6 +309,7 @@ describe('the first view on a phone (item 12)', () => {
     const sku = (await first.getAttribute('data-sku'))!;
     const name = (await first.locator('.name').textContent())!.trim();
     await add(A.page, sku);
+    const liveBox = await first.boundingBox();
     await tab(A.page, 'cart');
     await A.page.locator('[data-testid=cart-line]').first().waitFor({ timeout: STEP });
     // The same member on a phone that runs no script at all: what the server sent is all there is.
@@ -332,6 +333,9 @@ describe('the first view on a phone (item 12)', () => {
     expect(await line.textContent()).toContain(name);
     expect(await line.textContent()).toContain('1 ×');
     expect(await page.locator('[data-testid=room]').getAttribute('data-view')).toBe('first');
+    // The live room takes the first view's place without moving the cards under a finger.
+    const firstBox = await cards.first().boundingBox();
+    expect(Math.abs(firstBox!.y - liveBox!.y)).toBeLessThan(2);
   });
 
   it('a tap on add before the live room is ready lands in the shared cart, seen by another member', async () => {

@@ -10,6 +10,13 @@ const earlySocket = readFileSync(
 );
 /** @type {`sha256-${string}`} */
 const earlySocketHash = `sha256-${createHash('sha256').update(earlySocket).digest('base64')}`;
+// The room's first view keeps taps on "add" made before the scripts (src/lib/room/first-taps.svelte.ts).
+const firstTaps = readFileSync(
+  new URL('./src/lib/room/first-taps.inline.js', import.meta.url),
+  'utf8',
+);
+/** @type {`sha256-${string}`} */
+const firstTapsHash = `sha256-${createHash('sha256').update(firstTaps).digest('base64')}`;
 // The home page's script (src/lib/home/live.ts; the page ships no SvelteKit client).
 const homeLive = readFileSync(new URL('./src/lib/home/live.inline.js', import.meta.url), 'utf8');
 /** @type {`sha256-${string}`} */
@@ -42,7 +49,7 @@ const config = {
       mode: 'auto',
       directives: {
         'default-src': ['self'],
-        'script-src': ['self', earlySocketHash, homeLiveHash],
+        'script-src': ['self', earlySocketHash, firstTapsHash, homeLiveHash],
         'style-src': ['self', 'unsafe-inline'],
         'img-src': ['self', 'data:', 'blob:', 'https:'],
         'font-src': ['self', 'data:'],

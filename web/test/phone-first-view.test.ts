@@ -10,6 +10,9 @@
  * - The server-rendered room page and its data travel brotli/gzip as the browser accepts.
  * - The room's socket is opened by the page's head while the scripts are still on their way,
  *   and the room's code takes that one over: one socket, one request for the whole room.
+ * - The room's first view (the catalog's first page and the cart) is in the server's HTML, and a
+ *   tap on "add" made before the live room exists (before any script, and after the page's own
+ *   scripts but before Yjs) is kept, shown, and lands in the shared cart (decision 0020).
  * Not a timing test: it checks what is downloaded and in which order, never how fast.
  */
 import { request as httpRequest } from 'node:http';
@@ -17,7 +20,17 @@ import { describe, expect, it, onTestFailed } from 'vitest';
 import type { Page } from 'playwright-core';
 import { catalogues } from '../src/lib/i18n/translate.ts';
 import { browserStack } from './helpers/browser-stack.ts';
-import { STEP, createRoom, register, tab, until } from './helpers/phone.ts';
+import {
+  PHONE_CONTEXT,
+  STEP,
+  add,
+  createRoom,
+  joinAsGuest,
+  register,
+  shot,
+  tab,
+  until,
+} from './helpers/phone.ts';
 
 const t = browserStack({ logLevel: 'warn' }, 600_000);
 
@@ -287,5 +300,114 @@ describe('the first view on a phone (item 12)', () => {
     await page.locator('[data-testid=product] [data-testid=add]').first().click();
     await tab(A.page, 'cart');
     await A.page.locator('[data-testid=cart-line]').first().waitFor({ timeout: STEP });
+  });
+  it("the room's catalog and cart are in the HTML before any script runs", async () => {
+    const A = await t.phone();
+    await register(A.page, 'Yuni');
+    const roomUrl = await createRoom(A.page, 'Kos Cempaka');
+    const first = A.page.locator('[data-testid=product]').first();
+    const sku = (await first.getAttribute('data-sku'))!;
+    const name = (await first.locator('.name').textContent())!.trim();
+    await add(A.page, sku);
+    const liveBox = await first.boundingBox();
+    await tab(A.page, 'cart');
+    await A.page.locator('[data-testid=cart-line]').first().waitFor({ timeout: STEP });
+    // The same member on a phone that runs no script at all: what the server sent is all there is.
+    const ctx = await t.browser.newContext({
+      ...PHONE_CONTEXT,
+      baseURL: t.stack.webUrl,
+      deviceScaleFactor: 2,
+      javaScriptEnabled: false,
+    });
+    t.contexts.push(ctx);
+    await ctx.addCookies(await A.ctx.cookies());
+    const page = await ctx.newPage();
+    await page.goto(roomUrl);
+    const cards = page.locator('[data-testid=product]');
+    expect(await cards.count()).toBe(12);
+    expect(await cards.locator('[data-testid=add]').count()).toBe(12);
+    expect(await cards.first().locator('.price').textContent()).toMatch(/Rp/);
+    await shot(page, 'room-first-view-noscript');
+    const line = page.locator(`[data-testid=first-cart-line][data-sku="${sku}"]`);
+    expect(await line.count()).toBe(1);
+    expect(await line.textContent()).toContain(name);
+    expect(await line.textContent()).toContain('1 ×');
+    expect(await page.locator('[data-testid=room]').getAttribute('data-view')).toBe('first');
+    // The live room takes the first view's place without moving the cards under a finger.
+    const firstBox = await cards.first().boundingBox();
+    expect(Math.abs(firstBox!.y - liveBox!.y)).toBeLessThan(2);
+  });
+
+  it('a tap on add before the live room is ready lands in the shared cart, seen by another member', async () => {
+    const A = await t.phone();
+    await register(A.page, 'Lestari');
+    await createRoom(A.page, 'Kos Dahlia');
+    const invite = await A.page.locator('[data-testid=invite-url]').inputValue();
+    const B = await t.phone();
+    await joinAsGuest(B.page, invite, 'Bayu');
+    const roomUrl = B.page.url();
+    const errors: string[] = [];
+    B.page.on('pageerror', (e) => errors.push(String(e)));
+    // Hydrating the first view with the taps kept before it would not match the server's HTML.
+    B.page.on('console', (m) => /hydration/i.test(m.text()) && errors.push(m.text()));
+    // B opens the room again with every script held back, then only the live room's (Yjs's).
+    let releaseAll!: () => void;
+    const all = new Promise<void>((r) => (releaseAll = r));
+    let releaseYjs!: () => void;
+    const yjs = new Promise<void>((r) => (releaseYjs = r));
+    await B.page.route('**/_app/immutable/**/*.js', async (route) => {
+      await all;
+      const res = await route.fetch();
+      // Yjs says so when it is loaded twice: a string only its code carries.
+      if ((await res.text()).includes('Yjs was already imported')) await yjs;
+      await route.fulfill({ response: res });
+    });
+    await B.page.goto(roomUrl, { waitUntil: 'commit' });
+    const cards = B.page.locator('[data-testid=product]');
+    await cards.nth(1).waitFor({ timeout: STEP });
+    const [sku1, sku2] = await Promise.all([
+      cards.nth(0).getAttribute('data-sku'),
+      cards.nth(1).getAttribute('data-sku'),
+    ]);
+    // Before any script file: the head's inline script keeps the tap and says so on the card.
+    await cards.nth(0).locator('[data-testid=add]').click();
+    await cards.nth(0).locator('[data-testid=queued]').waitFor({ timeout: STEP });
+    await shot(B.page, 'room-first-view-tapped');
+    // The tab bar works before the scripts too: the cart as the server rendered it.
+    await tab(B.page, 'cart');
+    await B.page.locator('[data-testid=first-cart]').waitFor({ timeout: STEP });
+    expect(await cards.nth(0).isVisible()).toBe(false);
+    await tab(B.page, 'catalog');
+    await cards.nth(1).waitFor({ timeout: STEP });
+    // The page's own scripts, not Yjs: the hydrated first view keeps the first tap and a new one.
+    releaseAll();
+    await until('the page hydrated', () =>
+      B.page.evaluate(() => (window as { __patunganTapsOwned?: boolean }).__patunganTapsOwned),
+    );
+    expect(await cards.nth(0).locator('[data-testid=queued]').isVisible()).toBe(true);
+    await cards.nth(1).locator('[data-testid=add]').click();
+    await cards.nth(1).locator('[data-testid=queued]').waitFor({ timeout: STEP });
+    await tab(B.page, 'cart');
+    expect(await B.page.locator('[data-testid=first-cart-pending]').count()).toBe(2);
+    expect(await B.page.locator('[data-testid=room]').getAttribute('data-ready')).toBe('false');
+    // Yjs arrives, the room syncs: both taps are in the shared cart, once each, B's, and A sees them.
+    releaseYjs();
+    await B.page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 45_000 });
+    await tab(A.page, 'cart');
+    for (const sku of [sku1, sku2]) {
+      await A.page
+        .locator(`[data-testid=cart-group][data-sku="${sku}"]`)
+        .waitFor({ timeout: STEP });
+    }
+    expect(await A.page.locator('[data-testid=cart-line]').count()).toBe(2);
+    expect(await A.page.locator('[data-testid=cart-line]').first().textContent()).toContain('Bayu');
+    await shot(B.page, 'room-live-after-taps');
+    // Replayed once: a reload does not add them again.
+    await B.page.reload();
+    await B.page.locator('[data-testid=room][data-ready=true]').waitFor({ timeout: 45_000 });
+    await tab(B.page, 'cart');
+    await B.page.locator('[data-testid=cart-line]').nth(1).waitFor({ timeout: STEP });
+    expect(await B.page.locator('[data-testid=cart-line]').count()).toBe(2);
+    expect(errors).toEqual([]);
   });
 });

@@ -42,6 +42,7 @@ export const messages: Record<RoomKey, string> = {
   'room.presence.following': 'Following {name}',
   'room.presence.alone': 'No friends here yet',
 
+  'room.first.queued': 'Added, waiting for the connection',
   'room.catalog.title': 'Catalog',
   'room.catalog.search': 'Search products',
   'room.catalog.searchButton': 'Search',

@@ -40,6 +40,7 @@ export const messages = {
   'room.presence.following': 'Mengikuti {name}',
   'room.presence.alone': 'Belum ada teman lain di sini',
 
+  'room.first.queued': 'Ditambahkan, menunggu sambungan',
   'room.catalog.title': 'Katalog',
   'room.catalog.search': 'Cari produk',
   'room.catalog.searchButton': 'Cari',

@@ -1,6 +1,7 @@
 /**
  * The room page's data (contract with the room engineer, see docs/web.md):
- * `{ room, me, token, roomServerUrl }`. Anyone who is not a member yet
+ * `{ room, me, token, roomServerUrl, first }` (`first`: the server-rendered first view,
+ * lib/room/first-view.server.ts). Anyone who is not a member yet
  * (not signed in, or signed in but not in this room) goes to the join screen `/join/<code>`,
  * where joining is a POST: opening a link never changes anything.
  */
@@ -13,6 +14,7 @@ import { isRemoved } from '$lib/server/room-removal.ts';
 import { roomToken } from '$lib/server/tokens.ts';
 import { startAgain } from '$lib/server/again.ts';
 import { WebError } from '$lib/server/errors.ts';
+import { firstView } from '$lib/room/first-view.server.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ params, locals }) => {
@@ -27,6 +29,8 @@ export const load: PageServerLoad = async ({ params, locals }) => {
     (await memberRole(db, room.id, user.id)) ?? (room.organiserId === user.id ? 'organiser' : null);
   if (!role) redirect(303, `/join/${room.code}`);
   if (role !== 'organiser' && (await isRemoved(db, room.id, user.id))) error(403, 'removed');
+  // The catalog's first page and the cart, so the first view is usable before Yjs arrives.
+  const [first, token] = await Promise.all([firstView(room.id), roomToken(user, room.id, role)]);
   return {
     room: {
       id: room.id,
@@ -40,8 +44,9 @@ export const load: PageServerLoad = async ({ params, locals }) => {
       inviteUrl: `${config.publicUrl}/join/${room.code}`,
     },
     me: { id: user.id, name: user.name, role, guest: user.guest },
-    token: await roomToken(user, room.id, role),
+    token,
     roomServerUrl: config.roomServerUrl,
+    first,
   };
 };
 

@@ -283,9 +283,15 @@ async function run(driver: 'pglite' | 'postgres') {
       const c0 = { ...counts };
       const cpu0 = cpuMs();
       const pg0 = await pgCpu(raw);
+      bySql = new Map();
       const t0 = performance.now();
       const prof = await gen.post('prof', PROFILE, 1);
       const wall = performance.now() - t0;
+      // time waited per statement (one at a time: the statement's own time), per settlement
+      const sqlMsPerSettlement = Object.fromEntries(
+        [...bySql].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r2(v / PROFILE)]),
+      );
+      bySql = null;
       const cpu = cpuMs() - cpu0;
       const pgSecs = cpuDelta(pg0, await pgCpu(raw));
       const per = (x: number) => r2(x / PROFILE);
@@ -309,6 +315,7 @@ async function run(driver: 'pglite' | 'postgres') {
           serviceCpuMsPerSettlement: per(cpu),
           generatorCpuMsPerSettlement: per(prof.cpuMs),
           pgServerCpuMsPerSettlement: driver === 'postgres' ? per(pgSecs * 1000) : null,
+          sqlMsPerSettlement,
           perRequestUs: {
             verifyToken: await micro(2000, () => verifyToken(token, SECRET)),
             validate: await micro(2000, () => parse(snapshotSchema, body)),

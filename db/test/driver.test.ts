@@ -65,8 +65,64 @@ describe.each(DRIVERS)('the %s driver', (kind, open) => {
     expect(await t.db.query('SELECT x FROM tenant_a.s')).toEqual([{ x: 1 }]);
   });
 
+  it('runs a statement seen before again with new values, and after what invalidates it', async () => {
+    t = await open();
+    const db = t.db;
+    await db.exec('CREATE TABLE p (id int PRIMARY KEY, tags text[], ok boolean, at timestamptz)');
+    const put = 'INSERT INTO p VALUES ($1, $2, $3, $4) RETURNING id';
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    for (const id of [1, 2, 3]) {
+      await db.query(put, [id, [`t${id}`, 'x y'], id !== 2, id === 3 ? null : at]);
+    }
+    const all = 'SELECT * FROM p ORDER BY id';
+    expect(await db.query(all)).toEqual([
+      { id: 1, tags: ['t1', 'x y'], ok: true, at },
+      { id: 2, tags: ['t2', 'x y'], ok: false, at },
+      { id: 3, tags: ['t3', 'x y'], ok: true, at: null },
+    ]);
+    // the same text with other values, in a transaction and outside one
+    const byIds = 'SELECT id FROM p WHERE id = ANY($1::int[]) AND ok = $2 ORDER BY id';
+    expect(await db.query(byIds, [[1, 2, 3], true])).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(await db.transaction((tx) => tx.query(byIds, [[2, 3], false]))).toEqual([{ id: 2 }]);
+    // an error names the constraint; the statement runs again afterwards, also in a transaction
+    const err = await db.query(put, [1, [], true, null]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '23505' });
+    const e = err as { constraint_name?: string; constraint?: string };
+    expect(e.constraint_name ?? e.constraint).toBe('p_pkey');
+    await expect(db.transaction((tx) => tx.query(put, [2, [], true, null]))).rejects.toThrow(
+      /duplicate key/,
+    );
+    expect(await db.transaction((tx) => tx.query(put, [4, [], true, null]))).toEqual([{ id: 4 }]);
+    // a table that changes shape under a statement reading `*`
+    await db.exec('ALTER TABLE p ADD COLUMN note text');
+    expect((await db.query<{ note: unknown }>(all))[0]).toMatchObject({ id: 1, note: null });
+  });
+
   it('refuses a schema name that is not a plain identifier, before connecting', async () => {
     await expect(openDb({ schema: 'a; DROP TABLE x' })).rejects.toThrow(/identifier/);
+  });
+});
+
+describe('the pglite driver, named statements', () => {
+  it('keeps at most maxPrepared of them, and prepares again what was deallocated', async () => {
+    const { openPglite } = await import('../src/pglite.ts');
+    const db = await openPglite(undefined, { maxPrepared: 3 });
+    try {
+      const texts = [1, 2, 3, 4, 5].map((n) => `SELECT $1::int + ${n} AS v`);
+      for (let round = 0; round < 2; round++) {
+        for (const [i, text] of texts.entries()) {
+          expect(await db.query(text, [10])).toEqual([{ v: 11 + i }]);
+        }
+      }
+      const kept = 'SELECT count(*) AS n FROM pg_prepared_statements';
+      expect(await db.query(kept)).toEqual([{ n: 3 }]);
+      // statements deallocated behind the driver's back are prepared again
+      await db.exec('DEALLOCATE ALL');
+      expect(await db.query(texts[4]!, [1])).toEqual([{ v: 6 }]);
+      expect(await db.transaction((tx) => tx.query(texts[3]!, [1]))).toEqual([{ v: 5 }]);
+    } finally {
+      await db.close();
+    }
   });
 });
 

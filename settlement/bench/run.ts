@@ -6,16 +6,20 @@
  *     [--profile 200] [--deadlines 300] [--cpuprofile <path prefix>]
  *
  * Per driver, on a fresh database (PGlite in memory; PostgreSQL `settle_bench_<random>` on
- * TEST_POSTGRES_URL's server, dropped afterwards), in this process over real HTTP on 127.0.0.1:
+ * TEST_POSTGRES_URL's server, dropped afterwards), the service in this process, the load
+ * generator in a child process (load.ts: node:http, keep-alive) over real HTTP on 127.0.0.1,
+ * so that CPU is counted apart: the service's (this process: HTTP server, app, SQL driver —
+ * and PGlite itself, which runs in this thread), the generator's, PostgreSQL's (/proc):
  * 0. profile (counts do not depend on the machine's load): `profile` settlements one at a time,
  *    counting per settlement the SQL statements and transactions the service issues, the
  *    writes to PostgreSQL's socket (one per round trip: postgres.js sends a batch of protocol
  *    messages and waits for the answer), the time spent waiting for the database, the CPU of
- *    this Node process (service and load generator) and of the database's server processes
- *    (/proc), and the cost of the fixed per-request pieces (token check, validation, request
- *    hash, JSON, an HTTP round trip through every middleware to a 404);
+ *    the service, the generator and the database's server processes, and the cost of the
+ *    fixed per-request pieces (token check, validation, request hash, JSON; an HTTP round trip
+ *    through every middleware to a 404, the service's CPU and the generator's);
  * 1. settlements/s with holds: POST /settlements (3 members, 2 lines, local provider) with
- *    `concurrency` requests in flight; latency p50/p95/p99;
+ *    `concurrency` requests in flight; latency p50/p95/p99; CPU per settlement of the service,
+ *    the generator and PostgreSQL during the phase;
  * 2. time to expire `holds` holds: that many settlements created through the same code path,
  *    their holds moved into the past, then the worker sweep timed until all are expired;
  * 2b. expiry lateness: `deadlines` settlements whose deadlines are staggered over the next
@@ -24,6 +28,7 @@
  * 3. product search over `products` products: `searches` GET /products requests (words,
  *    category, price range, pages), one at a time; p50/p95/p99.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { Socket } from 'node:net';
@@ -47,6 +52,7 @@ import { Loop } from '../src/loop.ts';
 import { parse } from '../src/validate.ts';
 import { snapshotSchema } from '../src/schemas.ts';
 import { createPgDatabase } from '../test/support/db.ts';
+import { snapshot, type Done, type Get, type Init, type Post } from './load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -191,15 +197,40 @@ async function get(url: string, init?: RequestInit): Promise<Response> {
   }
 }
 
-async function pool<T>(n: number, c: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      for (let i = next++; i < n; i = next++) out[i] = await fn(i);
-    }),
-  );
-  return out;
+/** The load generator (load.ts) in a child process. */
+class Generator {
+  private next = 1;
+  private readonly waiting = new Map<number, (d: Done) => void>();
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (d: Done) => {
+      this.waiting.get(d.id)?.(d);
+      this.waiting.delete(d.id);
+    });
+  }
+  static async start(init: Init): Promise<Generator> {
+    const g = new Generator(fork(new URL('./load.ts', import.meta.url).pathname));
+    await g.call(0, init);
+    return g;
+  }
+  private call(id: number, m: Init | Post | Get): Promise<Done> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, (d) => (d.error ? reject(new Error(d.error)) : resolve(d)));
+      this.child.send(m);
+    });
+  }
+  /** Settlements `tag-0` … `tag-(n-1)`, `concurrency` in flight. */
+  post(tag: string, n: number, concurrency: number): Promise<Done> {
+    const id = this.next++;
+    return this.call(id, { type: 'post', id, tag, from: 0, n, concurrency });
+  }
+  /** GET `path` `n` times, `concurrency` in flight. */
+  get(path: string, n: number, concurrency: number): Promise<Done> {
+    const id = this.next++;
+    return this.call(id, { type: 'get', id, path, n, concurrency });
+  }
+  stop() {
+    this.child.disconnect();
+  }
 }
 
 async function run(driver: 'pglite' | 'postgres') {
@@ -225,33 +256,17 @@ async function run(driver: 'pglite' | 'postgres') {
       { sub: 'bench', name: 'bench', role: 'service', room: '*' },
       SECRET,
     );
-    const snap = (i: number, tag: string) => ({
-      roomId: `bench-${tag}-${i}`,
-      cartVersion: 'v1',
-      currency: 'IDR',
-      storeId: STORES[i % STORES.length]!.id,
-      organiser: 'a',
-      split: { mode: 'equal' },
-      members: ['a', 'b', 'c'].map((id) => ({ id, name: id, method: 'local' })),
-      lines: [
-        { id: 'l1', sku: skus[(i * 7) % skus.length]!, qty: 1, addedBy: 'a' },
-        { id: 'l2', sku: skus[(i * 13 + 1) % skus.length]!, qty: 2, addedBy: 'b' },
-      ],
+    const gen = await Generator.start({
+      type: 'init',
+      url: svc.url,
+      token,
+      skus,
+      stores: STORES.map((st) => st.id),
+      concurrency: C,
     });
-    const post = async (i: number, tag: string) => {
-      const t0 = performance.now();
-      const r = await get(`${svc.url}/settlements`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'idempotency-key': `${tag}-${i}`,
-        },
-        body: JSON.stringify(snap(i, tag)),
-      });
-      await r.arrayBuffer();
-      if (r.status !== 201) throw new Error(`POST /settlements → ${r.status}`);
-      return performance.now() - t0;
+    const cpuMs = () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1000;
     };
 
     console.log(
@@ -263,28 +278,30 @@ async function run(driver: 'pglite' | 'postgres') {
       }),
     );
     // 0. profile, one settlement at a time
-    await pool(20, 4, (i) => post(i, 'warm'));
+    await gen.post('warm', 20, 4);
     if (PROFILE > 0) {
       const c0 = { ...counts };
-      const cpu0 = process.cpuUsage();
+      const cpu0 = cpuMs();
       const pg0 = await pgCpu(raw);
+      bySql = new Map();
       const t0 = performance.now();
-      for (let i = 0; i < PROFILE; i++) await post(i, 'prof');
+      const prof = await gen.post('prof', PROFILE, 1);
       const wall = performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
+      // time waited per statement (one at a time: the statement's own time), per settlement
+      const sqlMsPerSettlement = Object.fromEntries(
+        [...bySql].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r2(v / PROFILE)]),
+      );
+      bySql = null;
+      const cpu = cpuMs() - cpu0;
       const pgSecs = cpuDelta(pg0, await pgCpu(raw));
       const per = (x: number) => r2(x / PROFILE);
-      const body = snap(1, 'x');
+      const body = snapshot(skus, [STORES[0]!.id], 1, 'x');
       const text = JSON.stringify(body);
       const parsed = parse(snapshotSchema, JSON.parse(text));
-      const auth = `Bearer ${token}`;
-      // an HTTP round trip through every middleware (and the load generator's fetch) to a 404
-      const httpCpu0 = process.cpuUsage();
-      for (let i = 0; i < 500; i++) {
-        const r = await get(`${svc.url}/nothing`, { headers: { authorization: auth } });
-        await r.arrayBuffer();
-      }
-      const httpCpu = process.cpuUsage(httpCpu0);
+      // an HTTP round trip through every middleware to a 404: the service's CPU, the generator's
+      const http0 = cpuMs();
+      const http = await gen.get('/nothing', 500, 1);
+      const httpCpu = cpuMs() - http0;
       console.log(
         JSON.stringify({
           driver,
@@ -295,14 +312,17 @@ async function run(driver: 'pglite' | 'postgres') {
           pgRoundTripsPerSettlement: per(counts.pgWrites - c0.pgWrites),
           dbWaitMsPerSettlement: per(counts.waitMs - c0.waitMs),
           wallMsPerSettlement: per(wall),
-          nodeCpuMsPerSettlement: per((cpu.user + cpu.system) / 1000),
+          serviceCpuMsPerSettlement: per(cpu),
+          generatorCpuMsPerSettlement: per(prof.cpuMs),
           pgServerCpuMsPerSettlement: driver === 'postgres' ? per(pgSecs * 1000) : null,
+          sqlMsPerSettlement,
           perRequestUs: {
             verifyToken: await micro(2000, () => verifyToken(token, SECRET)),
             validate: await micro(2000, () => parse(snapshotSchema, body)),
             hashJson: await micro(2000, () => hashJson(parsed)),
             jsonParseStringify: await micro(2000, () => JSON.stringify(JSON.parse(text))),
-            http404RoundTripCpu: Math.round((httpCpu.user + httpCpu.system) / 500),
+            http404ServiceCpu: Math.round((httpCpu * 1000) / 500),
+            http404GeneratorCpu: Math.round((http.cpuMs * 1000) / 500),
           },
         }),
       );
@@ -315,14 +335,20 @@ async function run(driver: 'pglite' | 'postgres') {
       await inspector.post('Profiler.enable');
       await inspector.post('Profiler.start');
     }
+    const c1 = { ...counts };
+    const cpu1 = cpuMs();
+    const pg1 = await pgCpu(raw);
     const t1 = performance.now();
-    const lat = await pool(N, C, (i) => post(i, 'tput'));
+    const tput = await gen.post('tput', N, C);
     const secs = (performance.now() - t1) / 1000;
+    const serviceCpu = cpuMs() - cpu1;
+    const pgSecs1 = cpuDelta(pg1, await pgCpu(raw));
     if (inspector) {
       const { profile } = await inspector.post('Profiler.stop');
       writeFileSync(`${values.cpuprofile}.${driver}.cpuprofile`, JSON.stringify(profile));
       inspector.disconnect();
     }
+    const lat = tput.latencies;
     const created = {
       settlements: N,
       concurrency: C,
@@ -330,13 +356,23 @@ async function run(driver: 'pglite' | 'postgres') {
       p50: ms(pct(lat, 50)),
       p95: ms(pct(lat, 95)),
       p99: ms(pct(lat, 99)),
+      statementsPerSettlement: r2((counts.statements - c1.statements) / N),
+      transactionsPerSettlement: r2((counts.transactions - c1.transactions) / N),
+      pgRoundTripsPerSettlement: r2((counts.pgWrites - c1.pgWrites) / N),
+      // CPU per settlement during the phase (ms): the service (with PGlite: the database too),
+      // the load generator, PostgreSQL's server processes
+      cpuMsPerSettlement: {
+        service: r2(serviceCpu / N),
+        generator: r2(tput.cpuMs / N),
+        postgres: driver === 'postgres' ? r2((pgSecs1 * 1000) / N) : null,
+      },
     };
     console.log(JSON.stringify({ driver, bench: 'settlements', ...created, loadavg: load() }));
 
     // 2a. expiry lateness with the worker loop running (as the service runs it), before the mass
     // expiry below leaves the worker a backlog of voids to make
     if (DEADLINES > 0) {
-      await pool(DEADLINES, C, (i) => post(i, 'late'));
+      await gen.post('late', DEADLINES, C);
       const base = Date.now() + 2000;
       // staggered over ~10 s, in an order unrelated to creation
       const LATE = `SELECT settlement_id FROM idempotency_keys WHERE key LIKE 'late-%'`;
@@ -386,7 +422,7 @@ async function run(driver: 'pglite' | 'postgres') {
     // 2. expire HOLDS holds
     const already = N + 20 + PROFILE; // still awaiting payment (the lateness ones expired)
     const tc = performance.now();
-    await pool(Math.max(0, HOLDS - already), C, (i) => post(i, 'hold'));
+    await gen.post('hold', Math.max(0, HOLDS - already), C);
     const createSecs = (performance.now() - tc) / 1000;
     await db.query(
       `UPDATE settlements SET hold_expires_at = now() - interval '1 second' WHERE status = 'awaiting_payment'`,
@@ -465,6 +501,7 @@ async function run(driver: 'pglite' | 'postgres') {
         p99: ms(pct(searchLat, 99)),
       }),
     );
+    gen.stop();
     await svc.close();
   } finally {
     await raw.close();

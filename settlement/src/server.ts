@@ -192,6 +192,9 @@ function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
 }
 
+/** The least time between two starts of the outbox loop's drain (see `unit.drain`). */
+const DRAIN_GAP_MS = 10;
+
 /**
  * The app behind Node's server, with the last-resort guard: whatever escapes Hono's own
  * error handling (a request that cannot even be turned into a Request, a failure while
@@ -454,8 +457,16 @@ export async function startSettlement(o: SettlementOptions = {}): Promise<Settle
         instanceId,
       };
       let lastPrune = 0;
+      let lastDrain = -Infinity;
       unit.drain = () =>
         inRegion(code, async () => {
+          // Every request kicks this loop; back to back, each run would publish one request's
+          // events in a transaction of its own. A run within DRAIN_GAP_MS of the previous one
+          // waits out the rest, so that under load a run takes the events of several requests
+          // (after a quiet moment it runs at once).
+          const since = performance.now() - lastDrain;
+          if (since < DRAIN_GAP_MS) await new Promise((r) => setTimeout(r, DRAIN_GAP_MS - since));
+          lastDrain = performance.now();
           while ((await publishPending(dispatch)) === 500);
           while ((await deliverPending(dispatch)) === 500);
           while ((await deliverToWeb(dispatch)) === 100);

@@ -4,9 +4,17 @@
  * friend → paid; retries, cancel, and the staff order flow to pickup.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '@patungan/model';
 import { offsetClock } from '../src/clock.ts';
 import { DRIVERS } from './support/db.ts';
-import { checkStockInvariants, setStock, snapshot, serviceFor, until } from './support/service.ts';
+import {
+  checkStockInvariants,
+  SECRET,
+  setStock,
+  snapshot,
+  serviceFor,
+  until,
+} from './support/service.ts';
 
 const STORE = 'bdg-dago';
 
@@ -433,6 +441,19 @@ describe.each(DRIVERS)('settlement flow (%s)', (driver) => {
     const r = await create(snapshot({ storeId: STORE, lines: [{ sku: 'CAM-0011', qty: 1 }] }));
     const v = await get(r.body.id);
     expect((await s.request('GET', `/settlements/${r.body.id}`)).status).toBe(401);
+    // a token accepted before is refused once it expires, and one altered in its signature
+    // is refused although the original was accepted (verified tokens are remembered)
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const brief = await signToken(
+      { sub: 'room-server', name: 'room-server', role: 'service', room: '*', exp },
+      SECRET,
+    );
+    const tampered = brief.slice(0, -2) + (brief.endsWith('AA') ? 'BB' : 'AA');
+    const as = (token: string) => s.request('GET', `/settlements/${r.body.id}`, { token });
+    expect((await as(brief)).status).toBe(200);
+    expect((await as(tampered)).status).toBe(401);
+    await new Promise((done) => setTimeout(done, exp * 1000 - Date.now() + 5));
+    expect((await as(brief)).status).toBe(401);
     expect(
       (
         await s.request('GET', `/settlements/${r.body.id}`, {

@@ -285,6 +285,7 @@ async function idleOne(kind: Kind): Promise<{ base: number; rows: IdleRow[] }> {
       opt('minute', 'yes') === 'yes' && level === Math.max(...levels)
         ? await cpuOver(server.pid, 60_000)
         : NaN;
+    const rssLater = Number.isNaN(cpuMinute) ? NaN : rssMb(server.pid);
     const row: IdleRow = {
       connections: health.connections,
       rooms: health.rooms,
@@ -297,7 +298,7 @@ async function idleOne(kind: Kind): Promise<{ base: number; rows: IdleRow[] }> {
     };
     rows.push(row);
     console.log(
-      `[${kind}] ${row.connections} connections, ${row.rooms} rooms: RSS ${rss.toFixed(1)} MB (heap used ${mem('heap_used').toFixed(1)}, total ${mem('heap_total').toFixed(1)}, external ${mem('external').toFixed(1)} MB), idle CPU ${cpu5.toFixed(1)} % at 0–5 s, ${cpu30.toFixed(1)} % at 25–30 s, ${cpu40.toFixed(1)} % at 35–40 s, ${cpuMinute.toFixed(1)} % at 40–100 s; load average ${loadAvg()}`,
+      `[${kind}] ${row.connections} connections, ${row.rooms} rooms: RSS ${rss.toFixed(1)} MB (heap used ${mem('heap_used').toFixed(1)}, total ${mem('heap_total').toFixed(1)}, external ${mem('external').toFixed(1)} MB), idle CPU ${cpu5.toFixed(1)} % at 0–5 s, ${cpu30.toFixed(1)} % at 25–30 s, ${cpu40.toFixed(1)} % at 35–40 s, ${cpuMinute.toFixed(1)} % at 40–100 s; RSS at 100 s ${rssLater.toFixed(1)} MB; load average ${loadAvg()}`,
     );
   }
   await Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed')));

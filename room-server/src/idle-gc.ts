@@ -3,9 +3,9 @@
  * generation that may grow to 16 MB semi-spaces, so that a server under edits scavenges
  * rarely and promotes little; but V8 keeps the grown young generation and the old
  * generation's slack while nothing allocates (its memory reducer waits for allocations that an
- * idle server does not make): ~30 MB at 19,500 idle connections. So: when the event loop was
- * busy less than `idleUtilization` of two `intervalMs` in a row and the heap holds more than
- * `slackBytes` it does not use (and grew by as much since the last time), a young-generation
+ * idle server does not make): ~30 MB at 19,500 idle connections. So: when the process used
+ * less than `idleUtilization` of a core in two `intervalMs` in a row and the heap holds more
+ * than `slackBytes` it does not use (and grew by as much since the last time), a young-generation
  * collection, and if the server stays idle, a full one 5.5 s later (`gc()`, which `npm start`
  * exposes with `--expose-gc`): V8 then sees a low allocation rate, shrinks the young
  * generation back to 1 MB and compacts the rest. Nothing happens without `--expose-gc` (tests,
@@ -13,7 +13,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 
 /** V8's `gc` (`--expose-gc`): a full collection, or `{ type: 'minor' }` a young-generation one. */
 export type Collector = (options?: { type?: 'minor' | 'major' }) => void;
@@ -21,7 +20,7 @@ export type Collector = (options?: { type?: 'minor' | 'major' }) => void;
 export interface IdleGcOptions {
   /** How often the loop's utilization is looked at (default 2 s; two idle ones in a row). */
   intervalMs?: number;
-  /** Below this share of the interval busy, the server is idle (default 0.05). */
+  /** Below this CPU time (all threads) per interval, the server is idle (default 5 %). */
   idleUtilization?: number;
   /** Unused heap (committed minus used) that makes a collection worth it (default 8 MB). */
   slackBytes?: number;
@@ -51,7 +50,19 @@ export function startIdleGc(o: IdleGcOptions = {}): IdleGc {
   if (!gc) return state;
   const idle = o.idleUtilization ?? 0.05;
   const slack = o.slackBytes ?? 8 * 1024 * 1024;
-  let last: EventLoopUtilization = performance.eventLoopUtilization();
+  // CPU time, not the event loop's utilization: that is wall-clock time, and on a machine
+  // whose cores are busy with other processes an idle server's few callbacks, descheduled,
+  // make it look busy.
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  const used = (): number => {
+    const cpu = process.cpuUsage(lastCpu);
+    const at = performance.now();
+    const share = (cpu.user + cpu.system) / 1000 / Math.max(1, at - lastAt);
+    lastCpu = process.cpuUsage();
+    lastAt = at;
+    return share;
+  };
   /** Consecutive intervals the loop was idle. */
   let quiet = 0;
   /** When the young-generation collection of this idle period ran (0: not yet). */
@@ -59,10 +70,7 @@ export function startIdleGc(o: IdleGcOptions = {}): IdleGc {
   /** The heap's size after the last full collection. */
   let collectedTo = 0;
   const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    if (busy >= idle) {
+    if (used() >= idle) {
       quiet = 0;
       primedAt = 0;
       return;
@@ -85,7 +93,7 @@ export function startIdleGc(o: IdleGcOptions = {}): IdleGc {
       o.collected?.(performance.now() - started, h.total_heap_size, collectedTo);
     }
     // the collection itself must not count as activity for the next look
-    last = performance.eventLoopUtilization();
+    used();
   }, o.intervalMs ?? 2000);
   timer.unref();
   state.stop = () => clearInterval(timer);

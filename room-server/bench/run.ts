@@ -8,7 +8,8 @@
  * `--peer reference` (or `floor`, or `reference,floor`) runs the same load against the stock
  * y-websocket server (bench/reference-server.mjs) / a bare `ws` relay (bench/ws-floor.mjs)
  * after the room-server, in the same run, and prints the room-server's figures as ratios to
- * theirs. `idle` measures CPU 0–5 s, 25–30 s and 35–40 s after each step's last connection opened.
+ * theirs. `idle` measures CPU 0–5 s, 25–30 s and 35–40 s after each step's last connection
+ * opened, and at the highest level 40–100 s too (`--minute no`: not).
  *
  * The server runs as `npm start` runs it (bin/start.mjs; `--runner tsx` for `tsx src/main.ts`;
  * `--entry bench/ws-floor.mjs` for a bare `ws` relay with the same node flags, the floor),
@@ -113,9 +114,11 @@ async function startServer(kind: Kind = 'patungan'): Promise<{
     kind !== 'patungan'
       ? [join(root, PEERS[kind])]
       : opt('runner', 'start') === 'tsx'
-        ? ['--import', 'tsx', 'src/main.ts']
-        : [...start.flags, other || join(root, '..', start.script)];
-  const child = spawn('taskset', ['-c', '0', process.execPath, ...extra, ...entry], {
+        ? [...extra, '--import', 'tsx', 'src/main.ts']
+        : [...start.flags, ...extra, other || join(root, '..', start.script)];
+  // BENCH_NODE_OPTIONS go after `npm start`'s flags, so that they override them (V8 takes the
+  // last of a flag): e.g. BENCH_NODE_OPTIONS="--max-semi-space-size=16 --no-optimize-for-size".
+  const child = spawn('taskset', ['-c', '0', process.execPath, ...entry], {
     cwd: root,
     env: {
       ...process.env,
@@ -207,12 +210,15 @@ interface IdleRow {
   cpu5: number;
   cpu30: number;
   cpu40: number;
+  /** 40–100 s: a whole minute, two of the reference's ping bursts and every socket's ping. */
+  cpuMinute: number;
 }
 
 /**
  * Idle capacity of one server: connections in steps, and at each step (counted from the
  * moment the last connection of the step is open) CPU over 0–5 s, RSS at 15 s (as before: V8's
- * memory reducer runs a few seconds after allocation stops), CPU over 25–30 s and 35–40 s.
+ * memory reducer runs a few seconds after allocation stops), CPU over 25–30 s and 35–40 s,
+ * and at the highest level over 40–100 s.
  */
 async function idleOne(kind: Kind): Promise<{ base: number; rows: IdleRow[] }> {
   const levels = opt('levels', '1000,5000,10000,19500').split(',').map(Number);
@@ -271,6 +277,15 @@ async function idleOne(kind: Kind): Promise<{ base: number; rows: IdleRow[] }> {
     // room's others. Past 33 s after the last connection, nothing is left to expire.
     await sleep(Math.max(0, 35_000 - (performance.now() - ramped)));
     const cpu40 = await cpuOver(server.pid, 5000);
+    // Steady state: CPU over a whole minute (40–100 s). The room-server pings a silent socket
+    // every other 30 s period, spread over the period; the reference pings all of them at once
+    // every 30 s, so a 5 s window holds all of its pings or none.
+    // Measured at the highest level only (each level would take a minute more).
+    const cpuMinute =
+      opt('minute', 'yes') === 'yes' && level === Math.max(...levels)
+        ? await cpuOver(server.pid, 60_000)
+        : NaN;
+    const rssLater = Number.isNaN(cpuMinute) ? NaN : rssMb(server.pid);
     const row: IdleRow = {
       connections: health.connections,
       rooms: health.rooms,
@@ -279,10 +294,11 @@ async function idleOne(kind: Kind): Promise<{ base: number; rows: IdleRow[] }> {
       cpu5,
       cpu30,
       cpu40,
+      cpuMinute,
     };
     rows.push(row);
     console.log(
-      `[${kind}] ${row.connections} connections, ${row.rooms} rooms: RSS ${rss.toFixed(1)} MB (heap used ${mem('heap_used').toFixed(1)}, total ${mem('heap_total').toFixed(1)}, external ${mem('external').toFixed(1)} MB), idle CPU ${cpu5.toFixed(1)} % at 0–5 s, ${cpu30.toFixed(1)} % at 25–30 s, ${cpu40.toFixed(1)} % at 35–40 s; load average ${loadAvg()}`,
+      `[${kind}] ${row.connections} connections, ${row.rooms} rooms: RSS ${rss.toFixed(1)} MB (heap used ${mem('heap_used').toFixed(1)}, total ${mem('heap_total').toFixed(1)}, external ${mem('external').toFixed(1)} MB), idle CPU ${cpu5.toFixed(1)} % at 0–5 s, ${cpu30.toFixed(1)} % at 25–30 s, ${cpu40.toFixed(1)} % at 35–40 s, ${cpuMinute.toFixed(1)} % at 40–100 s; RSS at 100 s ${rssLater.toFixed(1)} MB; load average ${loadAvg()}`,
     );
   }
   await Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed')));
@@ -294,18 +310,22 @@ async function idle(): Promise<void> {
   const results: { kind: Kind; base: number; rows: IdleRow[] }[] = [];
   for (const kind of kinds) results.push({ kind, ...(await idleOne(kind)) });
   console.log(
-    '\n| server | connections | rooms | server RSS | RSS per connection (above the empty server) | idle CPU 0–5 s after the ramp | 25–30 s after | 35–40 s after |\n| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '\n| server | connections | rooms | server RSS | RSS per connection (above the empty server) | idle CPU 0–5 s after the ramp | 25–30 s after | 35–40 s after | 40–100 s after |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const { kind, base, rows } of results) {
     for (const r of rows) {
       console.log(
-        `| ${kind} (empty: ${base.toFixed(1)} MB) | ${r.connections} | ${r.rooms} | ${r.rss.toFixed(1)} MB | ${r.perConn.toFixed(2)} KB | ${r.cpu5.toFixed(1)} % | ${r.cpu30.toFixed(1)} % | ${r.cpu40.toFixed(1)} % |`,
+        `| ${kind} (empty: ${base.toFixed(1)} MB) | ${r.connections} | ${r.rooms} | ${r.rss.toFixed(1)} MB | ${r.perConn.toFixed(2)} KB | ${r.cpu5.toFixed(1)} % | ${r.cpu30.toFixed(1)} % | ${r.cpu40.toFixed(1)} % | ${r.cpuMinute.toFixed(1)} % |`,
       );
     }
   }
   printRatios(
     results.map(({ kind, rows }) => ({ kind, values: rows.map((r) => r.rss) })),
     'RSS at each level',
+  );
+  printRatios(
+    results.map(({ kind, rows }) => ({ kind, values: rows.map((r) => r.cpuMinute) })),
+    'idle CPU over 40–100 s at each level',
   );
 }
 

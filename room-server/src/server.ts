@@ -14,6 +14,8 @@ import type { RoomBus } from './bus.ts';
 import type { AuthenticateContext, RoomExtension } from './hooks.ts';
 import { Deadlines, LocalDeadlineIndex } from './deadlines.ts';
 import { serveHttp } from './http/routes.ts';
+import { startIdleGc } from './idle-gc.ts';
+import type { IdleGcOptions } from './idle-gc.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ServerLimits } from './limits.ts';
 import { Stats, createMetrics } from './metrics.ts';
@@ -51,8 +53,16 @@ export interface RoomServerOptions {
   limits?: Partial<ServerLimits>;
   /** How long a room without clients stays in memory (default 30 s). */
   unloadDelayMs?: number;
-  /** Ping period; a peer that missed one pong by the next ping is dropped (default 30 s). */
+  /**
+   * Liveness period (default 30 s): a socket nothing arrived from for a period is pinged, and
+   * dropped if nothing arrives by the end of the next.
+   */
   pingIntervalMs?: number;
+  /**
+   * A full garbage collection when the server goes idle (idle-gc.ts; only with `--expose-gc`,
+   * which `npm start` passes). `false`: never.
+   */
+  idleGc?: IdleGcOptions | false;
   /** How long a closing connection may take before it is cut (default 5 s). */
   closeTimeoutMs?: number;
   /**
@@ -193,6 +203,17 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
   const host = opts.host ?? '127.0.0.1';
   const hostForUrl = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   log.info({ port, host }, 'room-server listening');
+  const idleGc =
+    opts.idleGc === false
+      ? null
+      : startIdleGc({
+          collected: (ms, before, after) =>
+            log.debug(
+              { ms: Math.round(ms), heapBefore: before, heapAfter: after },
+              'idle: heap collected',
+            ),
+          ...opts.idleGc,
+        });
 
   /**
    * Stop accepting; close every socket with 1001 (updates still arriving during the close
@@ -201,6 +222,7 @@ export async function startRoomServer(opts: RoomServerOptions): Promise<RoomServ
    */
   async function close(): Promise<void> {
     closing = true;
+    idleGc?.stop();
     await deadlines.close(); // no deadline acts on a room being unloaded
     const stopped = new Promise<void>((r) => http.close(() => r()));
     await sockets.closeAll();

@@ -37,7 +37,10 @@ export interface WebSocketDeps {
   authenticate(ctx: AuthenticateContext): Promise<Principal>;
   /** How long a closing connection may take before it is cut. */
   closeTimeoutMs: number;
-  /** Ping period; a peer that missed one pong by the next ping is dropped. */
+  /**
+   * Liveness period: a socket not heard from for a period is pinged, and dropped when the
+   * next period passes without anything from it (2–3 periods after the last thing it sent).
+   */
   pingIntervalMs: number;
   /** TRUSTED_PROXIES (see `clientAddress`). */
   trustedProxies?: string[] | undefined;
@@ -115,7 +118,10 @@ class RoomSocket extends WebSocket implements Transport {
   conn: Connection | null = null;
   room: Room | null = null;
   early: Buffer[] | null = null;
-  alive = true;
+  /** Something (a message or a pong) arrived since this socket's last liveness check. */
+  heard = true;
+  /** A ping went out at the last check and nothing has arrived since. */
+  pinged = false;
   shell: Shell | null = null;
   /** The client-address key this socket holds a slot under (null: not counted). */
   address: string | null = null;
@@ -163,7 +169,7 @@ function terminate(ws: WebSocket): void {
 // Shared listeners (`this` is the socket): no closures per connection.
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const ws = this as RoomSocket;
-  ws.alive = true;
+  ws.heard = true;
   if (!isBinary) {
     ws.shell?.stats.countClose(CLOSE.unsupportedData);
     ws.conn?.close(CLOSE.unsupportedData, 'binary frames only');
@@ -174,7 +180,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
 }
 
 function onPong(this: WebSocket): void {
-  (this as RoomSocket).alive = true;
+  (this as RoomSocket).heard = true;
 }
 
 const ROOM_PATH = /^\/([^/?]+)$/;
@@ -376,21 +382,30 @@ export function serveWebSockets(server: Server, deps: WebSocketDeps): WebSocketL
     }
   }
 
-  // Liveness: every socket is pinged once per `pingIntervalMs` and dropped if it has not
-  // answered (or sent anything) by its next ping. The sockets are pinged a tenth at a time,
-  // every tenth of the period: 19,500 pings at once were a burst of ~0.3 s of CPU (a `write`
-  // each) every 30 s, which showed as idle CPU (docs/benchmarks.md).
+  // Liveness: every socket is checked once per `pingIntervalMs`. One we heard from since its
+  // last check (a message, or the pong to a ping) is alive and is not pinged; one we did not
+  // is pinged, and dropped at its next check if nothing arrived by then. So a dead peer is
+  // dropped 2–3 periods after the last thing it sent, a peer that talks (the stock client
+  // renews its presence every 15 s) is never pinged, and a silent one every other period: the
+  // pings and their pongs were most of the idle CPU (docs/benchmarks.md). The sockets are
+  // checked a tenth at a time, every tenth of the period: 19,500 pings at once were a burst
+  // of ~0.3 s of CPU (a `write` each).
   let pingTick = 0;
   const pingTimer = setInterval(() => {
     const slice = pingTick++ % PING_SLICES;
     for (const ws of sockets) {
       if (ws.conn!.id % PING_SLICES !== slice) continue;
-      if (!ws.alive) {
+      if (ws.heard) {
+        ws.heard = false;
+        ws.pinged = false;
+        continue;
+      }
+      if (ws.pinged) {
         stats.countClose(1006);
         ws.terminate();
         continue;
       }
-      ws.alive = false;
+      ws.pinged = true;
       // an empty ping frame, written like a broadcast (one `write` of a shared buffer)
       if (ws.readyState === WebSocket.OPEN) ws.raw!.write(PING_FRAME);
     }

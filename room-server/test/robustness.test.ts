@@ -110,6 +110,24 @@ describe('liveness and backpressure', () => {
     expect(watcher.closes).toEqual([]);
   });
 
+  test('a peer that talks is not pinged; once silent it is pinged, and kept while it answers', async () => {
+    const server = await startServer({ pingIntervalMs: 60 });
+    const peer = rawClient(server, 'talk', await token('talk', 'chatty'));
+    await peer.opened;
+    let pings = 0;
+    peer.ws.on('ping', () => pings++);
+    // a query-awareness message every 10 ms (not rate-limited): heard from in every period
+    const query = new Uint8Array([3]);
+    const talking = setInterval(() => peer.ws.send(query), 10);
+    await new Promise((r) => setTimeout(r, 600)); // 10 periods
+    clearInterval(talking);
+    expect(pings).toBe(0);
+    // silent now: pinged (every other period), and `ws` answers each ping with a pong
+    await waitFor(() => pings >= 2, 'pinged once silent');
+    expect((await health(server)).connections).toBe(1);
+    expect(peer.ws.readyState).toBe(peer.ws.OPEN);
+  });
+
   test('a slow consumer is closed with 1013 and the others are unaffected', async () => {
     const server = await startServer({
       limits: {

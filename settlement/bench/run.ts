@@ -402,10 +402,14 @@ async function run(driver: 'pglite' | 'postgres') {
       `SELECT count(*) AS n FROM holds WHERE status = 'held'`,
     );
     bySql = new Map();
+    const expPg0 = await pgCpu(raw);
+    const expCpu0 = process.cpuUsage();
     const te = performance.now();
     // what the worker runs (worker.ts): batches, in parallel sweeps on PostgreSQL
     const expired = await expireAll(svc.ctx);
     const expireSecs = (performance.now() - te) / 1000;
+    const expCpu = process.cpuUsage(expCpu0);
+    const expPgSecs = cpuDelta(expPg0, await pgCpu(raw));
     const sqlMs = Object.fromEntries(
       [...bySql].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)]),
     );
@@ -423,6 +427,10 @@ async function run(driver: 'pglite' | 'postgres') {
         sweeps: expirySweeps(svc.ctx),
         seconds: Math.round(expireSecs * 100) / 100,
         holdsPerSecond: Math.round((due?.n ?? 0) / expireSecs),
+        // CPU during the sweep (the outbox publisher runs alongside): this process, and
+        // PostgreSQL's server processes of this database
+        nodeCpuSeconds: r2((expCpu.user + expCpu.system) / 1e6),
+        pgServerCpuSeconds: driver === 'postgres' ? r2(expPgSecs) : null,
         createSeconds: Math.round(createSecs),
         loadavg: load(),
         sqlMs,

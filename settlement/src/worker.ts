@@ -123,8 +123,18 @@ export async function extendPending(ctx: Ctx, holdMaxMs: number, limit = 50): Pr
   return extended;
 }
 
+/** Settlements one expiry transaction releases at most (`expireDue`'s batch in `expireAll`). */
+export const EXPIRY_BATCH = 500;
+
+/**
+ * Expiry sweeps that run side by side on PostgreSQL when more than one batch is due (a mass
+ * expiry), each on its own connection: two keep both cores of the benchmark's machine busy
+ * (docs/benchmarks.md "Settlement"). PGlite has one connection, so one sweep.
+ */
+export const expirySweeps = (ctx: Pick<Ctx, 'db'>): number => (ctx.db.kind === 'postgres' ? 2 : 1);
+
 /** Expires settlements whose hold ran out while a share was still open. Returns how many. */
-export async function expireDue(ctx: Ctx, limit = 200): Promise<number> {
+export async function expireDue(ctx: Ctx, limit = EXPIRY_BATCH): Promise<number> {
   return ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
     const due = await tx.query<{ id: string }>(
@@ -141,6 +151,30 @@ export async function expireDue(ctx: Ctx, limit = 200): Promise<number> {
       now,
     );
   });
+}
+
+/**
+ * Expires everything due now, batch after batch (`expireDue`); when the first batch comes
+ * back full (a mass expiry), `sweeps` sweeps go on in parallel, each on its own connection —
+ * disjoint batches, since each claims with `SKIP LOCKED`; stock rows are locked in one order,
+ * so they never deadlock. A sweep stops at a batch that is not full. Returns how many expired.
+ */
+export async function expireAll(
+  ctx: Ctx,
+  o: { batch?: number; sweeps?: number } = {},
+): Promise<number> {
+  const batch = o.batch ?? EXPIRY_BATCH;
+  let expired = await expireDue(ctx, batch);
+  if (expired < batch) return expired;
+  const sweep = async () => {
+    for (;;) {
+      const n = await expireDue(ctx, batch);
+      expired += n;
+      if (n < batch) return;
+    }
+  };
+  await Promise.all(Array.from({ length: o.sweeps ?? expirySweeps(ctx) }, sweep));
+  return expired;
 }
 
 /** Safety net: settlements in `capturing` whose captures all finished get moved on. */
@@ -188,20 +222,17 @@ export async function workerTick(
   let expired = 0;
   let attempts = 0;
   const extended = await extendPending(ctx, o.holdMaxMs ?? 1_800_000);
-  const expireAll = async () => {
-    for (let n = await expireDue(ctx); ; n = await expireDue(ctx)) {
-      expired += n;
-      if (n < 200) break;
-    }
+  const expireAllDue = async () => {
+    expired += await expireAll(ctx);
   };
-  await expireAll();
+  await expireAllDue();
   for (let round = 0; round < 20; round++) {
     const n = await runAttemptWork(ctx, 50);
     attempts += n;
     await advanceCapturing(ctx);
     if (n === 0) break;
     // holds that ran out meanwhile do not wait behind a backlog of provider calls
-    await expireAll();
+    await expireAllDue();
   }
   return { expired, attempts, extended, wakeInMs: await nextExpiryInMs(ctx) };
 }

@@ -16,7 +16,7 @@ import type { Ctx } from '../context.ts';
 import { invalidState } from '../errors.ts';
 import { enqueueSettlementEvent, enqueueSettlementEvents } from '../outbox.ts';
 import type { ProviderStatus } from '../providers/provider.ts';
-import { compensate } from '../saga/compensate.ts';
+import { compensate, undoPayments } from '../saga/compensate.ts';
 import { holdStock } from '../saga/hold-stock.ts';
 import { cancelOrder, openOrder } from './fulfilment.ts';
 import {
@@ -247,8 +247,12 @@ export async function expireMany(
   );
   if (expired.length === 0) return 0;
   const ids = expired.map((e) => e.id);
-  await compensate(tx, ids, 'expire', now);
+  // compensation (saga/compensate.ts), the stock last: its rows stay locked only from the
+  // release to the commit, so a sweep beside this one or a hold on the same rows waits that
+  // long rather than the whole batch (the events do not depend on the stock)
+  await undoPayments(tx, ids, now);
   await enqueueSettlementEvents(tx, ids, now);
+  await holdStock.undo(tx, ids, 'expire', now);
   ctx.metrics.settlements.inc({ outcome: 'expired' }, ids.length);
   for (const e of expired) {
     ctx.log.info(

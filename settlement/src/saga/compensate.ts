@@ -20,8 +20,21 @@ export async function compensate(
   stock: ReleaseReason,
   now: Date,
 ): Promise<void> {
+  await holdStock.undo(tx, settlementIds, stock, now);
+  await undoPayments(tx, settlementIds, now);
+}
+
+/**
+ * The payment half of `compensate`: every attempt to its undo, every share not money taken
+ * voided. The expiry (flow/transitions.ts `expireMany`) runs it first and releases the stock
+ * last, so that it holds the stock rows' locks only from there to its commit.
+ */
+export async function undoPayments(
+  tx: Queryable,
+  settlementIds: readonly string[],
+  now: Date,
+): Promise<void> {
   const ids = [...settlementIds];
-  await holdStock.undo(tx, ids, stock, now);
   await tx.query(UNDO_ALL, [ids, now]);
   // Every share that is not money taken is void now; a captured share stays captured
   // until its refund is recorded (then `refunded`).

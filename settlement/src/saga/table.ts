@@ -58,6 +58,14 @@ export function undoable(step?: AttemptStepName): AttemptStatus[] {
   return STATUSES.filter((s) => SAGA[s].undo !== null && (!step || SAGA[s].step === step));
 }
 
+/**
+ * Attempts of the local provider that compensation ends as `voided` at once instead of
+ * `voiding`: nothing of theirs is in flight (no create or capture call under way) and the
+ * local provider's void calls nobody and answers `voided`, so the worker's call would only
+ * record what is already known — a transaction per attempt after a mass expiry.
+ */
+export const LOCAL_VOID_AT_ONCE: readonly AttemptStatus[] = ['pending', 'authorized', 'declined'];
+
 // The statuses are constants of this file, written into SQL as literals so that the planner
 // sees them (the partial index payment_attempts_work is on the work statuses).
 const literal = (s: string): string => {
@@ -68,8 +76,18 @@ const literal = (s: string): string => {
 /** `'creating', 'capturing', …` for `status IN (…)`. */
 export const sqlList = (xs: readonly string[]): string => xs.map(literal).join(', ');
 
-/** `CASE status WHEN 'creating' THEN 'voiding' … END` over the given statuses. */
+/**
+ * `CASE WHEN status = 'creating' THEN 'voiding' … END` over the given statuses; first, a local
+ * attempt in one of LOCAL_VOID_AT_ONCE whose undo is a void goes to `voided` (needs the
+ * `provider` column).
+ */
 export function undoCase(statuses: readonly AttemptStatus[], column = 'status'): string {
   const whens = statuses.map((s) => `WHEN ${literal(s)} THEN ${literal(SAGA[s].undo!)}`);
-  return `CASE ${column} ${whens.join(' ')} END`;
+  const local = LOCAL_VOID_AT_ONCE.filter(
+    (s) => statuses.includes(s) && SAGA[s].undo === 'voiding',
+  );
+  const atOnce = local.length
+    ? `WHEN provider = 'local' AND ${column} IN (${sqlList(local)}) THEN 'voided' `
+    : '';
+  return `CASE ${atOnce}${whens.map((w) => w.replace('WHEN ', `WHEN ${column} = `)).join(' ')} END`;
 }

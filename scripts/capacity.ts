@@ -13,17 +13,17 @@ export const MEASURED = {
   /** Room-server: idle connections one instance holds in ~150 MB ("Room-server, one instance"). */
   connectionsPerInstance: 19_500,
   /** Room-server on a Redis Cluster: CPU ms per edit per instance at 1,000 edits/s ("Scaled mode"). */
-  instanceCpuMsPerEdit: 0.47,
+  instanceCpuMsPerEdit: 0.25,
   /**
-   * Redis Cluster: CPU ms per edit on the room's primary ("Scaled mode": 0.261 ms over 3
+   * Redis Cluster: CPU ms per edit on the room's primary ("Scaled mode": 0.107 ms over 3
    * primaries + 3 replicas with WAIT; the primary runs the script, the publish and the WAIT,
    * its replica applies the stream: about half each).
    */
-  redisCpuMsPerEdit: 0.13,
+  redisCpuMsPerEdit: 0.054,
   /** Redis: bytes a compacted room keeps (snapshot of a 20-line cart with votes and chat). */
   redisBytesPerRoom: 16_384,
   /** One region on this machine: settlements/s with holds, 3 members, 2 lines ("Regions"). */
-  settlementsPerSecondPerDb: 216,
+  settlementsPerSecondPerDb: 345,
 };
 
 /** How hard a unit is planned to run: half a core, so a burst or a lost peer has room. */

@@ -372,6 +372,8 @@ describe('the first view on a phone (item 12)', () => {
     // Before any script file: the head's inline script keeps the tap and says so on the card.
     await cards.nth(0).locator('[data-testid=add]').click();
     await cards.nth(0).locator('[data-testid=queued]').waitFor({ timeout: STEP });
+    // …and counts it on the cart's tab (the server's HTML said 0)
+    expect(await B.page.locator('[data-testid=tab-cart]').innerText()).toContain('Keranjang (1)');
     await shot(B.page, 'room-first-view-tapped');
     // The tab bar works before the scripts too: the cart as the server rendered it.
     await tab(B.page, 'cart');
@@ -387,6 +389,7 @@ describe('the first view on a phone (item 12)', () => {
     expect(await cards.nth(0).locator('[data-testid=queued]').isVisible()).toBe(true);
     await cards.nth(1).locator('[data-testid=add]').click();
     await cards.nth(1).locator('[data-testid=queued]').waitFor({ timeout: STEP });
+    expect(await B.page.locator('[data-testid=tab-cart]').innerText()).toContain('Keranjang (2)');
     await tab(B.page, 'cart');
     expect(await B.page.locator('[data-testid=first-cart-pending]').count()).toBe(2);
     expect(await B.page.locator('[data-testid=room]').getAttribute('data-ready')).toBe('false');

@@ -15,6 +15,15 @@
     }
     window.__patunganTaps = q;
   }
+  // The cart tab's count, with the taps kept here (the server counted the cart's lines only).
+  function paintCount() {
+    var s = document.querySelector('[data-first-cart]');
+    var label = s && s.getAttribute('data-first-label');
+    if (!s || !label || window.__patunganTapsOwned) return;
+    var n = Number(s.getAttribute('data-first-cart')) + q.length;
+    s.textContent = label.replace('#', String(n));
+  }
+  if (q.length) document.addEventListener('DOMContentLoaded', paintCount);
   document.addEventListener('click', function (e) {
     if (window.__patunganTapsOwned) return;
     var el = /** @type {Element | null} */ (e.target);
@@ -42,5 +51,6 @@
     var card = b.closest('[data-testid=product]');
     var shown = card && card.querySelector('[data-testid=queued]');
     if (shown) /** @type {HTMLElement} */ (shown).hidden = false;
+    paintCount();
   });
 })();

@@ -456,16 +456,20 @@ async function finish(
 
 async function createPayments(ctx: Ctx, settlementId: string): Promise<void> {
   await runAttemptWork(ctx, 50, settlementId);
-  // Another process (the worker, after a crash) may be creating some of these payments right
-  // now: give it a moment so the stored first response carries every pay link.
+  // Another worker may be creating some of these payments right now — and may have claimed
+  // them a moment ago without having committed its claim yet, so that ours skipped them while
+  // they still look unclaimed: wait for every attempt still `creating` and not backing off
+  // after a failed call (claiming again what nobody holds), so the stored first response
+  // carries every pay link.
   for (let i = 0; i < 100; i++) {
     const [busy] = await ctx.db.query<{ n: number }>(
       `SELECT count(*) AS n FROM payment_attempts WHERE settlement_id = $1 AND status = 'creating'
-         AND lease_until > $2`,
+         AND (next_try_at IS NULL OR next_try_at <= $2)`,
       [settlementId, ctx.clock.now()],
     );
-    if (!busy?.n) break;
+    if (!Number(busy?.n)) break;
     await new Promise((r) => setTimeout(r, 50));
+    await runAttemptWork(ctx, 50, settlementId);
   }
 }
 
